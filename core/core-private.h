@@ -1,0 +1,73 @@
+/*
+ * core-private.h — what core's own files share and nobody outside core/
+ * (except tests) may use: SQLite helpers of the store, the container
+ * interface behind kho_pack, and small growable buffers.
+ */
+#ifndef KHO_CORE_PRIVATE_H
+#define KHO_CORE_PRIVATE_H
+
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kho_core.h"
+
+/* ------------------------------------------------------------- buffers */
+
+/* A growable byte buffer; `data` is always NUL-terminated when non-NULL. */
+typedef struct kho_buf {
+	char *data;
+	size_t len;
+	size_t cap;
+} kho_buf;
+
+int kho_buf_append(kho_buf *buf, const void *data, size_t len);
+void kho_buf_free(kho_buf *buf);
+
+/* strdup that sets KHO_ENOMEM's message on failure; NULL in gives NULL. */
+char *kho_strdup(const char *s);
+
+/* --------------------------------------------------------------- store */
+
+int store_user_version(sqlite3 *db, int *out);
+
+/* Applies migrations until the store has schema `target`
+ * (<= KHO_STORE_SCHEMA_VERSION). Each migration is its own transaction. */
+int kho_store_migrate_to(sqlite3 *db, int target);
+
+/* Opens the store like kho_store_open() but migrates only up to `schema`
+ * (tests use it to make stores of older schemas). */
+int kho_store_open_schema(kho_store **out, const char *home, int schema);
+
+/* A prepared statement, or NULL with the error set. */
+sqlite3_stmt *store_prepare(kho_store *store, const char *sql);
+
+/* --------------------------------------------------------- containers */
+
+/* One file of a pack, as the container reports it. */
+typedef struct pack_entry {
+	char *name;      /* checked safe relative path */
+	uint64_t size;   /* declared uncompressed size */
+	uint64_t index;  /* container's own index (zip) */
+} pack_entry;
+
+/* What a container (zip file or folder) provides to kho_pack. */
+typedef struct pack_ops {
+	int (*read)(void *impl, const pack_entry *entry,
+		int (*sink)(void *payload, const void *data, size_t len), void *payload);
+	void (*close)(void *impl);
+} pack_ops;
+
+/* Fills `entries` (sorted by name later by the caller) from a zip file or
+ * buffer; every name checked. */
+int pack_zip_open(void **out_impl, const pack_ops **out_ops, pack_entry **out_entries,
+	size_t *out_count, const char *path, const void *data, size_t len);
+
+/* Fills `entries` from a folder; links and special files are refused. */
+int pack_dir_open(void **out_impl, const pack_ops **out_ops, pack_entry **out_entries,
+	size_t *out_count, const char *path);
+
+void pack_entries_free(pack_entry *entries, size_t count);
+
+#endif

@@ -1,0 +1,359 @@
+/*
+ * kho_core.h — the public interface of kho's core: errors, logging, paths,
+ * content hashing, the content-addressed blob store, the box store (kho.db)
+ * and the pack model with its manifest and container readers.
+ *
+ * Every other module builds on this header and on nothing inside core/.
+ * Conventions: functions return 0 (KHO_OK) or a negative kho_error and set a
+ * message readable with kho_error_last(); output parameters come first and are
+ * set only on success; what a function returns through `out` belongs to the
+ * caller and is freed with the matching *_free(), which accepts NULL.
+ */
+#ifndef KHO_CORE_H
+#define KHO_CORE_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct sqlite3 sqlite3;
+
+/* ---------------------------------------------------------------- errors */
+
+/* The one error type of the project. Values are pinned: scripts and tests
+ * may rely on them, and a new code only ever takes a new number. */
+typedef enum kho_error {
+	KHO_OK = 0,
+	KHO_ERROR = -1,      /* something failed that has no better code */
+	KHO_ENOMEM = -2,     /* out of memory */
+	KHO_ENOTFOUND = -3,  /* no such pack, lesson, file or key */
+	KHO_EEXISTS = -4,    /* already there (e.g. the same pack version) */
+	KHO_EINVALID = -5,   /* malformed input: bad manifest, bad argument */
+	KHO_ECORRUPT = -6,   /* stored or received data fails its checks */
+	KHO_EVERSION = -7,   /* version conflict: older pack, newer store schema */
+	KHO_ENOSPACE = -8,   /* the disk is full */
+	KHO_EIO = -9,        /* the operating system refused a read or write */
+	KHO_ESIGNATURE = -10, /* a signature does not verify */
+	KHO_EUNSAFE = -11,   /* input tries to leave its place: traversal, links */
+	KHO_ELIMIT = -12,    /* input exceeds a cap: size, count, ratio, depth */
+	KHO_EBUSY = -13,     /* the store is locked by another process */
+} kho_error;
+
+/* A short fixed description of `code` ("not found", …); never NULL. */
+const char *kho_error_name(int code);
+
+/* Records `code` with a printf-style message as this thread's last error and
+ * returns `code`, so that `return kho_error_set(KHO_EINVALID, "…");` reads
+ * naturally. The message says what went wrong and why, without a prefix. */
+int kho_error_set(int code, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* The message of this thread's last error, or "" if none. Valid until the
+ * next kho_error_set() or kho_error_clear() on this thread. */
+const char *kho_error_last(void);
+
+/* The code of this thread's last error, or KHO_OK. */
+int kho_error_last_code(void);
+
+void kho_error_clear(void);
+
+/* --------------------------------------------------------------- logging */
+
+typedef enum kho_log_level {
+	KHO_LOG_ERROR = 0,
+	KHO_LOG_WARN = 1,
+	KHO_LOG_INFO = 2,
+	KHO_LOG_DEBUG = 3,
+} kho_log_level;
+
+/* Messages above `level` are dropped. The default is KHO_LOG_WARN, or the
+ * level named by $KHO_LOG (error, warn, info, debug) when it is set. */
+void kho_log_set_level(kho_log_level level);
+kho_log_level kho_log_get_level(void);
+
+/* Writes one line "kho: <level>: <message>" to stderr. */
+void kho_log(kho_log_level level, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+#define kho_log_error(...) kho_log(KHO_LOG_ERROR, __VA_ARGS__)
+#define kho_log_warn(...) kho_log(KHO_LOG_WARN, __VA_ARGS__)
+#define kho_log_info(...) kho_log(KHO_LOG_INFO, __VA_ARGS__)
+#define kho_log_debug(...) kho_log(KHO_LOG_DEBUG, __VA_ARGS__)
+
+/* ----------------------------------------------------------------- paths */
+
+/* The box's home folder: `flag` when given (--home), else $KHO_HOME, else
+ * $XDG_DATA_HOME/kho, else $HOME/.local/share/kho. *out is malloc'd.
+ * Returns KHO_EINVALID when none of these is set. */
+int kho_home_resolve(char **out, const char *flag);
+
+/* Creates `path` and its missing parents with `mode`. KHO_EIO on failure. */
+int kho_mkdir_p(const char *path, unsigned mode);
+
+/* "a/b" as a new malloc'd string, or NULL when out of memory. */
+char *kho_path_join(const char *a, const char *b);
+
+/* True when `path` is a safe relative path inside a pack: UTF-8, not empty,
+ * no leading '/', no backslash, no control characters, no empty, "." or
+ * ".." segment, at most 1024 bytes. */
+bool kho_path_is_safe(const char *path);
+
+/* True when the `len` bytes at `s` are valid UTF-8 without NUL. */
+bool kho_utf8_valid(const char *s, size_t len);
+
+/* --------------------------------------------------------------- hashing */
+
+/* Content hashes are BLAKE2b-256 (libsodium's crypto_generichash); why is
+ * written in docs/design.md. */
+#define KHO_HASH_SIZE 32
+#define KHO_HASH_HEX_SIZE 65 /* 64 hex digits and a NUL */
+
+typedef struct kho_hash {
+	unsigned char bytes[KHO_HASH_SIZE];
+} kho_hash;
+
+/* Streaming hasher; lives on the caller's stack. */
+typedef struct kho_hasher {
+	_Alignas(64) unsigned char state[384];
+} kho_hasher;
+
+/* Initialises libsodium; call once before anything else. KHO_ERROR if the
+ * library cannot start. */
+int kho_crypto_init(void);
+
+void kho_hasher_init(kho_hasher *h);
+void kho_hasher_update(kho_hasher *h, const void *data, size_t len);
+void kho_hasher_final(kho_hasher *h, kho_hash *out);
+void kho_hash_buffer(kho_hash *out, const void *data, size_t len);
+
+void kho_hash_to_hex(char out[KHO_HASH_HEX_SIZE], const kho_hash *hash);
+/* KHO_EINVALID unless `hex` is exactly 64 lower-case hex digits. */
+int kho_hash_from_hex(kho_hash *out, const char *hex);
+
+/* ------------------------------------------------------------ blob store */
+
+/* Files named by their hash under a folder (blobs/ab/cdef…). New blobs are
+ * written to blobs/tmp/, then kho_blobs_commit() makes them durable (one
+ * syncfs), renames them into place and syncs again, so that a blob under its
+ * final name always holds its whole content. A blob that is already there is
+ * not written again: identical files across packs and versions are stored
+ * once. Blobs are never changed once written. */
+typedef struct kho_blobs kho_blobs;
+typedef struct kho_blob_writer kho_blob_writer;
+
+/* Opens (creating it if needed) the blob folder `dir`. */
+int kho_blobs_open(kho_blobs **out, const char *dir);
+/* Removes staged blobs that were not committed, then frees. */
+void kho_blobs_free(kho_blobs *blobs);
+
+/* Starts a new blob; the writer is freed by kho_blob_writer_finish() or
+ * kho_blob_writer_free(). */
+int kho_blob_writer_new(kho_blob_writer **out, kho_blobs *blobs);
+int kho_blob_writer_write(kho_blob_writer *w, const void *data, size_t len);
+/* Ends the blob and stages it; always frees `w`. *out_size may be NULL. */
+int kho_blob_writer_finish(kho_blob_writer *w, kho_hash *out, uint64_t *out_size);
+/* Abandons a blob being written (removes its temporary file). */
+void kho_blob_writer_free(kho_blob_writer *w);
+
+/* Writes a whole buffer as one blob (stage only). */
+int kho_blobs_put(kho_blobs *blobs, kho_hash *out, const void *data, size_t len);
+
+/* Makes every staged blob durable under its final name. */
+int kho_blobs_commit(kho_blobs *blobs);
+/* Drops every staged blob. */
+void kho_blobs_abort(kho_blobs *blobs);
+
+/* The path of a committed blob (malloc'd); the file may not exist. */
+char *kho_blobs_path(const kho_blobs *blobs, const kho_hash *hash);
+
+/* Reads a committed blob into a malloc'd buffer (NUL-terminated for
+ * convenience; the NUL is not counted in *out_len). KHO_ENOTFOUND if absent,
+ * KHO_ECORRUPT if its content no longer matches its hash. */
+int kho_blobs_read(char **out, size_t *out_len, const kho_blobs *blobs, const kho_hash *hash);
+
+/* ---------------------------------------------------------- pack manifest */
+
+typedef struct kho_manifest_unit {
+	char *id;
+	char *title;
+	char *summary;     /* NULL when absent */
+} kho_manifest_unit;
+
+typedef struct kho_manifest_lesson {
+	char *id;
+	char *href;        /* safe relative path inside the pack */
+	char *title;
+	char *keywords;    /* NULL when absent */
+	char *summary;     /* NULL when absent */
+	long unit;         /* index into kho_manifest.units, or -1 */
+	char **subjects;   /* the lesson's own, else the pack's */
+	size_t n_subjects;
+	int *grades;       /* the lesson's own, else the pack's */
+	size_t n_grades;
+	int line;          /* line of <lesson> in manifest.xml */
+} kho_manifest_lesson;
+
+typedef struct kho_manifest {
+	char *id;
+	int64_t version;
+	char *lang;        /* xml:lang, "und" when absent */
+	char *title;
+	char *summary;     /* NULL when absent */
+	char *publisher;   /* NULL when absent */
+	char *license;     /* NULL when absent */
+	char **subjects;
+	size_t n_subjects;
+	int *grades;
+	size_t n_grades;
+	kho_manifest_unit *units;
+	size_t n_units;
+	kho_manifest_lesson *lessons; /* in document order */
+	size_t n_lessons;
+} kho_manifest;
+
+/* Largest manifest.xml accepted, in bytes. */
+#define KHO_MANIFEST_MAX_SIZE (8u * 1024 * 1024)
+
+/* Parses and validates manifest.xml (`len` bytes at `xml`) against the
+ * RELAX NG schema of content-packs/FORMAT.md, then checks what the schema
+ * cannot (unique lesson ids, safe hrefs). Refuses DTDs, entities and
+ * anything that would touch the network. `name` prefixes error lines.
+ * KHO_EINVALID (message lists each error with its line), KHO_ELIMIT,
+ * KHO_EUNSAFE. */
+int kho_manifest_parse(kho_manifest **out, const char *xml, size_t len, const char *name);
+void kho_manifest_free(kho_manifest *m);
+
+/* ------------------------------------------------------------------ packs */
+
+/* An opened pack: a .kho zip file or a folder, its manifest parsed and every
+ * entry checked (names, links, sizes, counts). Entries are the pack's files,
+ * manifest.xml included, in a stable order. */
+typedef struct kho_pack kho_pack;
+
+/* Caps on what a pack may hold; exceeding one is KHO_ELIMIT. */
+#define KHO_PACK_MAX_ENTRIES 65536
+#define KHO_PACK_MAX_ENTRY_SIZE (1024ull * 1024 * 1024)      /* 1 GiB */
+#define KHO_PACK_MAX_TOTAL_SIZE (8ull * 1024 * 1024 * 1024)  /* 8 GiB */
+#define KHO_PACK_MAX_RATIO 200  /* uncompressed / compressed, past 1 MiB */
+
+/* Opens `path`, a zip file or a folder. KHO_ENOTFOUND, KHO_EINVALID
+ * (not a zip, no manifest, bad manifest, missing lesson file), KHO_EUNSAFE,
+ * KHO_ELIMIT, KHO_EIO. */
+int kho_pack_open(kho_pack **out, const char *path);
+
+/* Opens a zip pack held in memory; `data` must outlive the pack. */
+int kho_pack_open_buffer(kho_pack **out, const void *data, size_t len, const char *name);
+
+void kho_pack_free(kho_pack *pack);
+
+/* Borrowed; valid until kho_pack_free(). */
+const kho_manifest *kho_pack_manifest(const kho_pack *pack);
+/* The path the pack was opened from. */
+const char *kho_pack_source(const kho_pack *pack);
+
+size_t kho_pack_entry_count(const kho_pack *pack);
+/* Borrowed entry name, a safe relative path. */
+const char *kho_pack_entry_name(const kho_pack *pack, size_t i);
+/* The size the container declares (checked while reading). */
+uint64_t kho_pack_entry_size(const kho_pack *pack, size_t i);
+/* Index of the entry named `name`, or -1. */
+long kho_pack_entry_find(const kho_pack *pack, const char *name);
+
+/* Streams entry `i` to `sink` in pieces; stops at the first non-zero return
+ * of `sink` and returns it. KHO_ECORRUPT if the bytes disagree with the
+ * container's size or checksum. */
+int kho_pack_entry_read(kho_pack *pack, size_t i,
+	int (*sink)(void *payload, const void *data, size_t len), void *payload);
+
+/* Reads entry `i` whole into a malloc'd, NUL-terminated buffer; KHO_ELIMIT if
+ * it is larger than `max`. */
+int kho_pack_entry_read_all(char **out, size_t *out_len, kho_pack *pack, size_t i, size_t max);
+
+/* ------------------------------------------------------------- box store */
+
+/* The box store under a home folder: kho.db (SQLite, WAL, foreign keys) and
+ * blobs/. Opening creates what is missing and migrates an older schema. */
+typedef struct kho_store kho_store;
+
+/* The schema version this build writes. */
+#define KHO_STORE_SCHEMA_VERSION 2
+
+/* KHO_EVERSION if the store was written by a newer kho. */
+int kho_store_open(kho_store **out, const char *home);
+void kho_store_free(kho_store *store);
+
+/* Borrowed handles, valid until kho_store_free(). */
+sqlite3 *kho_store_db(kho_store *store);
+kho_blobs *kho_store_blobs(kho_store *store);
+const char *kho_store_home(const kho_store *store);
+int kho_store_schema_version(kho_store *store);
+
+/* Runs one SQL statement without results; translates SQLite errors. */
+int kho_store_exec(kho_store *store, const char *sql);
+
+/* Translates the store's last SQLite error after `rc` into a kho_error with
+ * `what` as context. */
+int kho_store_error(kho_store *store, int rc, const char *what);
+
+/* Installed packs, as `kho list` shows them. */
+typedef struct kho_pack_info {
+	char *id;
+	int64_t version;         /* the visible version */
+	char *title;
+	char *lang;
+	int64_t lessons;         /* lessons in the visible version */
+	int64_t older_versions;  /* kept for rollback */
+	int64_t installed_at;    /* Unix time of the visible version */
+} kho_pack_info;
+
+int kho_store_list_packs(kho_pack_info **out, size_t *out_count, kho_store *store);
+void kho_pack_info_free(kho_pack_info *infos, size_t count);
+
+/* The visible version of `pack_id`; KHO_ENOTFOUND when not installed. */
+int kho_store_current_version(int64_t *out, kho_store *store, const char *pack_id);
+
+/* What the indexer (or anyone who keeps derived data) is told while a pack is
+ * installed or removed. Every callback runs inside the store's transaction;
+ * a non-zero return aborts the whole install. */
+typedef struct kho_install_hooks {
+	void *payload;
+	/* Plain text of a lesson file for the store; *out is malloc'd. */
+	int (*extract)(void *payload, char **out, const char *html, size_t len);
+	/* The visible version of a pack changed from `old_pv` to `new_pv`
+	 * (pack_versions rows; 0 for none). Runs before old rows go away. */
+	int (*switched)(void *payload, int64_t old_pv, int64_t new_pv);
+	/* Optional: `done` of `total` bytes of the pack read so far; gets
+	 * `progress_payload`, not `payload`. */
+	void (*progress)(void *progress_payload, uint64_t done, uint64_t total);
+	void *progress_payload;
+} kho_install_hooks;
+
+typedef enum kho_install_outcome {
+	KHO_INSTALL_NEW = 0,      /* the pack was not installed before */
+	KHO_INSTALL_UPGRADED = 1, /* a newer version replaced the visible one */
+	KHO_INSTALL_SAME = 2,     /* this version is already installed: no-op */
+} kho_install_outcome;
+
+typedef struct kho_install_info {
+	kho_install_outcome outcome;
+	int64_t previous_version; /* 0 when none */
+	int64_t lessons;
+	int64_t files;
+	uint64_t bytes;           /* bytes of all files read */
+	uint64_t text_bytes;      /* bytes of lesson text extracted */
+	uint64_t new_bytes;       /* bytes written as new blobs */
+} kho_install_info;
+
+/* Installs `pack` in one transaction: its files as blobs, its manifest and
+ * lesson text as rows, then makes it the visible version. The same version
+ * again is a no-op (KHO_OK, outcome KHO_INSTALL_SAME); an older version than
+ * the visible one is KHO_EVERSION and changes nothing. */
+int kho_store_install(kho_install_info *out, kho_store *store, kho_pack *pack,
+	const kho_install_hooks *hooks);
+
+/* Removes `pack_id` and all its versions (their blobs stay until garbage
+ * collection). KHO_ENOTFOUND if not installed. */
+int kho_store_remove(kho_store *store, const char *pack_id, const kho_install_hooks *hooks);
+
+#endif

@@ -1,0 +1,204 @@
+/*
+ * pack-zip.c — the zip container of a pack (.kho files, and the zip files
+ * that importers read), through libzip.
+ *
+ * Every entry is checked before anything is read: names must be safe
+ * relative UTF-8 paths (no "..", no absolute path, no backslash), symbolic
+ * links and encrypted entries are refused, and the caps of kho_core.h on
+ * entry count, entry size, total size and compression ratio stop zip bombs
+ * before a byte is inflated. Entry contents are then checked again while
+ * they stream (kho_pack_entry_read counts bytes; libzip checks the CRC).
+ */
+#include <sys/stat.h>
+#include <zip.h>
+
+#include "core-private.h"
+
+typedef struct zip_impl {
+	zip_t *za;
+} zip_impl;
+
+static int zip_error_code(int ze)
+{
+	switch (ze) {
+	case ZIP_ER_MEMORY: return KHO_ENOMEM;
+	case ZIP_ER_NOENT: return KHO_ENOTFOUND;
+	case ZIP_ER_OPEN:
+	case ZIP_ER_READ:
+	case ZIP_ER_SEEK: return KHO_EIO;
+	case ZIP_ER_CRC: return KHO_ECORRUPT;
+	default: return KHO_EINVALID;
+	}
+}
+
+static int read_entry(void *impl, const pack_entry *entry,
+	int (*sink)(void *payload, const void *data, size_t len), void *payload)
+{
+	zip_impl *z = impl;
+	zip_file_t *f = zip_fopen_index(z->za, entry->index, 0);
+	if (!f) {
+		zip_error_t *err = zip_get_error(z->za);
+		return kho_error_set(zip_error_code(zip_error_code_zip(err)),
+			"cannot read '%s': %s", entry->name, zip_error_strerror(err));
+	}
+	int rc = KHO_OK;
+	static _Thread_local char chunk[65536];
+	for (;;) {
+		zip_int64_t n = zip_fread(f, chunk, sizeof chunk);
+		if (n < 0) {
+			zip_error_t *err = zip_file_get_error(f);
+			rc = kho_error_set(zip_error_code(zip_error_code_zip(err)) == KHO_EIO ? KHO_EIO
+				: KHO_ECORRUPT, "cannot read '%s': %s", entry->name, zip_error_strerror(err));
+			break;
+		}
+		if (n == 0)
+			break;
+		if ((rc = sink(payload, chunk, (size_t)n)))
+			break;
+	}
+	zip_fclose(f);
+	return rc;
+}
+
+static void close_zip(void *impl)
+{
+	zip_impl *z = impl;
+	zip_discard(z->za);
+	free(z);
+}
+
+static const pack_ops zip_ops = { read_entry, close_zip };
+
+/* A printable form of a hostile name for messages (at most 120 bytes). */
+static void printable(char *out, size_t size, const char *name)
+{
+	size_t j = 0;
+	for (const unsigned char *p = (const unsigned char *)name; *p && j + 5 < size; p++) {
+		if (*p < 0x20 || *p >= 0x7f)
+			j += (size_t)snprintf(out + j, size - j, "\\x%02x", *p);
+		else
+			out[j++] = (char)*p;
+	}
+	out[j] = '\0';
+}
+
+static int check_entry(zip_t *za, zip_uint64_t i, const zip_stat_t *st, const char *source)
+{
+	char shown[128];
+	const char *name = st->name;
+	size_t len = strlen(name);
+	printable(shown, sizeof shown, name);
+	if (!kho_utf8_valid(name, len))
+		return kho_error_set(KHO_EUNSAFE, "%s: entry name '%s' is not valid UTF-8", source, shown);
+	char *path = strdup(name);
+	if (!path)
+		return kho_error_set(KHO_ENOMEM, "out of memory");
+	if (len && path[len - 1] == '/')
+		path[len - 1] = '\0';
+	bool safe = kho_path_is_safe(path);
+	free(path);
+	if (!safe)
+		return kho_error_set(KHO_EUNSAFE, "%s: entry '%s' points outside the pack or has a "
+			"forbidden name (absolute path, '..', backslash or control character)", source, shown);
+
+	zip_uint8_t opsys;
+	zip_uint32_t attributes;
+	if (zip_file_get_external_attributes(za, i, 0, &opsys, &attributes) == 0
+		&& opsys == ZIP_OPSYS_UNIX && ((attributes >> 16) & S_IFMT) == S_IFLNK)
+		return kho_error_set(KHO_EUNSAFE, "%s: entry '%s' is a symbolic link", source, shown);
+	if ((st->valid & ZIP_STAT_ENCRYPTION_METHOD) && st->encryption_method != ZIP_EM_NONE)
+		return kho_error_set(KHO_EINVALID, "%s: entry '%s' is encrypted", source, shown);
+	if ((st->valid & ZIP_STAT_COMP_METHOD) && !zip_compression_method_supported(st->comp_method, 0))
+		return kho_error_set(KHO_EINVALID, "%s: entry '%s' uses an unsupported compression "
+			"method (%d)", source, shown, st->comp_method);
+	if (st->size > KHO_PACK_MAX_ENTRY_SIZE)
+		return kho_error_set(KHO_ELIMIT, "%s: entry '%s' is %llu bytes, more than the %llu "
+			"allowed", source, shown, (unsigned long long)st->size,
+			(unsigned long long)KHO_PACK_MAX_ENTRY_SIZE);
+	if (st->size > 1024 * 1024
+		&& st->size / (st->comp_size ? st->comp_size : 1) > KHO_PACK_MAX_RATIO)
+		return kho_error_set(KHO_ELIMIT, "%s: entry '%s' expands %llu times (%llu bytes from "
+			"%llu): refused as a zip bomb", source, shown,
+			(unsigned long long)(st->size / (st->comp_size ? st->comp_size : 1)),
+			(unsigned long long)st->size, (unsigned long long)st->comp_size);
+	return KHO_OK;
+}
+
+int pack_zip_open(void **out_impl, const pack_ops **out_ops, pack_entry **out_entries,
+	size_t *out_count, const char *path, const void *data, size_t len)
+{
+	zip_error_t error;
+	zip_t *za = NULL;
+	pack_entry *entries = NULL;
+	size_t count = 0;
+	int rc;
+
+	zip_error_init(&error);
+	if (data) {
+		zip_source_t *src = zip_source_buffer_create(data, len, 0, &error);
+		if (src && !(za = zip_open_from_source(src, ZIP_RDONLY | ZIP_CHECKCONS, &error)))
+			zip_source_free(src);
+	} else {
+		int ze = 0;
+		za = zip_open(path, ZIP_RDONLY | ZIP_CHECKCONS, &ze);
+		if (!za)
+			zip_error_init_with_code(&error, ze);
+	}
+	if (!za) {
+		int ze = zip_error_code_zip(&error);
+		rc = kho_error_set(zip_error_code(ze), "%s: %s", path,
+			ze == ZIP_ER_NOZIP ? "not a zip file (or a truncated one)"
+			: ze == ZIP_ER_INCONS ? "the zip file is damaged or inconsistent"
+			: zip_error_strerror(&error));
+		zip_error_fini(&error);
+		return rc;
+	}
+	zip_error_fini(&error);
+
+	zip_int64_t n = zip_get_num_entries(za, 0);
+	if (n < 0 || n > KHO_PACK_MAX_ENTRIES) {
+		rc = kho_error_set(KHO_ELIMIT, "%s: %lld entries, more than the %d allowed", path,
+			(long long)n, KHO_PACK_MAX_ENTRIES);
+		goto fail;
+	}
+	entries = calloc((size_t)n + 1, sizeof *entries);
+	if (!entries) {
+		rc = kho_error_set(KHO_ENOMEM, "out of memory");
+		goto fail;
+	}
+	for (zip_uint64_t i = 0; i < (zip_uint64_t)n; i++) {
+		zip_stat_t st;
+		if (zip_stat_index(za, i, ZIP_FL_ENC_RAW, &st) != 0 || !(st.valid & ZIP_STAT_NAME)) {
+			rc = kho_error_set(KHO_EINVALID, "%s: entry %llu cannot be read: %s", path,
+				(unsigned long long)i, zip_strerror(za));
+			goto fail;
+		}
+		if ((rc = check_entry(za, i, &st, path)))
+			goto fail;
+		size_t nl = strlen(st.name);
+		if (nl && st.name[nl - 1] == '/')
+			continue; /* a folder entry */
+		if (!(entries[count].name = strdup(st.name))) {
+			rc = kho_error_set(KHO_ENOMEM, "out of memory");
+			goto fail;
+		}
+		entries[count].size = st.size;
+		entries[count].index = i;
+		count++;
+	}
+	zip_impl *z = malloc(sizeof *z);
+	if (!z) {
+		rc = kho_error_set(KHO_ENOMEM, "out of memory");
+		goto fail;
+	}
+	z->za = za;
+	*out_impl = z;
+	*out_ops = &zip_ops;
+	*out_entries = entries;
+	*out_count = count;
+	return KHO_OK;
+fail:
+	pack_entries_free(entries, count);
+	zip_discard(za);
+	return rc;
+}

@@ -1,0 +1,166 @@
+/*
+ * paths.c — where the box keeps its files, and the checks every path that
+ * comes from outside (a zip entry, a manifest href) must pass.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "core-private.h"
+
+char *kho_path_join(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+	char *s = malloc(la + lb + 2);
+	if (!s)
+		return NULL;
+	memcpy(s, a, la);
+	size_t n = la;
+	if (la && a[la - 1] != '/')
+		s[n++] = '/';
+	memcpy(s + n, b, lb + 1);
+	return s;
+}
+
+int kho_home_resolve(char **out, const char *flag)
+{
+	const char *env;
+	char *home = NULL;
+	if (flag && *flag)
+		home = strdup(flag);
+	else if ((env = getenv("KHO_HOME")) && *env)
+		home = strdup(env);
+	else if ((env = getenv("XDG_DATA_HOME")) && *env)
+		home = kho_path_join(env, "kho");
+	else if ((env = getenv("HOME")) && *env)
+		home = kho_path_join(env, ".local/share/kho");
+	else
+		return kho_error_set(KHO_EINVALID,
+			"no home folder: pass --home DIR or set KHO_HOME");
+	if (!home)
+		return kho_error_set(KHO_ENOMEM, "out of memory");
+	*out = home;
+	return KHO_OK;
+}
+
+int kho_mkdir_p(const char *path, unsigned mode)
+{
+	char *copy = strdup(path);
+	if (!copy)
+		return kho_error_set(KHO_ENOMEM, "out of memory");
+	int rc = KHO_OK;
+	for (char *p = copy + 1;; p++) {
+		if (*p == '/' || *p == '\0') {
+			char saved = *p;
+			*p = '\0';
+			if (mkdir(copy, mode) != 0 && errno != EEXIST) {
+				rc = kho_error_set(errno == ENOSPC ? KHO_ENOSPACE : KHO_EIO,
+					"cannot create folder %s: %s", copy, strerror(errno));
+				break;
+			}
+			*p = saved;
+			if (saved == '\0')
+				break;
+		}
+	}
+	struct stat st;
+	if (rc == KHO_OK && (stat(path, &st) != 0 || !S_ISDIR(st.st_mode)))
+		rc = kho_error_set(KHO_EIO, "%s is not a folder", path);
+	free(copy);
+	return rc;
+}
+
+bool kho_utf8_valid(const char *s, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)s, *end = p + len;
+	while (p < end) {
+		unsigned c = *p;
+		size_t n;
+		unsigned cp;
+		if (c == 0)
+			return false;
+		if (c < 0x80) {
+			p++;
+			continue;
+		} else if ((c & 0xe0) == 0xc0) {
+			n = 1; cp = c & 0x1f;
+		} else if ((c & 0xf0) == 0xe0) {
+			n = 2; cp = c & 0x0f;
+		} else if ((c & 0xf8) == 0xf0) {
+			n = 3; cp = c & 0x07;
+		} else {
+			return false;
+		}
+		if ((size_t)(end - p) <= n)
+			return false;
+		for (size_t i = 1; i <= n; i++) {
+			if ((p[i] & 0xc0) != 0x80)
+				return false;
+			cp = (cp << 6) | (p[i] & 0x3f);
+		}
+		if ((n == 1 && cp < 0x80) || (n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000)
+			|| cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+			return false;
+		p += n + 1;
+	}
+	return true;
+}
+
+bool kho_path_is_safe(const char *path)
+{
+	size_t len = strlen(path);
+	if (len == 0 || len > 1024 || path[0] == '/' || !kho_utf8_valid(path, len))
+		return false;
+	const char *seg = path;
+	for (const char *p = path;; p++) {
+		unsigned char c = (unsigned char)*p;
+		if (c == '/' || c == '\0') {
+			size_t n = (size_t)(p - seg);
+			if (n == 0 || (n == 1 && seg[0] == '.') || (n == 2 && seg[0] == '.' && seg[1] == '.'))
+				return false;
+			if (c == '\0')
+				return true;
+			seg = p + 1;
+		} else if (c < 0x20 || c == 0x7f || c == '\\' || c == ':') {
+			return false;
+		}
+	}
+}
+
+int kho_buf_append(kho_buf *buf, const void *data, size_t len)
+{
+	if (buf->len + len + 1 > buf->cap) {
+		size_t cap = buf->cap ? buf->cap : 256;
+		while (cap < buf->len + len + 1)
+			cap *= 2;
+		char *p = realloc(buf->data, cap);
+		if (!p)
+			return kho_error_set(KHO_ENOMEM, "out of memory");
+		buf->data = p;
+		buf->cap = cap;
+	}
+	if (len)
+		memcpy(buf->data + buf->len, data, len);
+	buf->len += len;
+	buf->data[buf->len] = '\0';
+	return KHO_OK;
+}
+
+void kho_buf_free(kho_buf *buf)
+{
+	free(buf->data);
+	buf->data = NULL;
+	buf->len = buf->cap = 0;
+}
+
+char *kho_strdup(const char *s)
+{
+	if (!s)
+		return NULL;
+	char *d = strdup(s);
+	if (!d)
+		kho_error_set(KHO_ENOMEM, "out of memory");
+	return d;
+}

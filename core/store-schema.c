@@ -1,0 +1,129 @@
+/*
+ * store-schema.c — the box store's schema as an ordered list of migrations.
+ *
+ * Migration N takes a store from schema version N-1 to N; the version is kept
+ * in SQLite's user_version. A store is never changed in place any other way:
+ * a later issue that needs a table adds a migration at the end of this list
+ * and raises KHO_STORE_SCHEMA_VERSION. Tables are documented in
+ * docs/store.md. Tables owned by other modules (the indexer's) are created by
+ * those modules, not here.
+ */
+#include "core-private.h"
+
+static const char *const migrations[] = {
+	/* 1: packs, their versions, lessons and files. */
+	"CREATE TABLE packs ("
+	"  id TEXT PRIMARY KEY NOT NULL,"
+	"  current_version INTEGER NOT NULL"
+	");"
+	"CREATE TABLE pack_versions ("
+	"  id INTEGER PRIMARY KEY,"
+	"  pack_id TEXT NOT NULL REFERENCES packs(id) ON DELETE CASCADE,"
+	"  version INTEGER NOT NULL CHECK (version > 0),"
+	"  title TEXT NOT NULL,"
+	"  summary TEXT,"
+	"  publisher TEXT,"
+	"  license TEXT,"
+	"  lang TEXT NOT NULL,"
+	"  subjects TEXT NOT NULL DEFAULT '',"
+	"  grades TEXT NOT NULL DEFAULT '',"
+	"  manifest TEXT NOT NULL,"
+	"  source TEXT,"
+	"  installed_at INTEGER NOT NULL,"
+	"  UNIQUE (pack_id, version)"
+	");"
+	"CREATE TABLE lessons ("
+	"  id INTEGER PRIMARY KEY,"
+	"  pv INTEGER NOT NULL REFERENCES pack_versions(id) ON DELETE CASCADE,"
+	"  ord INTEGER NOT NULL,"
+	"  lesson_id TEXT NOT NULL,"
+	"  href TEXT NOT NULL,"
+	"  title TEXT NOT NULL,"
+	"  keywords TEXT NOT NULL DEFAULT '',"
+	"  summary TEXT NOT NULL DEFAULT '',"
+	"  unit_id TEXT,"
+	"  unit_title TEXT NOT NULL DEFAULT '',"
+	"  subjects TEXT NOT NULL DEFAULT '',"
+	"  grades TEXT NOT NULL DEFAULT '',"
+	"  body TEXT NOT NULL DEFAULT '',"
+	"  UNIQUE (pv, lesson_id)"
+	");"
+	"CREATE TABLE files ("
+	"  pv INTEGER NOT NULL REFERENCES pack_versions(id) ON DELETE CASCADE,"
+	"  path TEXT NOT NULL,"
+	"  hash TEXT NOT NULL,"
+	"  size INTEGER NOT NULL,"
+	"  PRIMARY KEY (pv, path)"
+	") WITHOUT ROWID;",
+
+	/* 2: units as rows of their own, and one row per lesson grade and
+	 * subject so that filters and facets use an index. Existing lessons
+	 * are carried over. */
+	"CREATE TABLE units ("
+	"  pv INTEGER NOT NULL REFERENCES pack_versions(id) ON DELETE CASCADE,"
+	"  unit_id TEXT NOT NULL,"
+	"  ord INTEGER NOT NULL,"
+	"  title TEXT NOT NULL,"
+	"  summary TEXT,"
+	"  PRIMARY KEY (pv, unit_id)"
+	") WITHOUT ROWID;"
+	"INSERT INTO units (pv, unit_id, ord, title)"
+	"  SELECT pv, unit_id, MIN(ord), unit_title FROM lessons"
+	"  WHERE unit_id IS NOT NULL GROUP BY pv, unit_id;"
+	"CREATE TABLE lesson_tags ("
+	"  kind TEXT NOT NULL CHECK (kind IN ('grade', 'subject')),"
+	"  value TEXT NOT NULL,"
+	"  lesson INTEGER NOT NULL REFERENCES lessons(id) ON DELETE CASCADE,"
+	"  PRIMARY KEY (kind, value, lesson)"
+	") WITHOUT ROWID;"
+	"CREATE INDEX lesson_tags_lesson ON lesson_tags (lesson);"
+	"WITH RECURSIVE split(lesson, kind, rest, value) AS ("
+	"  SELECT id, 'subject', subjects || ' ', NULL FROM lessons"
+	"  UNION ALL SELECT id, 'grade', grades || ' ', NULL FROM lessons"
+	"  UNION ALL SELECT lesson, kind, substr(rest, instr(rest, ' ') + 1),"
+	"    substr(rest, 1, instr(rest, ' ') - 1) FROM split WHERE rest <> ''"
+	") INSERT OR IGNORE INTO lesson_tags (kind, value, lesson)"
+	"  SELECT kind, value, lesson FROM split WHERE value <> '';"
+	"CREATE INDEX lessons_pv ON lessons (pv, ord);"
+	"CREATE INDEX files_hash ON files (hash);",
+};
+
+_Static_assert(sizeof migrations / sizeof migrations[0] == KHO_STORE_SCHEMA_VERSION,
+	"one migration per schema version");
+
+int kho_store_migrate_to(sqlite3 *db, int target)
+{
+	int current = 0;
+	int rc = store_user_version(db, &current);
+	if (rc)
+		return rc;
+	if (current > KHO_STORE_SCHEMA_VERSION)
+		return kho_error_set(KHO_EVERSION,
+			"the store has schema version %d, newer than this kho (%d): "
+			"use a newer kho", current, KHO_STORE_SCHEMA_VERSION);
+	if (target > KHO_STORE_SCHEMA_VERSION || target < current)
+		return kho_error_set(KHO_EINVALID, "cannot migrate the store from schema %d to %d",
+			current, target);
+
+	for (int v = current + 1; v <= target; v++) {
+		char pragma[64];
+		snprintf(pragma, sizeof pragma, "PRAGMA user_version = %d;", v);
+		char *err = NULL;
+		int src = sqlite3_exec(db, "BEGIN IMMEDIATE;", NULL, NULL, &err);
+		if (src == SQLITE_OK)
+			src = sqlite3_exec(db, migrations[v - 1], NULL, NULL, &err);
+		if (src == SQLITE_OK)
+			src = sqlite3_exec(db, pragma, NULL, NULL, &err);
+		if (src == SQLITE_OK)
+			src = sqlite3_exec(db, "COMMIT;", NULL, NULL, &err);
+		if (src != SQLITE_OK) {
+			rc = kho_error_set(src == SQLITE_BUSY ? KHO_EBUSY : KHO_ECORRUPT,
+				"migrating the store to schema %d: %s", v, err ? err : sqlite3_errstr(src));
+			sqlite3_free(err);
+			sqlite3_exec(db, "ROLLBACK;", NULL, NULL, NULL);
+			return rc;
+		}
+		kho_log_info("store migrated to schema %d", v);
+	}
+	return KHO_OK;
+}

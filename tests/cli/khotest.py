@@ -1,0 +1,65 @@
+"""Helpers shared by the end-to-end tests of the kho command.
+
+Each test gets the path of the kho binary as its first argument, makes a
+temporary home per scenario, and reports failures with check(); the process
+exits 1 if any check failed, 77 when asked to skip.
+"""
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+KHO = os.path.abspath(sys.argv[1]) if len(sys.argv) > 1 else "kho"
+SOURCE = os.environ.get("KHO_SOURCE_ROOT", os.path.join(os.path.dirname(__file__), "..", ".."))
+DATA = os.path.join(SOURCE, "tests", "data")
+TESTDATA = os.path.join(SOURCE, "..", "shared", "testdata")
+
+failures = 0
+_tmp = tempfile.mkdtemp(prefix="kho-cli-")
+
+
+def check(cond, what):
+    global failures
+    if not cond:
+        failures += 1
+        frame = sys._getframe(1)
+        print("%s:%d: check failed: %s" % (os.path.basename(frame.f_code.co_filename),
+                                           frame.f_lineno, what), file=sys.stderr)
+    return cond
+
+
+def tmpdir(name):
+    path = os.path.join(_tmp, name)
+    os.makedirs(path)
+    return path
+
+
+def kho(home, *args, cwd=None, timeout=120):
+    """Runs kho; returns (exit code, stdout, stderr)."""
+    env = dict(os.environ)
+    env.pop("KHO_HOME", None)
+    p = subprocess.run([KHO, "--home", home] + list(args), capture_output=True, cwd=cwd,
+                       timeout=timeout, env=env)
+    return p.returncode, p.stdout.decode("utf-8", "replace"), p.stderr.decode("utf-8", "replace")
+
+
+def kho_json(home, *args):
+    rc, out, err = kho(home, *args, "--json")
+    check(rc == 0, "kho %s --json exits 0 (got %d: %s)" % (" ".join(args), rc, err))
+    return json.loads(out) if rc == 0 else {}
+
+
+def done():
+    if failures:
+        print("%d check(s) failed; files kept in %s" % (failures, _tmp), file=sys.stderr)
+        sys.exit(1)
+    shutil.rmtree(_tmp, ignore_errors=True)
+    sys.exit(0)
+
+
+def skip(why):
+    print("skipped: " + why)
+    shutil.rmtree(_tmp, ignore_errors=True)
+    sys.exit(77)

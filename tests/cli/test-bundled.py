@@ -1,0 +1,43 @@
+#!/usr/bin/env python3
+"""The bundled packs: all import, at least 8 packs and 160 lessons, six or more
+subjects, and accent-free searches find Vietnamese lessons (duong → đường)."""
+import glob
+import os
+import sqlite3
+
+from khotest import SOURCE, check, done, kho, kho_json, tmpdir
+
+packs = sorted(glob.glob(os.path.join(SOURCE, "content-packs", "packs", "*", "manifest.xml")))
+home = tmpdir("home")
+rc, out, err = kho(home, "import", *[os.path.dirname(p) for p in packs], timeout=600)
+check(rc == 0, "every bundled pack imports: " + err)
+listing = kho_json(home, "list")
+check(listing.get("total_packs", 0) >= 8, "at least 8 packs: %s" % listing.get("total_packs"))
+check(listing.get("total_lessons", 0) >= 160, "at least 160 lessons: %s" % listing.get("total_lessons"))
+check(any(p["lang"] == "en" for p in listing.get("packs", [])), "one pack in English")
+
+db = sqlite3.connect(os.path.join(home, "kho.db"))
+subjects = {r[0] for r in db.execute("SELECT DISTINCT value FROM lesson_tags WHERE kind = 'subject'")}
+check(len(subjects) >= 6, "at least 6 subjects: %r" % subjects)
+grades = {int(r[0]) for r in db.execute("SELECT DISTINCT value FROM lesson_tags WHERE kind = 'grade'")}
+check(min(grades, default=99) <= 5 and any(6 <= g <= 9 for g in grades) and max(grades, default=0) >= 10,
+      "primary, lower and upper secondary grades: %r" % sorted(grades))
+for (lesson, words) in db.execute("SELECT lesson_id, length(body) - length(replace(body, ' ', '')) + 1 "
+                                  "FROM lessons"):
+    check(150 <= words <= 1300, "lesson %s has a real length (%d words)" % (lesson, words))
+db.close()
+
+res = kho_json(home, "search", "duong")
+check(res.get("total", 0) >= 5, "duong finds many lessons: %s" % res.get("total"))
+for hit in res.get("results", []):
+    text = (hit["title"] + " " + hit["snippet"]).lower()
+    check("đường" in text, "result %s shows đường: %s" % (hit["lesson"], text[:200]))
+rc, out, err = kho(home, "search", "duong")
+check(rc == 0 and "đường" in out.lower(), "text search shows đường")
+for accented, plain in (("phân số", "phan so"), ("quang hợp", "quang hop"), ("vòng lặp", "vong lap")):
+    a = kho_json(home, "search", accented)
+    b = kho_json(home, "search", plain)
+    check(a.get("total", 0) > 0, "%s finds lessons" % accented)
+    check([h["lesson"] for h in a.get("results", [])][:3] == [h["lesson"] for h in b.get("results", [])][:3],
+          "%s and %s find the same top lessons" % (accented, plain))
+done()

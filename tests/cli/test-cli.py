@@ -1,0 +1,110 @@
+#!/usr/bin/env python3
+"""End to end: import, list, search, upgrade, refuse older, remove, usage errors."""
+import os
+
+from khotest import DATA, check, done, kho, kho_json, tmpdir
+
+home = tmpdir("home")
+mini = os.path.join(DATA, "packs", "mini")
+mini2 = os.path.join(DATA, "packs", "mini-v2")
+
+# usage
+rc, out, err = kho(home)
+check(rc == 2, "kho with no command exits 2")
+rc, out, err = kho(home, "bogus")
+check(rc == 2 and "no command 'bogus'" in err, "unknown command exits 2: " + err)
+rc, out, err = kho(home, "search")
+check(rc == 2 and "usage: kho search" in err, "search without a query exits 2")
+rc, out, err = kho(home, "search", "--limit", "0", "x")
+check(rc == 2, "search --limit 0 exits 2")
+rc, out, err = kho(home, "search", "--limit", "abc", "x")
+check(rc == 2, "search --limit abc exits 2")
+rc, out, err = kho(home, "help", "import")
+check(rc == 0 and "usage: kho import" in out, "help import")
+rc, out, err = kho(home, "list", "--help")
+check(rc == 0 and "usage: kho list" in out, "list --help")
+rc, out, err = kho(home, "import", "--frobnicate", mini)
+check(rc == 2, "unknown option exits 2")
+
+# an empty box
+rc, out, err = kho(home, "list")
+check(rc == 0 and "No packs installed" in out, "empty list: " + out)
+check(kho_json(home, "list").get("packs") == [], "empty list --json")
+
+# import
+rc, out, err = kho(home, "import", mini)
+check(rc == 0 and "installed test.mini version 1: 3 lessons" in out, "import: " + out + err)
+rc, out, err = kho(home, "import", mini)
+check(rc == 0 and "already installed; nothing to do" in out, "same again: " + out)
+listing = kho_json(home, "list")
+packs = listing.get("packs", [])
+check(len(packs) == 1 and packs[0]["id"] == "test.mini" and packs[0]["lessons"] == 3
+      and packs[0]["version"] == 1 and packs[0]["title"] == "Gói thử nhỏ", "list --json: %r" % packs)
+check(listing.get("total_lessons") == 3, "total_lessons")
+
+# search, with and without accents, as text and JSON
+for query in ("duong", "đường", "ĐƯỜNG", "Duong kinh"):
+    res = kho_json(home, "search", query)
+    hits = res.get("results", [])
+    check(res.get("total", 0) >= 1 and hits and hits[0]["lesson"] == "duong-tron",
+          "search %r finds the circle lesson: %r" % (query, res))
+    if hits:
+        h = hits[0]
+        check(h["pack"] == "test.mini" and h["url"] == "/lesson/test.mini/duong-tron",
+              "result fields: %r" % h)
+        check("Đường" in h["title"], "title is the lesson's: %r" % h["title"])
+        check("<mark>" in h["snippet"], "snippet marks the match: %r" % h["snippet"])
+rc, out, err = kho(home, "search", "duong")
+check(rc == 0 and "Đường tròn và đường kính" in out and "/lesson/test.mini/duong-tron" in out,
+      "text output: " + out)
+check("dontIndexMe" not in out, "script text is not indexed")
+res = kho_json(home, "search", "dontIndexMe")
+check(res.get("total") == 0, "script text is not searchable")
+res = kho_json(home, "search", "khongcogica")
+check(res.get("total") == 0 and res.get("results") == [], "no match: %r" % res)
+rc, out, err = kho(home, "search", "khongcogica")
+check(rc == 0 and "No lessons found" in out, "no match text")
+res = kho_json(home, "search", "--grade", "4", "ban")
+check([h["lesson"] for h in res.get("results", [])] == ["ban-hang"], "grade filter: %r" % res)
+res = kho_json(home, "search", "--subject", "dao-duc", "ban")
+check([h["lesson"] for h in res.get("results", [])] == ["ban-be"], "subject filter: %r" % res)
+for hostile in ('"unbalanced', "OR OR AND", "NEAR(", "*", "-", "'; DROP TABLE lessons; --",
+                "a" * 20000, "\u0000", "title:x", "^x", "x AND"):
+    rc, out, err = kho(home, "search", "--json", hostile.replace("\u0000", ""))
+    check(rc == 0, "hostile query %r does not fail: %s" % (hostile[:30], err))
+
+# upgrade keeps the old version for rollback; older is refused
+rc, out, err = kho(home, "import", mini2)
+check(rc == 0 and "upgraded test.mini version 2 (was 1; kept for rollback)" in out, "upgrade: " + out + err)
+packs = kho_json(home, "list").get("packs", [])
+check(packs and packs[0]["version"] == 2 and packs[0]["older_versions"] == 1, "after upgrade: %r" % packs)
+check(kho_json(home, "search", "duong kinh").get("total") == 0, "old lesson left the search")
+check(kho_json(home, "search", "chu vi").get("total", 0) >= 1, "new lesson is searchable")
+rc, out, err = kho(home, "import", mini)
+check(rc == 1 and err.startswith("kho: cannot import") and "older than the installed version 2" in err,
+      "older refused: " + err)
+check(kho_json(home, "list").get("packs", [{}])[0].get("version") == 2, "still version 2")
+
+# several packs at once: the bad one is reported, the good one installs
+bad = os.path.join(home, "..", "not-there")
+rc, out, err = kho(home, "import", bad, mini2)
+check(rc == 1 and "no such file" in err and "already installed" in out, "mixed import: " + out + err)
+res = kho_json(home, "import", mini2)
+check(res.get("imports", [{}])[0].get("status") == "unchanged", "import --json: %r" % res)
+
+# remove
+rc, out, err = kho(home, "remove", "test.mini")
+check(rc == 0 and "removed test.mini" in out, "remove")
+check(kho_json(home, "list").get("packs") == [], "nothing left")
+check(kho_json(home, "search", "ban").get("total") == 0, "nothing searchable")
+rc, out, err = kho(home, "remove", "test.mini")
+check(rc == 1 and "no pack 'test.mini' is installed" in err, "remove twice: " + err)
+
+# --home is required somewhere: KHO_HOME works the same
+env_home = tmpdir("env-home")
+os.environ["KHO_HOME"] = env_home
+import subprocess
+from khotest import KHO
+p = subprocess.run([KHO, "import", mini], capture_output=True)
+check(p.returncode == 0 and os.path.exists(os.path.join(env_home, "kho.db")), "KHO_HOME is used")
+done()

@@ -1,0 +1,84 @@
+/*
+ * cli.c — helpers shared by the kho subcommands (see cli.h).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+const char *cli_home;
+
+int cli_fail(const char *what)
+{
+	fprintf(stderr, "kho: %s: %s\n", what, kho_error_last());
+	return 1;
+}
+
+int cli_usage(const kho_command *cmd, const char *problem)
+{
+	if (problem)
+		fprintf(stderr, "kho %s: %s\n\n", cmd->name, problem);
+	fputs(cmd->usage, stderr);
+	return EXIT_USAGE;
+}
+
+int cli_common_option(int opt, const kho_command *cmd)
+{
+	switch (opt) {
+	case CLI_OPT_HOME:
+		cli_home = optarg;
+		return CLI_HANDLED;
+	case CLI_OPT_HELP:
+		fputs(cmd->usage, stdout);
+		return 0;
+	case CLI_OPT_VERBOSE:
+		kho_log_set_level(KHO_LOG_INFO);
+		return CLI_HANDLED;
+	case CLI_OPT_QUIET:
+		kho_log_set_level(KHO_LOG_ERROR);
+		return CLI_HANDLED;
+	case '?':
+		return cli_usage(cmd, NULL);
+	default:
+		return CLI_OTHER;
+	}
+}
+
+int cli_open(kho_store **store, kho_index **index)
+{
+	char *home = NULL;
+	if (kho_home_resolve(&home, cli_home))
+		return cli_fail("cannot find the box's home");
+	int rc = kho_store_open(store, home);
+	if (rc) {
+		char what[1200];
+		snprintf(what, sizeof what, "cannot open the store in %s", home);
+		free(home);
+		return cli_fail(what);
+	}
+	free(home);
+	if (index && kho_index_open(index, *store)) {
+		kho_store_free(*store);
+		*store = NULL;
+		return cli_fail("cannot open the search index");
+	}
+	return 0;
+}
+
+bool cli_interactive(void)
+{
+	return isatty(STDERR_FILENO) && kho_log_get_level() >= KHO_LOG_WARN;
+}
+
+bool cli_parse_int(const char *s, long min, long max, long *out)
+{
+	char *end = NULL;
+	errno = 0;
+	long v = strtol(s, &end, 10);
+	if (errno || end == s || *end || v < min || v > max)
+		return false;
+	*out = v;
+	return true;
+}

@@ -1,0 +1,61 @@
+/*
+ * cli.h — what the kho command's files share: the table of subcommands,
+ * option parsing conventions, opening the box, and reporting errors as
+ * "kho: <what went wrong>: <why>". Exit codes: 0 success, 1 failure,
+ * 2 wrong usage.
+ */
+#ifndef KHO_CLI_H
+#define KHO_CLI_H
+
+#include <stdbool.h>
+#include <getopt.h>
+
+#include "kho_core.h"
+#include "kho_index.h"
+
+#define EXIT_USAGE 2
+
+typedef struct kho_command {
+	const char *name;
+	int (*run)(int argc, char **argv);
+	const char *summary;  /* one line for `kho help` */
+	const char *usage;    /* the full help text of the command */
+} kho_command;
+
+extern const kho_command cmd_import, cmd_list, cmd_remove, cmd_search;
+
+/* The --home given before the command name, or NULL. */
+extern const char *cli_home;
+
+/* Options every command accepts, to append to a command's own long options;
+ * their ids start at CLI_OPT_HOME. */
+enum { CLI_OPT_HOME = 1000, CLI_OPT_HELP, CLI_OPT_VERBOSE, CLI_OPT_QUIET };
+#define CLI_COMMON_OPTIONS \
+	{ "home", required_argument, NULL, CLI_OPT_HOME }, \
+	{ "help", no_argument, NULL, CLI_OPT_HELP }, \
+	{ "verbose", no_argument, NULL, CLI_OPT_VERBOSE }, \
+	{ "quiet", no_argument, NULL, CLI_OPT_QUIET }
+
+/* Handles the options every command shares. Returns CLI_HANDLED when it
+ * did, CLI_OTHER when `opt` is the command's own, or an exit code (>= 0)
+ * when the command should stop now (after --help: 0; unknown option: 2). */
+enum { CLI_HANDLED = -1, CLI_OTHER = -2 };
+int cli_common_option(int opt, const kho_command *cmd);
+
+/* Prints "kho: <what>: <last error>" and returns 1. */
+int cli_fail(const char *what);
+
+/* Prints the command's usage on stderr and returns EXIT_USAGE. */
+int cli_usage(const kho_command *cmd, const char *problem);
+
+/* Opens the store and the index of the home named by --home, $KHO_HOME or
+ * the default; prints the error and returns 1 on failure. */
+int cli_open(kho_store **store, kho_index **index);
+
+/* True when stderr is a terminal and progress may be drawn. */
+bool cli_interactive(void);
+
+/* Parses a whole decimal number in [min, max]; false if it is not one. */
+bool cli_parse_int(const char *s, long min, long max, long *out);
+
+#endif

@@ -1,0 +1,148 @@
+/*
+ * cmd-import.c — `kho import PATH…`: installs pack files and pack folders.
+ * Each pack is its own transaction: one bad pack is reported and the others
+ * still install; the exit code says whether all of them did.
+ */
+#include <jansson.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli.h"
+
+typedef struct progress {
+	const char *name;
+	int last_percent;
+} progress;
+
+static void draw(void *payload, uint64_t done, uint64_t total)
+{
+	progress *p = payload;
+	int percent = total ? (int)(done * 100 / total) : 100;
+	if (percent == p->last_percent)
+		return;
+	p->last_percent = percent;
+	int filled = percent * 30 / 100;
+	fprintf(stderr, "\r  [%.*s%*s] %3d%% %.40s", filled, "##############################",
+		30 - filled, "", percent, p->name);
+	fflush(stderr);
+}
+
+static const char *outcome_name(kho_install_outcome o)
+{
+	switch (o) {
+	case KHO_INSTALL_NEW: return "installed";
+	case KHO_INSTALL_UPGRADED: return "upgraded";
+	default: return "unchanged";
+	}
+}
+
+static int import_one(json_t *results, kho_store *store, kho_index *index, const char *path,
+	bool json)
+{
+	kho_pack *pack = NULL;
+	kho_install_info info = { 0 };
+	progress prog = { path, -1 };
+	kho_install_hooks hooks = *kho_index_hooks(index);
+	int rc = kho_pack_open(&pack, path);
+	if (!rc) {
+		if (cli_interactive() && !json) {
+			hooks.progress = draw;
+			hooks.progress_payload = &prog;
+		}
+		struct timespec t0, t1;
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		rc = kho_store_install(&info, store, pack, &hooks);
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		if (prog.last_percent >= 0)
+			fputs("\r\033[K", stderr);
+		double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+		kho_log_info("%s: %.3f s, %.1f MB of lesson text", path, secs,
+			(double)info.text_bytes / 1e6);
+	}
+	const kho_manifest *m = pack ? kho_pack_manifest(pack) : NULL;
+	if (rc) {
+		char what[1200];
+		snprintf(what, sizeof what, "cannot import %s", path);
+		cli_fail(what);
+		if (json)
+			json_array_append_new(results, json_pack("{s:s, s:s, s:s}", "path", path,
+				"status", "failed", "error", kho_error_last()));
+		kho_pack_free(pack);
+		return 1;
+	}
+	if (json) {
+		json_array_append_new(results, json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:I}",
+			"path", path, "status", outcome_name(info.outcome), "id", m->id,
+			"version", (json_int_t)m->version,
+			"previous_version", (json_int_t)info.previous_version,
+			"lessons", (json_int_t)info.lessons, "files", (json_int_t)info.files,
+			"bytes", (json_int_t)info.bytes));
+	} else if (info.outcome == KHO_INSTALL_SAME) {
+		printf("%s version %lld is already installed; nothing to do\n", m->id,
+			(long long)m->version);
+	} else {
+		printf("%s %s version %lld", outcome_name(info.outcome), m->id, (long long)m->version);
+		if (info.outcome == KHO_INSTALL_UPGRADED)
+			printf(" (was %lld; kept for rollback)", (long long)info.previous_version);
+		printf(": %lld lessons, %lld files, %.1f kB\n", (long long)info.lessons,
+			(long long)info.files, (double)info.bytes / 1000.0);
+	}
+	kho_pack_free(pack);
+	return 0;
+}
+
+static int run(int argc, char **argv)
+{
+	static const struct option options[] = {
+		{ "json", no_argument, NULL, 'j' },
+		CLI_COMMON_OPTIONS,
+		{ 0 },
+	};
+	bool json = false;
+	int opt;
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "j", options, NULL)) != -1) {
+		int rc = cli_common_option(opt, &cmd_import);
+		if (rc >= 0)
+			return rc;
+		if (opt == 'j')
+			json = true;
+	}
+	if (optind == argc)
+		return cli_usage(&cmd_import, "name at least one pack file or folder");
+
+	kho_store *store = NULL;
+	kho_index *index = NULL;
+	if (cli_open(&store, &index))
+		return 1;
+	json_t *results = json_array();
+	int failed = 0;
+	for (int i = optind; i < argc; i++)
+		failed += import_one(results, store, index, argv[i], json);
+	if (json) {
+		json_t *root = json_pack("{s:o, s:i}", "imports", results, "failed", failed);
+		json_dumpf(root, stdout, JSON_INDENT(2));
+		fputc('\n', stdout);
+		json_decref(root);
+	} else {
+		json_decref(results);
+	}
+	kho_index_free(index);
+	kho_store_free(store);
+	return failed ? 1 : 0;
+}
+
+const kho_command cmd_import = {
+	"import", run, "install lesson packs from .kho files or folders",
+	"usage: kho import [--json] [--home DIR] PATH…\n\n"
+	"Installs each pack (a .kho file or a pack folder with manifest.xml) on the box,\n"
+	"each in one transaction: teachers see the old version or the new one, never a mix.\n"
+	"  - the same pack version again changes nothing and says so;\n"
+	"  - a newer version replaces the visible one; the older is kept for rollback;\n"
+	"  - an older version than the installed one is refused.\n"
+	"A pack that fails (bad manifest, unsafe zip, missing lesson file…) is reported\n"
+	"and changes nothing; the other packs still install. Exit code 1 if any failed.\n\n"
+	"  --json   print one JSON object: {\"imports\": [{\"path\", \"status\", \"id\",\n"
+	"           \"version\", …}], \"failed\": N}\n",
+};

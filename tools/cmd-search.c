@@ -1,0 +1,167 @@
+/*
+ * cmd-search.c — `kho search QUERY`: the same search teachers get from the
+ * web app, on the command line, as text or as the API's JSON.
+ */
+#include <jansson.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+/* Prints an HTML-escaped snippet as plain text, marked words in bold on a
+ * terminal and between «» otherwise. */
+static void print_snippet(const char *s, bool tty)
+{
+	static const struct { const char *from, *to; } entities[] = {
+		{ "&amp;", "&" }, { "&lt;", "<" }, { "&gt;", ">" }, { "&quot;", "\"" }, { "&#39;", "'" },
+	};
+	while (*s) {
+		if (!strncmp(s, "<mark>", 6)) {
+			fputs(tty ? "\033[1m" : "«", stdout);
+			s += 6;
+			continue;
+		}
+		if (!strncmp(s, "</mark>", 7)) {
+			fputs(tty ? "\033[0m" : "»", stdout);
+			s += 7;
+			continue;
+		}
+		bool done = false;
+		for (size_t i = 0; !done && i < sizeof entities / sizeof entities[0]; i++) {
+			size_t n = strlen(entities[i].from);
+			if (!strncmp(s, entities[i].from, n)) {
+				fputs(entities[i].to, stdout);
+				s += n;
+				done = true;
+			}
+		}
+		if (!done)
+			fputc(*s++, stdout);
+	}
+}
+
+static json_t *to_json(const kho_search_result *r, const kho_search_query *q)
+{
+	json_t *results = json_array();
+	for (size_t i = 0; i < r->n_hits; i++) {
+		const kho_search_hit *h = &r->hits[i];
+		json_array_append_new(results, json_pack("{s:s, s:I, s:s, s:s, s:s?, s:s, s:s, s:f}",
+			"pack", h->pack, "version", (json_int_t)h->version, "lesson", h->lesson,
+			"title", h->title, "unit", h->unit, "snippet", h->snippet ? h->snippet : "",
+			"url", h->url, "score", h->score));
+	}
+	return json_pack("{s:s, s:I, s:i, s:i, s:o}", "query", q->text,
+		"total", (json_int_t)r->total, "offset", q->offset, "limit", q->limit, "results", results);
+}
+
+static int run(int argc, char **argv)
+{
+	static const struct option options[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "limit", required_argument, NULL, 'n' },
+		{ "offset", required_argument, NULL, 'o' },
+		{ "grade", required_argument, NULL, 'g' },
+		{ "subject", required_argument, NULL, 's' },
+		{ "pack", required_argument, NULL, 'p' },
+		CLI_COMMON_OPTIONS,
+		{ 0 },
+	};
+	kho_search_query q = { .limit = 10 };
+	bool json = false;
+	long v;
+	int opt;
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "jn:", options, NULL)) != -1) {
+		int rc = cli_common_option(opt, &cmd_search);
+		if (rc >= 0)
+			return rc;
+		switch (opt) {
+		case 'j': json = true; break;
+		case 'n':
+			if (!cli_parse_int(optarg, 1, 100, &v))
+				return cli_usage(&cmd_search, "--limit takes a number from 1 to 100");
+			q.limit = (int)v;
+			break;
+		case 'o':
+			if (!cli_parse_int(optarg, 0, 100000, &v))
+				return cli_usage(&cmd_search, "--offset takes a number from 0 to 100000");
+			q.offset = (int)v;
+			break;
+		case 'g': q.grade = optarg; break;
+		case 's': q.subject = optarg; break;
+		case 'p': q.pack = optarg; break;
+		default: break;
+		}
+	}
+	if (optind == argc)
+		return cli_usage(&cmd_search, "say what to search for");
+
+	/* All remaining words form the query. */
+	size_t len = 1;
+	for (int i = optind; i < argc; i++)
+		len += strlen(argv[i]) + 1;
+	char *text = calloc(1, len);
+	if (!text)
+		return 1;
+	for (int i = optind; i < argc; i++) {
+		if (i > optind)
+			strcat(text, " ");
+		strcat(text, argv[i]);
+	}
+	q.text = text;
+
+	kho_store *store = NULL;
+	kho_index *index = NULL;
+	kho_search_result *r = NULL;
+	int status = 0;
+	if (cli_open(&store, &index)) {
+		free(text);
+		return 1;
+	}
+	if (kho_index_search(&r, index, &q)) {
+		status = cli_fail("search failed");
+	} else if (json) {
+		json_t *root = to_json(r, &q);
+		json_dumpf(root, stdout, JSON_INDENT(2));
+		fputc('\n', stdout);
+		json_decref(root);
+	} else if (r->total == 0) {
+		printf("No lessons found for \"%s\".\n", text);
+	} else {
+		bool tty = isatty(STDOUT_FILENO);
+		printf("%lld lesson%s found for \"%s\"", (long long)r->total, r->total == 1 ? "" : "s",
+			text);
+		if ((int64_t)r->n_hits < r->total)
+			printf(" (showing %d–%d)", q.offset + 1, q.offset + (int)r->n_hits);
+		printf("\n\n");
+		for (size_t i = 0; i < r->n_hits; i++) {
+			const kho_search_hit *h = &r->hits[i];
+			printf("%zu. %s%s%s\n   ", (size_t)q.offset + i + 1, h->title,
+				h->unit ? " — " : "", h->unit ? h->unit : "");
+			print_snippet(h->snippet ? h->snippet : "", tty);
+			printf("\n   %s  (%s)\n\n", h->url, h->pack);
+		}
+	}
+	kho_search_result_free(r);
+	kho_index_free(index);
+	kho_store_free(store);
+	free(text);
+	return status;
+}
+
+const kho_command cmd_search = {
+	"search", run, "search the lessons, with or without accents",
+	"usage: kho search [--json] [--limit N] [--offset N] [--grade G] [--subject S]\n"
+	"                  [--pack ID] [--home DIR] QUERY…\n\n"
+	"Finds lessons by their words. Accents are optional: 'duong' finds 'đường'.\n"
+	"Write \"two words\" for a phrase and -word to leave a word out.\n\n"
+	"  --limit N     results per page, 1–100 (default 10)\n"
+	"  --offset N    skip the first N results\n"
+	"  --grade G     only lessons for grade G (1–12)\n"
+	"  --subject S   only lessons of subject S (toan, tieng-viet, …; see FORMAT.md)\n"
+	"  --pack ID     only lessons of one pack\n"
+	"  --json        print one JSON object: {\"query\", \"total\", \"offset\", \"limit\",\n"
+	"                \"results\": [{\"pack\", \"version\", \"lesson\", \"title\", \"unit\",\n"
+	"                \"snippet\", \"url\", \"score\"}]}; snippets are HTML with <mark>\n",
+};
