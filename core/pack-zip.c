@@ -146,9 +146,10 @@ int pack_zip_open(void **out_impl, const pack_ops **out_ops, pack_entry **out_en
 	}
 	if (!za) {
 		int ze = zip_error_code_zip(&error);
-		rc = kho_error_set(zip_error_code(ze), "%s: %s", path,
+		rc = kho_error_set(ze == ZIP_ER_EXISTS ? KHO_EUNSAFE : zip_error_code(ze), "%s: %s", path,
 			ze == ZIP_ER_NOZIP ? "not a zip file (or a truncated one)"
 			: ze == ZIP_ER_INCONS ? "the zip file is damaged or inconsistent"
+			: ze == ZIP_ER_EXISTS ? "two entries have the same name"
 			: zip_error_strerror(&error));
 		zip_error_fini(&error);
 		return rc;

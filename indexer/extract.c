@@ -1,0 +1,398 @@
+/*
+ * extract.c — the plain text of a lesson file, which is what the index and
+ * the snippets see. libxml2's HTML parser reads the HTML or XHTML (no
+ * network, recovering from any mistake); the tree is then walked without
+ * recursion, because lesson files are untrusted and may nest elements
+ * hundreds of thousands deep. Non-content elements (scripts, styles,
+ * navigation, the head) are dropped; every block element becomes its own
+ * paragraph, separated by a blank line, and whitespace runs become one space.
+ * The result is NFC so that it compares and tokenizes the same whatever the
+ * author's editor produced.
+ */
+#include "indexer-private.h"
+
+#include <limits.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <libxml/HTMLparser.h>
+#include <libxml/tree.h>
+#include <utf8proc.h>
+
+/* ----------------------------------------------------------- the buffer */
+
+/* The text being built. A sticky `failed` flag makes every later append a
+ * no-op after the first allocation failure, so the walk is checked once. */
+typedef struct text_buf {
+	char *data;
+	size_t len, cap;
+	bool failed;
+	int pending_break; /* 0 none, 1 line break, 2 blank line, before the next text */
+	bool pending_space;
+	int in_pre;        /* depth of <pre>: newlines inside are kept as line breaks */
+} text_buf;
+
+static void buf_reserve(text_buf *b, size_t more)
+{
+	if (b->failed || b->len + more + 1 <= b->cap)
+		return;
+	size_t cap = b->cap ? b->cap : 4096;
+	while (cap < b->len + more + 1) {
+		if (cap > SIZE_MAX / 2) {
+			b->failed = true;
+			return;
+		}
+		cap *= 2;
+	}
+	char *data = realloc(b->data, cap);
+	if (!data) {
+		b->failed = true;
+		return;
+	}
+	b->data = data;
+	b->cap = cap;
+}
+
+static void buf_put(text_buf *b, const char *s, size_t n)
+{
+	buf_reserve(b, n);
+	if (b->failed)
+		return;
+	memcpy(b->data + b->len, s, n);
+	b->len += n;
+}
+
+/* Asks for a break before the next text: 1 a new line, 2 a new paragraph. */
+static void buf_break(text_buf *b, int kind)
+{
+	if (b->len > 0 && kind > b->pending_break)
+		b->pending_break = kind;
+	b->pending_space = false;
+}
+
+/* Writes what is pending before a visible character. */
+static void buf_flush_pending(text_buf *b)
+{
+	if (b->len == 0) {
+		b->pending_break = 0;
+		b->pending_space = false;
+		return;
+	}
+	if (b->pending_break == 2)
+		buf_put(b, "\n\n", 2);
+	else if (b->pending_break == 1)
+		buf_put(b, "\n", 1);
+	else if (b->pending_space)
+		buf_put(b, " ", 1);
+	b->pending_break = 0;
+	b->pending_space = false;
+}
+
+/* Appends a text node's content, collapsing whitespace. Control characters
+ * count as whitespace, which also keeps the snippet markers \x02 and \x03
+ * out of the stored text; so does U+00A0 (no-break space). */
+static void buf_text(text_buf *b, const unsigned char *s)
+{
+	while (*s && !b->failed) {
+		const unsigned char *run = s;
+		while (*s > 0x20 && *s != 0x7F && !(s[0] == 0xC2 && s[1] == 0xA0))
+			s++;
+		if (s > run) {
+			buf_flush_pending(b);
+			buf_put(b, (const char *)run, (size_t)(s - run));
+		}
+		while (*s && (*s <= 0x20 || *s == 0x7F || (s[0] == 0xC2 && s[1] == 0xA0))) {
+			if (*s == '\n' && b->in_pre)
+				buf_break(b, 1);
+			else if (b->len > 0 && b->pending_break == 0)
+				b->pending_space = true;
+			s += *s == 0xC2 ? 2 : 1;
+		}
+	}
+}
+
+/* ----------------------------------------------------- element classes */
+
+enum elem_class {
+	EL_INLINE = 0, /* text flows through it */
+	EL_DROP,       /* it and everything inside are left out */
+	EL_BLOCK,      /* its own paragraph */
+	EL_LINE,       /* a line break (br) */
+	EL_PRE,        /* a block whose newlines are kept */
+};
+
+typedef struct elem_rule {
+	const char *name;
+	enum elem_class cls;
+} elem_rule;
+
+/* Sorted by name for bsearch. */
+static const elem_rule elem_rules[] = {
+	{ "address", EL_BLOCK }, { "article", EL_BLOCK }, { "aside", EL_BLOCK },
+	{ "blockquote", EL_BLOCK }, { "body", EL_BLOCK }, { "br", EL_LINE },
+	{ "canvas", EL_DROP }, { "caption", EL_BLOCK }, { "center", EL_BLOCK },
+	{ "dd", EL_BLOCK }, { "details", EL_BLOCK }, { "dialog", EL_BLOCK },
+	{ "dir", EL_BLOCK }, { "div", EL_BLOCK }, { "dl", EL_BLOCK }, { "dt", EL_BLOCK },
+	{ "fieldset", EL_BLOCK }, { "figcaption", EL_BLOCK }, { "figure", EL_BLOCK },
+	{ "footer", EL_BLOCK }, { "form", EL_BLOCK },
+	{ "h1", EL_BLOCK }, { "h2", EL_BLOCK }, { "h3", EL_BLOCK },
+	{ "h4", EL_BLOCK }, { "h5", EL_BLOCK }, { "h6", EL_BLOCK },
+	{ "head", EL_DROP }, { "header", EL_BLOCK }, { "hgroup", EL_BLOCK },
+	{ "hr", EL_BLOCK }, { "html", EL_BLOCK }, { "iframe", EL_DROP },
+	{ "legend", EL_BLOCK }, { "li", EL_BLOCK }, { "main", EL_BLOCK },
+	{ "menu", EL_BLOCK }, { "nav", EL_DROP }, { "noscript", EL_DROP },
+	{ "object", EL_DROP }, { "ol", EL_BLOCK }, { "option", EL_BLOCK },
+	{ "p", EL_BLOCK }, { "pre", EL_PRE }, { "script", EL_DROP },
+	{ "section", EL_BLOCK }, { "style", EL_DROP }, { "summary", EL_BLOCK },
+	{ "table", EL_BLOCK }, { "tbody", EL_BLOCK }, { "td", EL_BLOCK },
+	{ "template", EL_DROP }, { "tfoot", EL_BLOCK }, { "th", EL_BLOCK },
+	{ "thead", EL_BLOCK }, { "title", EL_DROP }, { "tr", EL_BLOCK },
+	{ "ul", EL_BLOCK },
+};
+
+static int rule_cmp(const void *key, const void *item)
+{
+	return strcmp(key, ((const elem_rule *)item)->name);
+}
+
+static enum elem_class classify_element(const xmlNode *node)
+{
+	if (!node->name)
+		return EL_INLINE;
+	/* XHTML parsed as HTML keeps a prefix such as "svg:script" as the name. */
+	const char *name = (const char *)node->name;
+	const char *colon = strrchr(name, ':');
+	if (colon)
+		name = colon + 1;
+	char lower[16];
+	size_t n = strlen(name);
+	if (n >= sizeof lower)
+		return EL_INLINE;
+	for (size_t i = 0; i <= n; i++)
+		lower[i] = (char)(name[i] >= 'A' && name[i] <= 'Z' ? name[i] + 32 : name[i]);
+	const elem_rule *rule = bsearch(lower, elem_rules, sizeof elem_rules / sizeof elem_rules[0],
+		sizeof elem_rules[0], rule_cmp);
+	return rule ? rule->cls : EL_INLINE;
+}
+
+/* ---------------------------------------------------------------- walk */
+
+/* Leaving an element: ends its block. */
+static void leave(text_buf *b, const xmlNode *node)
+{
+	if (node->type != XML_ELEMENT_NODE)
+		return;
+	enum elem_class cls = classify_element(node);
+	if (cls == EL_BLOCK || cls == EL_PRE)
+		buf_break(b, 2);
+	if (cls == EL_PRE && b->in_pre > 0)
+		b->in_pre--;
+}
+
+/* Visits every node under `root` in document order, using the tree's own
+ * parent/next links instead of a stack: no recursion, no extra memory. */
+static void walk(text_buf *b, xmlNode *root)
+{
+	xmlNode *node = root;
+	while (node && !b->failed) {
+		bool descend = false;
+		switch (node->type) {
+		case XML_ELEMENT_NODE: {
+			enum elem_class cls = classify_element(node);
+			if (cls == EL_DROP)
+				break;
+			if (cls == EL_BLOCK || cls == EL_PRE)
+				buf_break(b, 2);
+			else if (cls == EL_LINE)
+				buf_break(b, 1);
+			if (cls == EL_PRE)
+				b->in_pre++;
+			descend = node->children != NULL;
+			if (!descend)
+				leave(b, node);
+			break;
+		}
+		case XML_TEXT_NODE:
+		case XML_CDATA_SECTION_NODE:
+			if (node->content)
+				buf_text(b, node->content);
+			break;
+		default:
+			break; /* comments, processing instructions, DTD nodes */
+		}
+
+		if (descend) {
+			node = node->children;
+			continue;
+		}
+		/* Next sibling, or climb until an ancestor has one. */
+		while (node && node != root && !node->next) {
+			node = node->parent;
+			if (node)
+				leave(b, node);
+		}
+		if (!node || node == root)
+			break;
+		node = node->next;
+	}
+}
+
+/* ------------------------------------------------------------------ NFC */
+
+/* Normalising a whole lesson to NFC is the slowest step of extraction, and
+ * nearly every lesson is NFC already. A text is NFC when each character is
+ * NFC on its own, has combining class 0 and never combines with the one
+ * before it; this bitmap marks such characters below U+3000 (all of Latin,
+ * Vietnamese, punctuation and common symbols), so one quick pass over the
+ * text decides whether utf8proc has to run at all. */
+#define NFC_SAFE_END 0x3000
+static uint8_t nfc_safe[NFC_SAFE_END / 8];
+static pthread_once_t nfc_safe_once = PTHREAD_ONCE_INIT;
+
+static void build_nfc_safe(void)
+{
+	for (int32_t cp = 0x80; cp < NFC_SAFE_END; cp++) {
+		if (cp >= 0x1100 && cp < 0x1200)
+			continue; /* Hangul jamo: vowels and finals join the one before */
+		utf8proc_category_t cat = utf8proc_category(cp);
+		if (cat == UTF8PROC_CATEGORY_MN || cat == UTF8PROC_CATEGORY_MC ||
+		    cat == UTF8PROC_CATEGORY_ME || cat == UTF8PROC_CATEGORY_CS ||
+		    utf8proc_get_property(cp)->combining_class != 0)
+			continue;
+		int32_t d[8];
+		int last = 0;
+		utf8proc_ssize_t n = utf8proc_decompose_char(cp, d, 8, UTF8PROC_DECOMPOSE, &last);
+		if (n < 1 || n > 8)
+			continue;
+		n = utf8proc_normalize_utf32(d, n, UTF8PROC_COMPOSE | UTF8PROC_STABLE);
+		if (n == 1 && d[0] == cp)
+			nfc_safe[cp / 8] |= (uint8_t)(1u << (cp % 8));
+	}
+}
+
+/* True when the valid UTF-8 text `s` is certainly NFC already. */
+static bool quick_nfc(const unsigned char *s)
+{
+	pthread_once(&nfc_safe_once, build_nfc_safe);
+	while (*s) {
+		unsigned c = *s;
+		if (c < 0x80) {
+			s++;
+			continue;
+		}
+		int32_t cp;
+		if (c < 0xE0) {
+			cp = (int32_t)(((c & 0x1Fu) << 6) | (s[1] & 0x3Fu));
+			s += 2;
+		} else if (c < 0xF0) {
+			cp = (int32_t)(((c & 0x0Fu) << 12) | ((s[1] & 0x3Fu) << 6) | (s[2] & 0x3Fu));
+			s += 3;
+		} else {
+			return false;
+		}
+		if (cp == 0xFFFD)
+			continue; /* what repair_utf8() puts for bad bytes */
+		if (cp >= NFC_SAFE_END || !(nfc_safe[cp / 8] & (1u << (cp % 8))))
+			return false;
+	}
+	return true;
+}
+
+/* ------------------------------------------------------------ the entry */
+
+/* Copies `html`, replacing each byte that is not part of valid UTF-8 with
+ * U+FFFD, so that libxml2 never decides the file is in another encoding.
+ * Returns NULL when the input is valid (no copy needed) or on no memory
+ * (then *failed). */
+static char *repair_utf8(const char *html, size_t len, size_t *out_len, bool *failed)
+{
+	*failed = false;
+	if (kho_utf8_valid(html, len))
+		return NULL;
+	if (len > (SIZE_MAX - 1) / 3) {
+		*failed = true;
+		return NULL;
+	}
+	char *out = malloc(len * 3 + 1);
+	if (!out) {
+		*failed = true;
+		return NULL;
+	}
+	size_t o = 0;
+	const unsigned char *s = (const unsigned char *)html;
+	size_t i = 0;
+	while (i < len) {
+		utf8proc_int32_t cp;
+		utf8proc_ssize_t n = s[i] < 0x80 ? 1 :
+			utf8proc_iterate(s + i, (utf8proc_ssize_t)(len - i), &cp);
+		if (n < 1) {
+			memcpy(out + o, "\xEF\xBF\xBD", 3);
+			o += 3;
+			i++;
+			continue;
+		}
+		memcpy(out + o, s + i, (size_t)n);
+		o += (size_t)n;
+		i += (size_t)n;
+	}
+	out[o] = '\0';
+	*out_len = o;
+	return out;
+}
+
+int kho_index_extract_text(char **out, const char *html, size_t len)
+{
+	if (!out || (!html && len > 0))
+		return kho_error_set(KHO_EINVALID, "no text to extract from");
+	if (len > INT_MAX)
+		return kho_error_set(KHO_ELIMIT, "lesson file of %zu bytes is too large to index", len);
+	if (len > 0 && memchr(html, '\0', len))
+		return kho_error_set(KHO_EINVALID,
+			"the lesson file holds NUL bytes: it is binary data, not HTML text");
+
+	int rc = KHO_OK;
+	bool failed = false;
+	size_t fixed_len = len;
+	char *fixed = repair_utf8(html, len, &fixed_len, &failed);
+	htmlDocPtr doc = NULL;
+	text_buf b = { 0 };
+	char *nfc = NULL;
+	if (failed) {
+		rc = kho_error_set(KHO_ENOMEM, "out of memory extracting lesson text");
+		goto cleanup;
+	}
+
+	const int options = HTML_PARSE_NONET | HTML_PARSE_NOERROR | HTML_PARSE_NOWARNING |
+		HTML_PARSE_RECOVER | HTML_PARSE_COMPACT | HTML_PARSE_IGNORE_ENC | XML_PARSE_HUGE;
+	if (fixed_len > 0)
+		doc = htmlReadMemory(fixed ? fixed : html, (int)fixed_len, NULL, "UTF-8", options);
+	if (doc)
+		walk(&b, xmlDocGetRootElement(doc));
+	buf_reserve(&b, 0);
+	if (b.failed) {
+		rc = kho_error_set(KHO_ENOMEM, "out of memory extracting lesson text");
+		goto cleanup;
+	}
+	b.data[b.len] = '\0';
+
+	if (quick_nfc((const unsigned char *)b.data)) {
+		*out = b.data;
+		b.data = NULL;
+		goto cleanup;
+	}
+	nfc = (char *)utf8proc_NFC((const utf8proc_uint8_t *)b.data);
+	if (!nfc) {
+		rc = kho_error_set(KHO_ENOMEM, "out of memory normalising lesson text");
+		goto cleanup;
+	}
+	*out = nfc;
+	nfc = NULL;
+
+cleanup:
+	free(nfc);
+	free(b.data);
+	if (doc)
+		xmlFreeDoc(doc);
+	free(fixed);
+	return rc;
+}

@@ -1,0 +1,118 @@
+/*
+ * indexer-private.h — what the indexer's own files share and what its tests
+ * may call: the Vietnamese tokenizer as a plain function and as an FTS5
+ * tokenizer, the query parser, and the index's internal handle. Nothing
+ * outside indexer/ and tests/indexer/ includes this header.
+ */
+#ifndef KHO_INDEXER_PRIVATE_H
+#define KHO_INDEXER_PRIVATE_H
+
+#include "kho_index.h"
+
+#include <sqlite3.h>
+
+/* Bumped whenever the tokenizer's output or the index tables change; an index
+ * of another format is dropped and rebuilt on open (see INDEX.md). */
+#define KHO_INDEX_FORMAT 1
+
+/* ------------------------------------------------------------ tokenizer.c */
+
+/* The tokenizer's name, as written in tokenize='…'. */
+#define KHO_TOKENIZER_NAME "kho"
+
+/* Longest token, in bytes of input text; longer runs are cut into pieces. */
+#define KHO_TOKEN_MAX_INPUT 256
+
+/* What the tokens are for; the same values as FTS5_TOKENIZE_*. */
+typedef enum kho_tokenize_mode {
+	KHO_TOKENIZE_DOCUMENT = 0x0004, /* folded form + colocated exact form */
+	KHO_TOKENIZE_QUERY = 0x0001,    /* folded form only */
+	KHO_TOKENIZE_AUX = 0x0008,      /* folded form only (positions for snippets) */
+} kho_tokenize_mode;
+
+/* Flag passed to the callback with a colocated token (FTS5_TOKEN_COLOCATED). */
+#define KHO_TOKEN_COLOCATED 0x0001
+
+/* Receives one token: `len` bytes at `token` (not NUL-terminated, valid only
+ * during the call), taken from bytes [start, end) of the original text.
+ * A non-zero return stops tokenizing and is returned by kho_index_tokenize().
+ * The signature is FTS5's xToken, so that the FTS5 wrapper passes it on. */
+typedef int (*kho_token_cb)(void *payload, int flags, const char *token, int len,
+	int start, int end);
+
+/* Splits `len` bytes of text (any bytes; invalid UTF-8 separates tokens)
+ * into tokens: maximal runs of letters, digits and combining marks. Each
+ * token is reported in its folded form (case-folded, marks removed, đ → d);
+ * in KHO_TOKENIZE_DOCUMENT mode, when the exact form (lower case, NFC, tone
+ * placement of oa/oe/uy normalised) differs, it follows as a colocated token.
+ * `len` must be below INT_MAX. Returns 0, the callback's first non-zero
+ * value, or SQLITE_NOMEM. */
+int kho_index_tokenize(const char *text, size_t len, kho_tokenize_mode mode,
+	kho_token_cb cb, void *payload);
+
+/* Registers the "kho" tokenizer on `db` through its fts5_api. Returns an
+ * SQLite result code (SQLITE_ERROR when the library has no FTS5). */
+int kho_index_register_tokenizer(sqlite3 *db);
+
+/* ---------------------------------------------------------------- query.c */
+
+/* One node of a parsed query. The grammar so far: a query is a list of
+ * items; an item is a word or a "quoted phrase", either of which a leading
+ * '-' turns into an exclusion. */
+typedef enum kho_query_kind {
+	KHO_QUERY_TERM = 1,    /* one word of the query (may fold to several tokens) */
+	KHO_QUERY_PHRASE = 2,  /* "…": its tokens must be adjacent and in order */
+	KHO_QUERY_BIGRAM = 3,  /* two adjacent words, added so that they score as a phrase */
+} kho_query_kind;
+
+typedef struct kho_query_node {
+	kho_query_kind kind;
+	bool negated;    /* -word or -"phrase": documents matching it are excluded */
+	char **tokens;   /* folded tokens, in order */
+	size_t n_tokens;
+} kho_query_node;
+
+typedef struct kho_query {
+	kho_query_node *nodes; /* in the order typed, each bigram after its second word */
+	size_t n_nodes;
+	bool truncated;        /* terms past KHO_QUERY_MAX_TERMS were dropped */
+} kho_query;
+
+/* Most words and phrases taken from one query; the rest is ignored. */
+#define KHO_QUERY_MAX_TERMS 32
+/* Most tokens kept in one phrase. */
+#define KHO_QUERY_MAX_PHRASE 16
+/* Bytes of a query looked at; the rest is ignored. */
+#define KHO_QUERY_MAX_BYTES 4096
+
+/* Parses what a user typed (any NUL-terminated bytes). Never fails on
+ * input: invalid UTF-8, stray quotes and operators are taken as separators.
+ * KHO_ENOMEM only. */
+int kho_index_query_parse(kho_query **out, const char *text);
+void kho_index_query_free(kho_query *query);
+
+/* The FTS5 MATCH expression of a parsed query, malloc'd: every term is a
+ * double-quoted string of folded tokens, so that FTS5 cannot fail to parse
+ * it. "" when the query has nothing to look for (it matches nothing).
+ * KHO_ENOMEM only. */
+int kho_index_query_expression(char **out, const kho_query *query);
+
+/* Both steps at once. */
+int kho_index_query_build(char **out, const char *text);
+
+/* ---------------------------------------------------------------- index.c */
+
+struct kho_index {
+	kho_store *store;        /* borrowed; outlives the index */
+	sqlite3 *db;             /* the store's connection */
+	kho_install_hooks hooks; /* payload = this index */
+};
+
+/* ---------------------------------------------------------------- snippets */
+
+/* HTML-escapes `text` and turns the \x02 … \x03 markers that snippet() and
+ * highlight() put around matches into <mark> … </mark>. Malloc'd, or NULL
+ * when out of memory. */
+char *kho_index_snippet_html(const char *text);
+
+#endif

@@ -1,0 +1,313 @@
+/*
+ * search.c — answering a search over the index: the query parser's FTS5
+ * expression, the grade, subject and pack filters, bm25 ranking with titles
+ * and keywords weighing more than body text, and snippets with the matched
+ * words marked for the web app.
+ *
+ * A search runs in steps so that the costly parts happen only for the page
+ * shown: one query ranks the matches and returns the page's rowids, another
+ * counts all matches (skipped when the first page is not full), and a third
+ * computes each shown lesson's fields and snippet.
+ */
+#include "indexer-private.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Column weights for bm25, in lesson_fts column order. */
+#define RANK_EXPR "bm25(lesson_fts, 10.0, 6.0, 3.0, 2.0, 1.0)"
+
+/* Tokens of body text around the matches in a snippet. */
+#define SNIPPET_TOKENS "16"
+
+/* Markers that snippet() puts around matches; never in extracted text. */
+#define MARK_OPEN '\x02'
+#define MARK_CLOSE '\x03'
+
+static const char rank_sql[] =
+	"SELECT l.id, " RANK_EXPR " AS score"
+	" FROM lesson_fts"
+	" JOIN lessons l ON l.id = lesson_fts.rowid"
+	" JOIN pack_versions v ON v.id = l.pv"
+	" JOIN packs p ON p.id = v.pack_id AND p.current_version = v.version"
+	" WHERE lesson_fts MATCH ?1"
+	"  AND (?2 IS NULL OR l.id IN"
+	"   (SELECT lesson FROM lesson_tags WHERE kind = 'grade' AND value = ?2))"
+	"  AND (?3 IS NULL OR l.id IN"
+	"   (SELECT lesson FROM lesson_tags WHERE kind = 'subject' AND value = ?3))"
+	"  AND (?4 IS NULL OR v.pack_id = ?4)"
+	" ORDER BY score, l.id"
+	" LIMIT ?5 OFFSET ?6";
+
+static const char count_sql[] =
+	"SELECT count(*)"
+	" FROM lesson_fts"
+	" JOIN lessons l ON l.id = lesson_fts.rowid"
+	" JOIN pack_versions v ON v.id = l.pv"
+	" JOIN packs p ON p.id = v.pack_id AND p.current_version = v.version"
+	" WHERE lesson_fts MATCH ?1"
+	"  AND (?2 IS NULL OR l.id IN"
+	"   (SELECT lesson FROM lesson_tags WHERE kind = 'grade' AND value = ?2))"
+	"  AND (?3 IS NULL OR l.id IN"
+	"   (SELECT lesson FROM lesson_tags WHERE kind = 'subject' AND value = ?3))"
+	"  AND (?4 IS NULL OR v.pack_id = ?4)";
+
+static const char hit_sql[] =
+	"SELECT v.pack_id, v.version, l.lesson_id, l.title, l.unit_title, l.summary,"
+	"  snippet(lesson_fts, 4, ?3, ?4, '…', " SNIPPET_TOKENS "),"
+	"  snippet(lesson_fts, 3, ?3, ?4, '…', 32)"
+	" FROM lesson_fts"
+	" JOIN lessons l ON l.id = lesson_fts.rowid"
+	" JOIN pack_versions v ON v.id = l.pv"
+	" WHERE lesson_fts MATCH ?1 AND lesson_fts.rowid = ?2";
+
+/* ------------------------------------------------------------- snippets */
+
+char *kho_index_snippet_html(const char *text)
+{
+	if (!text)
+		text = "";
+	size_t need = 1;
+	for (const char *s = text; *s; s++) {
+		switch (*s) {
+		case '&': need += 5; break;
+		case '<': case '>': need += 4; break;
+		case '"': case '\'': need += 6; break;
+		case MARK_OPEN: need += 6; break;
+		case MARK_CLOSE: need += 7; break;
+		default: need += 1; break;
+		}
+	}
+	char *out = malloc(need);
+	if (!out)
+		return NULL;
+	char *o = out;
+	bool open = false;
+	for (const char *s = text; *s; s++) {
+		const char *rep = NULL;
+		switch (*s) {
+		case '&': rep = "&amp;"; break;
+		case '<': rep = "&lt;"; break;
+		case '>': rep = "&gt;"; break;
+		case '"': rep = "&quot;"; break;
+		case '\'': rep = "&#39;"; break;
+		case MARK_OPEN:
+			if (!open)
+				rep = "<mark>";
+			else
+				rep = "";
+			open = true;
+			break;
+		case MARK_CLOSE:
+			rep = open ? "</mark>" : "";
+			open = false;
+			break;
+		default:
+			*o++ = *s;
+			continue;
+		}
+		size_t n = strlen(rep);
+		memcpy(o, rep, n);
+		o += n;
+	}
+	/* A marker left open (never from FTS5) is closed so the HTML stays whole. */
+	if (open) {
+		char *grown = realloc(out, (size_t)(o - out) + sizeof "</mark>");
+		if (!grown) {
+			free(out);
+			return NULL;
+		}
+		o = grown + (o - out);
+		out = grown;
+		memcpy(o, "</mark>", 7);
+		o += 7;
+	}
+	*o = '\0';
+	return out;
+}
+
+/* ---------------------------------------------------------------- results */
+
+void kho_search_result_free(kho_search_result *result)
+{
+	if (!result)
+		return;
+	for (size_t i = 0; i < result->n_hits; i++) {
+		kho_search_hit *h = &result->hits[i];
+		free(h->pack);
+		free(h->lesson);
+		free(h->title);
+		free(h->unit);
+		free(h->snippet);
+		free(h->url);
+	}
+	free(result->hits);
+	free(result);
+}
+
+static char *column_dup(sqlite3_stmt *st, int col)
+{
+	const char *s = (const char *)sqlite3_column_text(st, col);
+	return strdup(s ? s : "");
+}
+
+/* Fills `hit` for lesson `rowid` (its score already set). */
+static int fill_hit(kho_search_hit *hit, kho_index *index, sqlite3_stmt *st, int64_t rowid)
+{
+	sqlite3_bind_int64(st, 2, rowid);
+	int src = sqlite3_step(st);
+	int rc = KHO_OK;
+	if (src != SQLITE_ROW) {
+		rc = src == SQLITE_DONE ?
+			kho_error_set(KHO_ECORRUPT, "lesson %lld is in the index but not in the store",
+				(long long)rowid) :
+			kho_store_error(index->store, src, "reading a search result");
+		sqlite3_reset(st);
+		return rc;
+	}
+	hit->pack = column_dup(st, 0);
+	hit->version = sqlite3_column_int64(st, 1);
+	hit->lesson = column_dup(st, 2);
+	hit->title = column_dup(st, 3);
+	const char *unit = (const char *)sqlite3_column_text(st, 4);
+	if (unit && *unit && !(hit->unit = strdup(unit)))
+		rc = KHO_ENOMEM;
+
+	/* The body around its matches; else the summary, with its matches if it
+	 * has any; else the beginning of the body. */
+	const char *body = (const char *)sqlite3_column_text(st, 6);
+	const char *summary = (const char *)sqlite3_column_text(st, 7);
+	const char *plain_summary = (const char *)sqlite3_column_text(st, 5);
+	const char *chosen = body;
+	if (!(body && strchr(body, MARK_OPEN)) && plain_summary && *plain_summary)
+		chosen = summary;
+	hit->snippet = kho_index_snippet_html(chosen);
+
+	if (hit->pack && hit->lesson) {
+		size_t n = strlen("/lesson/") + strlen(hit->pack) + 1 + strlen(hit->lesson) + 1;
+		hit->url = malloc(n);
+		if (hit->url)
+			snprintf(hit->url, n, "/lesson/%s/%s", hit->pack, hit->lesson);
+	}
+	if (!hit->pack || !hit->lesson || !hit->title || !hit->snippet || !hit->url)
+		rc = KHO_ENOMEM;
+	sqlite3_reset(st);
+	return rc ? kho_error_set(rc, "out of memory reading search results") : KHO_OK;
+}
+
+static void bind_filters(sqlite3_stmt *st, const char *expr, const kho_search_query *q)
+{
+	sqlite3_bind_text(st, 1, expr, -1, SQLITE_STATIC);
+	if (q->grade && *q->grade)
+		sqlite3_bind_text(st, 2, q->grade, -1, SQLITE_STATIC);
+	if (q->subject && *q->subject)
+		sqlite3_bind_text(st, 3, q->subject, -1, SQLITE_STATIC);
+	if (q->pack && *q->pack)
+		sqlite3_bind_text(st, 4, q->pack, -1, SQLITE_STATIC);
+}
+
+int kho_index_search(kho_search_result **out, kho_index *index, const kho_search_query *query)
+{
+	if (!out || !index || !query)
+		return kho_error_set(KHO_EINVALID, "kho_index_search: no query");
+	int limit = query->limit == 0 ? 10 : query->limit;
+	if (limit < 1 || limit > 100)
+		return kho_error_set(KHO_EINVALID, "limit must be between 1 and 100, not %d",
+			query->limit);
+	if (query->offset < 0)
+		return kho_error_set(KHO_EINVALID, "offset must not be negative, not %d",
+			query->offset);
+
+	kho_search_result *result = calloc(1, sizeof *result);
+	char *expr = NULL;
+	sqlite3_stmt *rank = NULL, *hit = NULL;
+	int64_t *rowids = NULL;
+	double *scores = NULL;
+	int rc = KHO_OK, src;
+	if (!result) {
+		rc = kho_error_set(KHO_ENOMEM, "out of memory searching");
+		goto cleanup;
+	}
+	if ((rc = kho_index_query_build(&expr, query->text)))
+		goto cleanup;
+	if (expr[0] == '\0')
+		goto done; /* nothing to look for: no results */
+
+	rowids = malloc((size_t)limit * sizeof *rowids);
+	scores = malloc((size_t)limit * sizeof *scores);
+	if (!rowids || !scores) {
+		rc = kho_error_set(KHO_ENOMEM, "out of memory searching");
+		goto cleanup;
+	}
+
+	if ((src = sqlite3_prepare_v2(index->db, rank_sql, -1, &rank, NULL)) != SQLITE_OK) {
+		rc = kho_store_error(index->store, src, "searching");
+		goto cleanup;
+	}
+	bind_filters(rank, expr, query);
+	sqlite3_bind_int(rank, 5, limit);
+	sqlite3_bind_int(rank, 6, query->offset);
+	size_t n = 0;
+	while ((src = sqlite3_step(rank)) == SQLITE_ROW && n < (size_t)limit) {
+		rowids[n] = sqlite3_column_int64(rank, 0);
+		scores[n] = -sqlite3_column_double(rank, 1);
+		n++;
+	}
+	if (src != SQLITE_DONE && src != SQLITE_ROW) {
+		rc = kho_store_error(index->store, src, "searching");
+		goto cleanup;
+	}
+	sqlite3_finalize(rank);
+	rank = NULL;
+
+	/* A page that is not full and not past the end gives the total. */
+	if (n < (size_t)limit && (n > 0 || query->offset == 0)) {
+		result->total = (int64_t)query->offset + (int64_t)n;
+	} else {
+		if ((src = sqlite3_prepare_v2(index->db, count_sql, -1, &rank, NULL)) != SQLITE_OK) {
+			rc = kho_store_error(index->store, src, "counting search results");
+			goto cleanup;
+		}
+		bind_filters(rank, expr, query);
+		src = sqlite3_step(rank);
+		if (src != SQLITE_ROW) {
+			rc = kho_store_error(index->store, src, "counting search results");
+			goto cleanup;
+		}
+		result->total = sqlite3_column_int64(rank, 0);
+	}
+	if (n == 0)
+		goto done;
+
+	result->hits = calloc(n, sizeof *result->hits);
+	if (!result->hits) {
+		rc = kho_error_set(KHO_ENOMEM, "out of memory searching");
+		goto cleanup;
+	}
+	if ((src = sqlite3_prepare_v2(index->db, hit_sql, -1, &hit, NULL)) != SQLITE_OK) {
+		rc = kho_store_error(index->store, src, "reading search results");
+		goto cleanup;
+	}
+	sqlite3_bind_text(hit, 1, expr, -1, SQLITE_STATIC);
+	sqlite3_bind_text(hit, 3, "\x02", 1, SQLITE_STATIC);
+	sqlite3_bind_text(hit, 4, "\x03", 1, SQLITE_STATIC);
+	for (size_t i = 0; i < n; i++) {
+		result->n_hits = i + 1;
+		result->hits[i].score = scores[i];
+		if ((rc = fill_hit(&result->hits[i], index, hit, rowids[i])))
+			goto cleanup;
+	}
+
+done:
+	*out = result;
+	result = NULL;
+cleanup:
+	sqlite3_finalize(rank);
+	sqlite3_finalize(hit);
+	free(rowids);
+	free(scores);
+	free(expr);
+	kho_search_result_free(result);
+	return rc;
+}
