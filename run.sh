@@ -12,7 +12,7 @@ fi
 ninja -C build >/dev/null
 
 kho=build/tools/kho
-"$kho" import content-packs/packs/*/
+"$kho" import --bundled
 echo
 "$kho" list
 echo

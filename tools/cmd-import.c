@@ -3,8 +3,11 @@
  * Each pack is its own transaction: one bad pack is reported and the others
  * still install; the exit code says whether all of them did.
  */
+#include <dirent.h>
 #include <jansson.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
 #include <string.h>
 #include <time.h>
 
@@ -92,14 +95,50 @@ static int import_one(json_t *results, kho_store *store, kho_index *index, const
 	return 0;
 }
 
+/* The folder of the bundled packs: $KHO_BUNDLED_DIR, else where `meson
+ * install` put them, else the source tree this kho was built from. */
+static const char *bundled_dir(void)
+{
+	const char *env = getenv("KHO_BUNDLED_DIR");
+	struct stat st;
+	if (env && *env)
+		return env;
+	if (stat(KHO_BUNDLED_DIR, &st) == 0 && S_ISDIR(st.st_mode))
+		return KHO_BUNDLED_DIR;
+	return KHO_SOURCE_PACKS;
+}
+
+static int import_bundled(json_t *results, kho_store *store, kho_index *index, bool json)
+{
+	const char *dir = bundled_dir();
+	struct dirent **names = NULL;
+	int n = scandir(dir, &names, NULL, alphasort), failed = 0;
+	if (n < 0) {
+		fprintf(stderr, "kho: cannot read the bundled packs in %s\n", dir);
+		return 1;
+	}
+	for (int i = 0; i < n; i++) {
+		if (names[i]->d_name[0] != '.') {
+			char *path = kho_path_join(dir, names[i]->d_name);
+			if (path)
+				failed += import_one(results, store, index, path, json);
+			free(path);
+		}
+		free(names[i]);
+	}
+	free(names);
+	return failed;
+}
+
 static int run(int argc, char **argv)
 {
 	static const struct option options[] = {
 		{ "json", no_argument, NULL, 'j' },
+		{ "bundled", no_argument, NULL, 'b' },
 		CLI_COMMON_OPTIONS,
 		{ 0 },
 	};
-	bool json = false;
+	bool json = false, bundled = false;
 	int opt;
 	optind = 1;
 	while ((opt = getopt_long(argc, argv, "j", options, NULL)) != -1) {
@@ -108,16 +147,18 @@ static int run(int argc, char **argv)
 			return rc;
 		if (opt == 'j')
 			json = true;
+		if (opt == 'b')
+			bundled = true;
 	}
-	if (optind == argc)
-		return cli_usage(&cmd_import, "name at least one pack file or folder");
+	if (optind == argc && !bundled)
+		return cli_usage(&cmd_import, "name at least one pack file or folder, or --bundled");
 
 	kho_store *store = NULL;
 	kho_index *index = NULL;
 	if (cli_open(&store, &index))
 		return 1;
 	json_t *results = json_array();
-	int failed = 0;
+	int failed = bundled ? import_bundled(results, store, index, json) : 0;
 	for (int i = optind; i < argc; i++)
 		failed += import_one(results, store, index, argv[i], json);
 	if (json) {
@@ -135,7 +176,8 @@ static int run(int argc, char **argv)
 
 const kho_command cmd_import = {
 	"import", run, "install lesson packs from .kho files or folders",
-	"usage: kho import [--json] [--home DIR] PATH…\n\n"
+	"usage: kho import [--json] [--home DIR] PATH…\n"
+	"       kho import --bundled\n\n"
 	"Installs each pack (a .kho file or a pack folder with manifest.xml) on the box,\n"
 	"each in one transaction: teachers see the old version or the new one, never a mix.\n"
 	"  - the same pack version again changes nothing and says so;\n"
@@ -143,6 +185,7 @@ const kho_command cmd_import = {
 	"  - an older version than the installed one is refused.\n"
 	"A pack that fails (bad manifest, unsafe zip, missing lesson file…) is reported\n"
 	"and changes nothing; the other packs still install. Exit code 1 if any failed.\n\n"
-	"  --json   print one JSON object: {\"imports\": [{\"path\", \"status\", \"id\",\n"
-	"           \"version\", …}], \"failed\": N}\n",
+	"  --bundled  also install the sample packs that come with kho\n"
+	"  --json     print one JSON object: {\"imports\": [{\"path\", \"status\", \"id\",\n"
+	"             \"version\", …}], \"failed\": N}\n",
 };

@@ -9,8 +9,10 @@ from khotest import SOURCE, check, done, kho, kho_json, tmpdir
 
 packs = sorted(glob.glob(os.path.join(SOURCE, "content-packs", "packs", "*", "manifest.xml")))
 home = tmpdir("home")
-rc, out, err = kho(home, "import", *[os.path.dirname(p) for p in packs], timeout=600)
+os.environ["KHO_BUNDLED_DIR"] = os.path.join(SOURCE, "content-packs", "packs")
+rc, out, err = kho(home, "import", "--bundled", timeout=600)
 check(rc == 0, "every bundled pack imports: " + err)
+check(out.count("installed ") == len(packs), "--bundled installs each pack folder: " + out)
 listing = kho_json(home, "list")
 check(listing.get("total_packs", 0) >= 8, "at least 8 packs: %s" % listing.get("total_packs"))
 check(listing.get("total_lessons", 0) >= 160, "at least 160 lessons: %s" % listing.get("total_lessons"))
