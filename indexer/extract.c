@@ -242,17 +242,19 @@ static void walk(text_buf *b, xmlNode *root)
 /* Normalising a whole lesson to NFC is the slowest step of extraction, and
  * nearly every lesson is NFC already. A text is NFC when each character is
  * NFC on its own, has combining class 0 and never combines with the one
- * before it; this bitmap marks such characters below U+3000 (all of Latin,
- * Vietnamese, punctuation and common symbols), so one quick pass over the
- * text decides whether utf8proc has to run at all. */
-#define NFC_SAFE_END 0x3000
+ * before it; this bitmap marks such characters in the first two planes (all
+ * of Latin and Vietnamese, punctuation, symbols, Han characters — common in
+ * Vietnamese texts — and emoji), so one quick pass over the text decides
+ * whether utf8proc has to run at all. */
+#define NFC_SAFE_END 0x20000
 static uint8_t nfc_safe[NFC_SAFE_END / 8];
 static pthread_once_t nfc_safe_once = PTHREAD_ONCE_INIT;
 
 static void build_nfc_safe(void)
 {
 	for (int32_t cp = 0x80; cp < NFC_SAFE_END; cp++) {
-		if (cp >= 0x1100 && cp < 0x1200)
+		if ((cp >= 0x1100 && cp < 0x1200) || (cp >= 0xA960 && cp < 0xA980) ||
+		    (cp >= 0xD7B0 && cp < 0xE000))
 			continue; /* Hangul jamo: vowels and finals join the one before */
 		utf8proc_category_t cat = utf8proc_category(cp);
 		if (cat == UTF8PROC_CATEGORY_MN || cat == UTF8PROC_CATEGORY_MC ||
@@ -270,35 +272,62 @@ static void build_nfc_safe(void)
 	}
 }
 
-/* True when the valid UTF-8 text `s` is certainly NFC already. */
-static bool quick_nfc(const unsigned char *s)
+/* True when the `len` bytes of valid UTF-8 at `s` are certainly NFC already. */
+static bool quick_nfc(const unsigned char *s, size_t len)
 {
 	pthread_once(&nfc_safe_once, build_nfc_safe);
-	while (*s) {
+	const unsigned char *end = s + len;
+	while (s < end) {
+		if (end - s >= 8) {
+			uint64_t word;
+			memcpy(&word, s, 8);
+			if (!(word & 0x8080808080808080ull)) {
+				s += 8;
+				continue;
+			}
+		}
 		unsigned c = *s;
 		if (c < 0x80) {
 			s++;
 			continue;
 		}
 		int32_t cp;
-		if (c < 0xE0) {
-			cp = (int32_t)(((c & 0x1Fu) << 6) | (s[1] & 0x3Fu));
-			s += 2;
-		} else if (c < 0xF0) {
-			cp = (int32_t)(((c & 0x0Fu) << 12) | ((s[1] & 0x3Fu) << 6) | (s[2] & 0x3Fu));
-			s += 3;
-		} else {
-			return false;
-		}
+		s += index_utf8_decode(s, end, &cp);
 		if (cp == 0xFFFD)
 			continue; /* what repair_utf8() puts for bad bytes */
-		if (cp >= NFC_SAFE_END || !(nfc_safe[cp / 8] & (1u << (cp % 8))))
+		if (cp < 0 || cp >= NFC_SAFE_END || !(nfc_safe[cp / 8] & (1u << (cp % 8))))
 			return false;
 	}
 	return true;
 }
 
 /* ------------------------------------------------------------ the entry */
+
+/* True when the `len` bytes at `s` are valid UTF-8; skips ASCII eight bytes
+ * at a time, since lesson HTML is mostly markup. */
+static bool valid_utf8(const unsigned char *s, size_t len)
+{
+	const unsigned char *end = s + len;
+	while (s < end) {
+		if (end - s >= 8) {
+			uint64_t word;
+			memcpy(&word, s, 8);
+			if (!(word & 0x8080808080808080ull)) {
+				s += 8;
+				continue;
+			}
+		}
+		if (*s < 0x80) {
+			s++;
+			continue;
+		}
+		int32_t cp;
+		s += index_utf8_decode(s, end, &cp);
+		if (cp < 0)
+			return false;
+	}
+	return true;
+}
 
 /* Copies `html`, replacing each byte that is not part of valid UTF-8 with
  * U+FFFD, so that libxml2 never decides the file is in another encoding.
@@ -307,7 +336,7 @@ static bool quick_nfc(const unsigned char *s)
 static char *repair_utf8(const char *html, size_t len, size_t *out_len, bool *failed)
 {
 	*failed = false;
-	if (kho_utf8_valid(html, len))
+	if (valid_utf8((const unsigned char *)html, len))
 		return NULL;
 	if (len > (SIZE_MAX - 1) / 3) {
 		*failed = true;
@@ -322,18 +351,17 @@ static char *repair_utf8(const char *html, size_t len, size_t *out_len, bool *fa
 	const unsigned char *s = (const unsigned char *)html;
 	size_t i = 0;
 	while (i < len) {
-		utf8proc_int32_t cp;
-		utf8proc_ssize_t n = s[i] < 0x80 ? 1 :
-			utf8proc_iterate(s + i, (utf8proc_ssize_t)(len - i), &cp);
-		if (n < 1) {
+		int32_t cp = s[i];
+		size_t n = s[i] < 0x80 ? 1 : index_utf8_decode(s + i, s + len, &cp);
+		if (cp < 0) {
 			memcpy(out + o, "\xEF\xBF\xBD", 3);
 			o += 3;
 			i++;
 			continue;
 		}
-		memcpy(out + o, s + i, (size_t)n);
-		o += (size_t)n;
-		i += (size_t)n;
+		memcpy(out + o, s + i, n);
+		o += n;
+		i += n;
 	}
 	out[o] = '\0';
 	*out_len = o;
@@ -361,6 +389,10 @@ int kho_index_extract_text(char **out, const char *html, size_t len)
 		rc = kho_error_set(KHO_ENOMEM, "out of memory extracting lesson text");
 		goto cleanup;
 	}
+	if (fixed_len > INT_MAX) {
+		rc = kho_error_set(KHO_ELIMIT, "lesson file of %zu bytes is too large to index", len);
+		goto cleanup;
+	}
 
 	const int options = HTML_PARSE_NONET | HTML_PARSE_NOERROR | HTML_PARSE_NOWARNING |
 		HTML_PARSE_RECOVER | HTML_PARSE_COMPACT | HTML_PARSE_IGNORE_ENC | XML_PARSE_HUGE;
@@ -375,7 +407,7 @@ int kho_index_extract_text(char **out, const char *html, size_t len)
 	}
 	b.data[b.len] = '\0';
 
-	if (quick_nfc((const unsigned char *)b.data)) {
+	if (quick_nfc((const unsigned char *)b.data, b.len)) {
 		*out = b.data;
 		b.data = NULL;
 		goto cleanup;

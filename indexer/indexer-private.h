@@ -10,10 +10,49 @@
 #include "kho_index.h"
 
 #include <sqlite3.h>
+#include <stdint.h>
 
 /* Bumped whenever the tokenizer's output or the index tables change; an index
  * of another format is dropped and rebuilt on open (see INDEX.md). */
 #define KHO_INDEX_FORMAT 1
+
+/* ----------------------------------------------------------------- UTF-8 */
+
+/* Decodes one character at s (s < end). Returns its length; *cp is -1 for an
+ * invalid sequence, whose length is then 1. */
+static inline size_t index_utf8_decode(const unsigned char *s, const unsigned char *end, int32_t *cp)
+{
+	unsigned c = s[0];
+	size_t avail = (size_t)(end - s);
+	if (c < 0xC2 || c > 0xF4)
+		goto bad;
+	if (c < 0xE0) {
+		if (avail < 2 || (s[1] & 0xC0) != 0x80)
+			goto bad;
+		*cp = (int32_t)(((c & 0x1F) << 6) | (s[1] & 0x3F));
+		return 2;
+	}
+	if (c < 0xF0) {
+		if (avail < 3 || (s[1] & 0xC0) != 0x80 || (s[2] & 0xC0) != 0x80)
+			goto bad;
+		int32_t v = (int32_t)(((c & 0x0F) << 12) | ((s[1] & 0x3Fu) << 6) | (s[2] & 0x3Fu));
+		if (v < 0x800 || (v >= 0xD800 && v <= 0xDFFF))
+			goto bad;
+		*cp = v;
+		return 3;
+	}
+	if (avail < 4 || (s[1] & 0xC0) != 0x80 || (s[2] & 0xC0) != 0x80 || (s[3] & 0xC0) != 0x80)
+		goto bad;
+	int32_t v = (int32_t)(((c & 0x07) << 18) | ((s[1] & 0x3Fu) << 12) |
+		((s[2] & 0x3Fu) << 6) | (s[3] & 0x3Fu));
+	if (v < 0x10000 || v > 0x10FFFF)
+		goto bad;
+	*cp = v;
+	return 4;
+bad:
+	*cp = -1;
+	return 1;
+}
 
 /* ------------------------------------------------------------ tokenizer.c */
 

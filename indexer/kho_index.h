@@ -21,7 +21,8 @@
  * list item or other block becomes its own line, and a blank line separates
  * blocks. Whitespace runs become one space. The result is NFC. *out is
  * malloc'd and NUL-terminated. Never fails on malformed HTML (it recovers);
- * KHO_ENOMEM, or KHO_EINVALID when the bytes are not text at all. */
+ * KHO_ENOMEM, KHO_ELIMIT past INT_MAX bytes, or KHO_EINVALID when the bytes
+ * are not text at all (they hold NUL bytes). */
 int kho_index_extract_text(char **out, const char *html, size_t len);
 
 /* ---------------------------------------------------------------- index */

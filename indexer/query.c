@@ -166,6 +166,17 @@ static bool is_space(unsigned char c)
 	return c <= 0x20 || c == 0x7F;
 }
 
+/* The length of a quotation mark at s: '"', or the curly “ and ” that phone
+ * keyboards type instead; 0 for anything else. */
+static size_t quote_at(const char *s, const char *end)
+{
+	if (*s == '"')
+		return 1;
+	if (end - s >= 3 && s[0] == '\xE2' && s[1] == '\x80' && (s[2] == '\x9C' || s[2] == '\x9D'))
+		return 3;
+	return 0;
+}
+
 int kho_index_query_parse(kho_query **out, const char *text)
 {
 	builder bld = { NULL, 0, 0, 0, KHO_OK };
@@ -194,19 +205,20 @@ int kho_index_query_parse(kho_query **out, const char *text)
 				continue; /* a lone '-' means nothing */
 			negated = true;
 		}
-		if (*s == '"') {
-			const char *from = ++s;
-			while (s < end && *s != '"')
+		size_t q = quote_at(s, end);
+		if (q > 0) {
+			const char *from = s + q;
+			s = from;
+			while (s < end && !(q = quote_at(s, end)))
 				s++;
 			add_item(&bld, true, negated, from, (size_t)(s - from), NULL);
 			free(prev);
 			prev = NULL;
-			if (s < end)
-				s++; /* the closing quote; an unclosed one runs to the end */
+			s += q; /* the closing quote; an unclosed one runs to the end */
 			continue;
 		}
 		const char *from = s;
-		while (s < end && !is_space((unsigned char)*s) && *s != '"')
+		while (s < end && !is_space((unsigned char)*s) && !quote_at(s, end))
 			s++;
 		char *single = NULL;
 		add_item(&bld, false, negated, from, (size_t)(s - from), &single);

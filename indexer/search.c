@@ -68,35 +68,28 @@ char *kho_index_snippet_html(const char *text)
 {
 	if (!text)
 		text = "";
-	size_t need = 1;
-	for (const char *s = text; *s; s++) {
-		switch (*s) {
-		case '&': need += 5; break;
-		case '<': case '>': need += 4; break;
-		case '"': case '\'': need += 6; break;
-		case MARK_OPEN: need += 6; break;
-		case MARK_CLOSE: need += 7; break;
-		default: need += 1; break;
-		}
-	}
-	char *out = malloc(need);
+	/* Each input byte becomes at most 7 output bytes ("</mark>"), plus a
+	 * closing tag for a marker left open (never from FTS5). */
+	size_t len = strlen(text);
+	char *out = malloc(7 * len + sizeof "</mark>");
 	if (!out)
 		return NULL;
 	char *o = out;
-	bool open = false;
+	bool open = false, space = false;
 	for (const char *s = text; *s; s++) {
 		const char *rep = NULL;
 		switch (*s) {
+		case ' ': case '\n': case '\t': case '\r':
+			/* blocks and whitespace runs read as one space in a snippet */
+			space = o > out;
+			continue;
 		case '&': rep = "&amp;"; break;
 		case '<': rep = "&lt;"; break;
 		case '>': rep = "&gt;"; break;
 		case '"': rep = "&quot;"; break;
 		case '\'': rep = "&#39;"; break;
 		case MARK_OPEN:
-			if (!open)
-				rep = "<mark>";
-			else
-				rep = "";
+			rep = open ? "" : "<mark>";
 			open = true;
 			break;
 		case MARK_CLOSE:
@@ -104,6 +97,12 @@ char *kho_index_snippet_html(const char *text)
 			open = false;
 			break;
 		default:
+			break;
+		}
+		if (space)
+			*o++ = ' ';
+		space = false;
+		if (!rep) {
 			*o++ = *s;
 			continue;
 		}
@@ -111,15 +110,7 @@ char *kho_index_snippet_html(const char *text)
 		memcpy(o, rep, n);
 		o += n;
 	}
-	/* A marker left open (never from FTS5) is closed so the HTML stays whole. */
 	if (open) {
-		char *grown = realloc(out, (size_t)(o - out) + sizeof "</mark>");
-		if (!grown) {
-			free(out);
-			return NULL;
-		}
-		o = grown + (o - out);
-		out = grown;
 		memcpy(o, "</mark>", 7);
 		o += 7;
 	}

@@ -87,6 +87,12 @@ static void test_nfc(void)
 	check_text(html, nfc, __LINE__);
 	free(html);
 	free(nfd);
+	/* Text that is NFC already stays as it is (the quick check's path). */
+	CHECK_TEXT("<p>漢字 😀 Đường ×÷ “x” Å</p>", "漢字 😀 Đường ×÷ “x” Å");
+	/* Characters that compose with the one before are normalised. */
+	CHECK_TEXT("<p>\xE1\x84\x80\xE1\x85\xA1</p>", "가"); /* Hangul jamo L + V */
+	CHECK_TEXT("<p>漢 e\xCC\x82\xCC\x81</p>", "漢 ế");
+	CHECK_TEXT("<p>\xE2\x84\xAB</p>", "Å"); /* U+212B ANGSTROM SIGN → U+00C5 */
 }
 
 static void test_xhtml(void)

@@ -96,6 +96,8 @@ static void test_expressions(void)
 	CHECK_EXPR("HỌC SINH", "(\"hoc\" OR \"sinh\" OR \"hoc sinh\")", 2);
 	CHECK_EXPR("\"học sinh\"", "(\"hoc sinh\")", 1);
 	CHECK_EXPR("phân số -toán", "(\"phan\" OR \"so\" OR \"phan so\") NOT (\"toan\")", 1);
+	CHECK_EXPR("“học sinh” -“sinh học”", "(\"hoc sinh\") NOT (\"sinh hoc\")", 1);
+	CHECK_EXPR("“học sinh", "(\"hoc sinh\")", 1);
 	CHECK_EXPR("-toán", "", 0);
 	CHECK_EXPR("duong", "(\"duong\")", 1);
 	CHECK_EXPR("đường", "(\"duong\")", 1);
@@ -150,6 +152,7 @@ static void test_hostile(void)
 		"\\", "\\\"", "%", "_", "?", "?1", ":name", "@x", "$x", "#", "`", "~", ",", ";",
 		"\x01\x02\x03", "\x02mark\x03", "\xFF\xFE", "\xC3", "\xE1\x80", "đư\xE1\xBB",
 		"\xED\xA0\x80", "😀", "\"😀\"", "-😀", "ĐƯỜNG -", "\"Đường tròn", "a\tb\nc",
+		"“", "”", "“”", "\xE2\x80", "\xE2", "-“", "a“b”c\"d",
 	};
 	for (size_t i = 0; i < sizeof inputs / sizeof inputs[0]; i++)
 		CHECK_EXPR(inputs[i], NULL, -1);
