@@ -35,9 +35,13 @@ struct kho_blobs {
 	size_t n_slots;
 };
 
+/* Blobs up to this size stay in memory until they are finished. */
+#define MEMORY_BLOB_MAX (256u * 1024)
+
 struct kho_blob_writer {
 	kho_blobs *blobs;
-	char *tmp;
+	kho_buf memory;  /* the content, while it is small */
+	char *tmp;       /* the temporary file, once it is not */
 	int fd;
 	kho_hasher hasher;
 	uint64_t size;
@@ -154,40 +158,56 @@ int kho_blob_writer_new(kho_blob_writer **out, kho_blobs *b)
 	if (!w)
 		return kho_error_set(KHO_ENOMEM, "out of memory");
 	w->blobs = b;
-	w->tmp = kho_path_join(b->tmpdir, "blob-XXXXXX");
-	if (!w->tmp) {
-		free(w);
-		return kho_error_set(KHO_ENOMEM, "out of memory");
-	}
-	w->fd = mkostemp(w->tmp, O_CLOEXEC);
-	if (w->fd < 0) {
-		int rc = io_error("cannot create", w->tmp);
-		free(w->tmp);
-		free(w);
-		return rc;
-	}
-	fchmod(w->fd, 0644);
+	w->fd = -1;
 	kho_hasher_init(&w->hasher);
 	*out = w;
 	return KHO_OK;
 }
 
-int kho_blob_writer_write(kho_blob_writer *w, const void *data, size_t len)
+static int write_all(int fd, const char *path, const void *data, size_t len)
 {
 	const char *p = data;
-	kho_hasher_update(&w->hasher, data, len);
-	w->size += len;
 	while (len) {
-		ssize_t n = write(w->fd, p, len);
+		ssize_t n = write(fd, p, len);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
-			return io_error("cannot write", w->tmp);
+			return io_error("cannot write", path);
 		}
 		p += n;
 		len -= (size_t)n;
 	}
 	return KHO_OK;
+}
+
+/* Moves a blob that outgrew memory into a temporary file. */
+static int spill(kho_blob_writer *w)
+{
+	if (!(w->tmp = kho_path_join(w->blobs->tmpdir, "blob-XXXXXX")))
+		return kho_error_set(KHO_ENOMEM, "out of memory");
+	w->fd = mkostemp(w->tmp, O_CLOEXEC);
+	if (w->fd < 0) {
+		int rc = io_error("cannot create", w->tmp);
+		free(w->tmp);
+		w->tmp = NULL;
+		return rc;
+	}
+	fchmod(w->fd, 0644);
+	int rc = write_all(w->fd, w->tmp, w->memory.data, w->memory.len);
+	kho_buf_free(&w->memory);
+	return rc;
+}
+
+int kho_blob_writer_write(kho_blob_writer *w, const void *data, size_t len)
+{
+	int rc;
+	kho_hasher_update(&w->hasher, data, len);
+	w->size += len;
+	if (w->fd < 0 && w->memory.len + len <= MEMORY_BLOB_MAX)
+		return kho_buf_append(&w->memory, data, len);
+	if (w->fd < 0 && (rc = spill(w)))
+		return rc;
+	return write_all(w->fd, w->tmp, data, len);
 }
 
 void kho_blob_writer_free(kho_blob_writer *w)
@@ -200,7 +220,22 @@ void kho_blob_writer_free(kho_blob_writer *w)
 		unlink(w->tmp);
 		free(w->tmp);
 	}
+	kho_buf_free(&w->memory);
 	free(w);
+}
+
+/* Writes a small blob's content to tmp/<hash>: the name cannot clash, since
+ * installs run one at a time under the store's write lock. */
+static int write_memory_blob(kho_blob_writer *w, const kho_hash *hash)
+{
+	char hex[KHO_HASH_HEX_SIZE];
+	kho_hash_to_hex(hex, hash);
+	if (!(w->tmp = kho_path_join(w->blobs->tmpdir, hex)))
+		return kho_error_set(KHO_ENOMEM, "out of memory");
+	w->fd = open(w->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+	if (w->fd < 0)
+		return io_error("cannot create", w->tmp);
+	return write_all(w->fd, w->tmp, w->memory.data ? w->memory.data : "", w->memory.len);
 }
 
 int kho_blob_writer_finish(kho_blob_writer *w, kho_hash *out, uint64_t *out_size)
@@ -209,12 +244,6 @@ int kho_blob_writer_finish(kho_blob_writer *w, kho_hash *out, uint64_t *out_size
 	struct stat st;
 	int rc = KHO_OK;
 	kho_hasher_final(&w->hasher, &hash);
-	if (close(w->fd) != 0) {
-		w->fd = -1;
-		rc = io_error("cannot write", w->tmp);
-		goto done;
-	}
-	w->fd = -1;
 	char *final = kho_blobs_path(w->blobs, &hash);
 	if (!final) {
 		rc = kho_error_set(KHO_ENOMEM, "out of memory");
@@ -223,6 +252,14 @@ int kho_blob_writer_finish(kho_blob_writer *w, kho_hash *out, uint64_t *out_size
 	bool have = stat(final, &st) == 0 && (uint64_t)st.st_size == w->size;
 	free(final);
 	if (!have && !is_staged(w->blobs, &hash)) {
+		if (w->fd < 0 && (rc = write_memory_blob(w, &hash)))
+			goto done;
+		int fd = w->fd;
+		w->fd = -1;
+		if (close(fd) != 0) {
+			rc = io_error("cannot write", w->tmp);
+			goto done;
+		}
 		if ((rc = stage(w->blobs, w->tmp, &hash)))
 			goto done;
 		w->tmp = NULL; /* now owned by the staged list */

@@ -106,7 +106,7 @@ int kho_store_open_schema(kho_store **out, const char *home, int schema)
 		goto fail;
 	}
 	if ((rc = kho_store_exec(s, "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;"
-			"PRAGMA foreign_keys = ON;")))
+			"PRAGMA foreign_keys = ON; PRAGMA cache_size = -8192;")))
 		goto fail;
 	if ((rc = kho_store_migrate_to(s->db, schema)))
 		goto fail;

@@ -89,6 +89,26 @@ int main(void)
 	fclose(f);
 	CHECK_RC(kho_blobs_read(&data, &len, b, &h1), KHO_ECORRUPT);
 
+	/* a large blob is streamed through a temporary file */
+	{
+		static char big[1 << 20];
+		for (size_t i = 0; i < sizeof big; i++)
+			big[i] = (char)(i * 7919 % 251);
+		kho_hash whole, streamed;
+		kho_hash_buffer(&whole, big, sizeof big);
+		CHECK_OK(kho_blob_writer_new(&w, b));
+		for (size_t off = 0; off < sizeof big; off += 100000)
+			CHECK_OK(kho_blob_writer_write(w, big + off,
+				sizeof big - off < 100000 ? sizeof big - off : 100000));
+		CHECK(count_files(tmp) == 1);
+		CHECK_OK(kho_blob_writer_finish(w, &streamed, &size));
+		CHECK(size == sizeof big && !memcmp(whole.bytes, streamed.bytes, KHO_HASH_SIZE));
+		CHECK_OK(kho_blobs_commit(b));
+		CHECK_OK(kho_blobs_read(&data, &len, b, &whole));
+		CHECK(len == sizeof big && !memcmp(data, big, len));
+		free(data);
+	}
+
 	/* many blobs: the staging set grows */
 	for (int i = 0; i < 1000; i++) {
 		char s[32];
