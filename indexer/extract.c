@@ -1,11 +1,12 @@
 /*
  * extract.c — the plain text of a lesson file, which is what the index and
  * the snippets see. libxml2's HTML parser reads the HTML or XHTML (no
- * network, recovering from any mistake); the tree is then walked without
- * recursion, because lesson files are untrusted and may nest elements
- * hundreds of thousands deep. Non-content elements (scripts, styles,
- * navigation, the head) are dropped; every block element becomes its own
- * paragraph, separated by a blank line, and whitespace runs become one space.
+ * network, recovering from any mistake) and reports elements and text as
+ * events, without building a tree: lesson files are untrusted and may nest
+ * elements hundreds of thousands deep, and one pass keeps extraction cheap.
+ * Non-content elements (scripts, styles, navigation, the head) are dropped;
+ * every block element becomes its own paragraph, separated by a blank line,
+ * and whitespace runs become one space.
  * The result is NFC so that it compares and tokenizes the same whatever the
  * author's editor produced.
  */
@@ -16,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <libxml/HTMLparser.h>
+#include <libxml/parserInternals.h>
 #include <libxml/tree.h>
 #include <utf8proc.h>
 
@@ -88,20 +90,23 @@ static void buf_flush_pending(text_buf *b)
 	b->pending_space = false;
 }
 
-/* Appends a text node's content, collapsing whitespace. Control characters
+/* Appends `len` bytes of text, collapsing whitespace. Control characters
  * count as whitespace, which also keeps the snippet markers \x02 and \x03
  * out of the stored text; so does U+00A0 (no-break space). */
-static void buf_text(text_buf *b, const unsigned char *s)
+static void buf_text(text_buf *b, const unsigned char *s, size_t len)
 {
-	while (*s && !b->failed) {
+	const unsigned char *end = s + len;
+	while (s < end && !b->failed) {
 		const unsigned char *run = s;
-		while (*s > 0x20 && *s != 0x7F && !(s[0] == 0xC2 && s[1] == 0xA0))
+		while (s < end && *s > 0x20 && *s != 0x7F
+			&& !(s[0] == 0xC2 && s + 1 < end && s[1] == 0xA0))
 			s++;
 		if (s > run) {
 			buf_flush_pending(b);
 			buf_put(b, (const char *)run, (size_t)(s - run));
 		}
-		while (*s && (*s <= 0x20 || *s == 0x7F || (s[0] == 0xC2 && s[1] == 0xA0))) {
+		while (s < end && (*s <= 0x20 || *s == 0x7F
+			|| (s[0] == 0xC2 && s + 1 < end && s[1] == 0xA0))) {
 			if (*s == '\n' && b->in_pre)
 				buf_break(b, 1);
 			else if (b->len > 0 && b->pending_break == 0)
@@ -155,12 +160,12 @@ static int rule_cmp(const void *key, const void *item)
 	return strcmp(key, ((const elem_rule *)item)->name);
 }
 
-static enum elem_class classify_element(const xmlNode *node)
+static enum elem_class classify_element(const xmlChar *tag)
 {
-	if (!node->name)
+	if (!tag)
 		return EL_INLINE;
 	/* XHTML parsed as HTML keeps a prefix such as "svg:script" as the name. */
-	const char *name = (const char *)node->name;
+	const char *name = (const char *)tag;
 	const char *colon = strrchr(name, ':');
 	if (colon)
 		name = colon + 1;
@@ -175,66 +180,82 @@ static enum elem_class classify_element(const xmlNode *node)
 	return rule ? rule->cls : EL_INLINE;
 }
 
-/* ---------------------------------------------------------------- walk */
+/* ----------------------------------------------------------- SAX events */
 
-/* Leaving an element: ends its block. */
-static void leave(text_buf *b, const xmlNode *node)
+/* The parser reports elements and text as events (SAX), so no document tree
+ * is built: extraction costs one pass and memory for the text alone, however
+ * deep the elements nest. libxml2's HTML parser closes every element it
+ * opens, implied ends included, so the events are balanced. */
+typedef struct sax_state {
+	text_buf *b;
+	unsigned long skip; /* > 0 inside a dropped element: its depth there */
+} sax_state;
+
+static void on_start(void *ctx, const xmlChar *name, const xmlChar **attrs)
 {
-	if (node->type != XML_ELEMENT_NODE)
+	(void)attrs;
+	sax_state *st = ((htmlParserCtxtPtr)ctx)->_private;
+	if (st->skip) {
+		st->skip++;
 		return;
-	enum elem_class cls = classify_element(node);
-	if (cls == EL_BLOCK || cls == EL_PRE)
-		buf_break(b, 2);
-	if (cls == EL_PRE && b->in_pre > 0)
-		b->in_pre--;
+	}
+	enum elem_class cls = classify_element(name);
+	if (cls == EL_DROP)
+		st->skip = 1;
+	else if (cls == EL_BLOCK || cls == EL_PRE)
+		buf_break(st->b, 2);
+	else if (cls == EL_LINE)
+		buf_break(st->b, 1);
+	if (cls == EL_PRE)
+		st->b->in_pre++;
 }
 
-/* Visits every node under `root` in document order, using the tree's own
- * parent/next links instead of a stack: no recursion, no extra memory. */
-static void walk(text_buf *b, xmlNode *root)
+static void on_end(void *ctx, const xmlChar *name)
 {
-	xmlNode *node = root;
-	while (node && !b->failed) {
-		bool descend = false;
-		switch (node->type) {
-		case XML_ELEMENT_NODE: {
-			enum elem_class cls = classify_element(node);
-			if (cls == EL_DROP)
-				break;
-			if (cls == EL_BLOCK || cls == EL_PRE)
-				buf_break(b, 2);
-			else if (cls == EL_LINE)
-				buf_break(b, 1);
-			if (cls == EL_PRE)
-				b->in_pre++;
-			descend = node->children != NULL;
-			if (!descend)
-				leave(b, node);
-			break;
-		}
-		case XML_TEXT_NODE:
-		case XML_CDATA_SECTION_NODE:
-			if (node->content)
-				buf_text(b, node->content);
-			break;
-		default:
-			break; /* comments, processing instructions, DTD nodes */
-		}
-
-		if (descend) {
-			node = node->children;
-			continue;
-		}
-		/* Next sibling, or climb until an ancestor has one. */
-		while (node && node != root && !node->next) {
-			node = node->parent;
-			if (node)
-				leave(b, node);
-		}
-		if (!node || node == root)
-			break;
-		node = node->next;
+	sax_state *st = ((htmlParserCtxtPtr)ctx)->_private;
+	if (st->skip) {
+		st->skip--;
+		return;
 	}
+	enum elem_class cls = classify_element(name);
+	if (cls == EL_BLOCK || cls == EL_PRE)
+		buf_break(st->b, 2);
+	if (cls == EL_PRE && st->b->in_pre > 0)
+		st->b->in_pre--;
+}
+
+static void on_text(void *ctx, const xmlChar *text, int len)
+{
+	sax_state *st = ((htmlParserCtxtPtr)ctx)->_private;
+	if (!st->skip && len > 0)
+		buf_text(st->b, text, (size_t)len);
+}
+
+/* Parses `len` bytes of UTF-8 HTML, appending its text to `b`. */
+static void parse_html(text_buf *b, const char *html, int len)
+{
+	const int options = HTML_PARSE_NONET | HTML_PARSE_NOERROR | HTML_PARSE_NOWARNING |
+		HTML_PARSE_RECOVER | HTML_PARSE_COMPACT | HTML_PARSE_IGNORE_ENC | XML_PARSE_HUGE;
+	htmlParserCtxtPtr ctxt = htmlCreateMemoryParserCtxt(html, len);
+	if (!ctxt) {
+		b->failed = true;
+		return;
+	}
+	sax_state st = { b, 0 };
+	memset(ctxt->sax, 0, sizeof *ctxt->sax);
+	ctxt->sax->startElement = on_start;
+	ctxt->sax->endElement = on_end;
+	ctxt->sax->characters = on_text;
+	ctxt->sax->cdataBlock = on_text;
+	ctxt->sax->ignorableWhitespace = on_text;
+	ctxt->sax->initialized = 1;
+	ctxt->_private = &st;
+	htmlCtxtUseOptions(ctxt, options);
+	xmlSwitchEncoding(ctxt, XML_CHAR_ENCODING_UTF8);
+	htmlParseDocument(ctxt);
+	if (ctxt->myDoc)
+		xmlFreeDoc(ctxt->myDoc);
+	htmlFreeParserCtxt(ctxt);
 }
 
 /* ------------------------------------------------------------------ NFC */
@@ -382,7 +403,6 @@ int kho_index_extract_text(char **out, const char *html, size_t len)
 	bool failed = false;
 	size_t fixed_len = len;
 	char *fixed = repair_utf8(html, len, &fixed_len, &failed);
-	htmlDocPtr doc = NULL;
 	text_buf b = { 0 };
 	char *nfc = NULL;
 	if (failed) {
@@ -394,12 +414,8 @@ int kho_index_extract_text(char **out, const char *html, size_t len)
 		goto cleanup;
 	}
 
-	const int options = HTML_PARSE_NONET | HTML_PARSE_NOERROR | HTML_PARSE_NOWARNING |
-		HTML_PARSE_RECOVER | HTML_PARSE_COMPACT | HTML_PARSE_IGNORE_ENC | XML_PARSE_HUGE;
 	if (fixed_len > 0)
-		doc = htmlReadMemory(fixed ? fixed : html, (int)fixed_len, NULL, "UTF-8", options);
-	if (doc)
-		walk(&b, xmlDocGetRootElement(doc));
+		parse_html(&b, fixed ? fixed : html, (int)fixed_len);
 	buf_reserve(&b, 0);
 	if (b.failed) {
 		rc = kho_error_set(KHO_ENOMEM, "out of memory extracting lesson text");
@@ -423,8 +439,6 @@ int kho_index_extract_text(char **out, const char *html, size_t len)
 cleanup:
 	free(nfc);
 	free(b.data);
-	if (doc)
-		xmlFreeDoc(doc);
 	free(fixed);
 	return rc;
 }
