@@ -11,6 +11,7 @@
  * database never names a blob that is not durable. A blob that already
  * exists is not written twice.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -339,6 +340,21 @@ void kho_blobs_abort(kho_blobs *b)
 	b->n_staged = 0;
 	if (b->slots)
 		memset(b->slots, 0, b->n_slots * sizeof *b->slots);
+}
+
+void blobs_clean_tmp(kho_blobs *b)
+{
+	DIR *dir = opendir(b->tmpdir);
+	struct dirent *de;
+	int removed = 0;
+	while (dir && (de = readdir(dir)))
+		if (de->d_name[0] != '.' && unlinkat(dirfd(dir), de->d_name, 0) == 0)
+			removed++;
+	if (dir)
+		closedir(dir);
+	if (removed)
+		kho_log_info("removed %d unfinished blob%s left by an interrupted install", removed,
+			removed == 1 ? "" : "s");
 }
 
 int kho_blobs_read(char **out, size_t *out_len, const kho_blobs *b, const kho_hash *hash)

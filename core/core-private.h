@@ -25,8 +25,19 @@ typedef struct kho_buf {
 int kho_buf_append(kho_buf *buf, const void *data, size_t len);
 void kho_buf_free(kho_buf *buf);
 
+/* Copies a hostile name for a message: control characters, and every byte
+ * past ASCII when the name is not valid UTF-8, become \xNN; the copy is cut
+ * to fit `size` (possibly inside a UTF-8 character). */
+void kho_printable(char *out, size_t size, const char *name);
+
 /* strdup that sets KHO_ENOMEM's message on failure; NULL in gives NULL. */
 char *kho_strdup(const char *s);
+
+/* --------------------------------------------------------------- blobs */
+
+/* Removes every file in blobs/tmp/: what an install killed half-way left.
+ * Call only while holding the store's write lock. */
+void blobs_clean_tmp(kho_blobs *blobs);
 
 /* --------------------------------------------------------------- store */
 

@@ -95,8 +95,8 @@ int kho_mkdir_p(const char *path, unsigned mode);
 char *kho_path_join(const char *a, const char *b);
 
 /* True when `path` is a safe relative path inside a pack: UTF-8, not empty,
- * no leading '/', no backslash, no control characters, no empty, "." or
- * ".." segment, at most 1024 bytes. */
+ * no leading '/', no backslash, no ':', no control characters, no empty,
+ * "." or ".." segment, at most 1024 bytes. */
 bool kho_path_is_safe(const char *path);
 
 /* True when the `len` bytes at `s` are valid UTF-8 without NUL. */
@@ -235,7 +235,11 @@ typedef struct kho_pack kho_pack;
 #define KHO_PACK_MAX_ENTRIES 65536
 #define KHO_PACK_MAX_ENTRY_SIZE (1024ull * 1024 * 1024)      /* 1 GiB */
 #define KHO_PACK_MAX_TOTAL_SIZE (8ull * 1024 * 1024 * 1024)  /* 8 GiB */
-#define KHO_PACK_MAX_RATIO 200  /* uncompressed / compressed, past 1 MiB */
+/* Zip bombs: an entry larger than 1 MiB, and all entries together once they
+ * pass KHO_PACK_RATIO_FLOOR bytes, may not expand more than
+ * KHO_PACK_MAX_RATIO times their compressed size. */
+#define KHO_PACK_MAX_RATIO 200
+#define KHO_PACK_RATIO_FLOOR (64ull * 1024 * 1024)
 
 /* Opens `path`, a zip file or a folder. KHO_ENOTFOUND, KHO_EINVALID
  * (not a zip, no manifest, bad manifest, missing lesson file), KHO_EUNSAFE,

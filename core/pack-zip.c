@@ -69,25 +69,12 @@ static void close_zip(void *impl)
 
 static const pack_ops zip_ops = { read_entry, close_zip };
 
-/* A printable form of a hostile name for messages (at most 120 bytes). */
-static void printable(char *out, size_t size, const char *name)
-{
-	size_t j = 0;
-	for (const unsigned char *p = (const unsigned char *)name; *p && j + 5 < size; p++) {
-		if (*p < 0x20 || *p >= 0x7f)
-			j += (size_t)snprintf(out + j, size - j, "\\x%02x", *p);
-		else
-			out[j++] = (char)*p;
-	}
-	out[j] = '\0';
-}
-
 static int check_entry(zip_t *za, zip_uint64_t i, const zip_stat_t *st, const char *source)
 {
 	char shown[128];
 	const char *name = st->name;
 	size_t len = strlen(name);
-	printable(shown, sizeof shown, name);
+	kho_printable(shown, sizeof shown, name);
 	if (!kho_utf8_valid(name, len))
 		return kho_error_set(KHO_EUNSAFE, "%s: entry name '%s' is not valid UTF-8", source, shown);
 	char *path = strdup(name);
@@ -157,7 +144,12 @@ int pack_zip_open(void **out_impl, const pack_ops **out_ops, pack_entry **out_en
 	zip_error_fini(&error);
 
 	zip_int64_t n = zip_get_num_entries(za, 0);
-	if (n < 0 || n > KHO_PACK_MAX_ENTRIES) {
+	if (n < 0) {
+		rc = kho_error_set(KHO_EINVALID, "%s: cannot list the entries: %s", path,
+			zip_strerror(za));
+		goto fail;
+	}
+	if (n > KHO_PACK_MAX_ENTRIES) {
 		rc = kho_error_set(KHO_ELIMIT, "%s: %lld entries, more than the %d allowed", path,
 			(long long)n, KHO_PACK_MAX_ENTRIES);
 		goto fail;
@@ -167,6 +159,7 @@ int pack_zip_open(void **out_impl, const pack_ops **out_ops, pack_entry **out_en
 		rc = kho_error_set(KHO_ENOMEM, "out of memory");
 		goto fail;
 	}
+	uint64_t total = 0, total_compressed = 0;
 	for (zip_uint64_t i = 0; i < (zip_uint64_t)n; i++) {
 		zip_stat_t st;
 		if (zip_stat_index(za, i, ZIP_FL_ENC_RAW, &st) != 0 || !(st.valid & ZIP_STAT_NAME)) {
@@ -186,6 +179,17 @@ int pack_zip_open(void **out_impl, const pack_ops **out_ops, pack_entry **out_en
 		entries[count].size = st.size;
 		entries[count].index = i;
 		count++;
+		total += st.size;
+		total_compressed += st.comp_size;
+	}
+	/* Many small entries can make a bomb that no single entry reveals. */
+	if (total > KHO_PACK_RATIO_FLOOR
+		&& total / (total_compressed ? total_compressed : 1) > KHO_PACK_MAX_RATIO) {
+		rc = kho_error_set(KHO_ELIMIT, "%s: its entries expand %llu times (%llu bytes from "
+			"%llu): refused as a zip bomb", path,
+			(unsigned long long)(total / (total_compressed ? total_compressed : 1)),
+			(unsigned long long)total, (unsigned long long)total_compressed);
+		goto fail;
 	}
 	zip_impl *z = malloc(sizeof *z);
 	if (!z) {

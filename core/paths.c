@@ -164,3 +164,16 @@ char *kho_strdup(const char *s)
 		kho_error_set(KHO_ENOMEM, "out of memory");
 	return d;
 }
+
+void kho_printable(char *out, size_t size, const char *name)
+{
+	bool utf8 = kho_utf8_valid(name, strlen(name));
+	size_t j = 0;
+	for (const unsigned char *p = (const unsigned char *)name; *p && j + 5 < size; p++) {
+		if (*p < 0x20 || *p == 0x7f || (*p >= 0x80 && !utf8))
+			j += (size_t)snprintf(out + j, size - j, "\\x%02x", *p);
+		else
+			out[j++] = (char)*p;
+	}
+	out[j] = '\0';
+}

@@ -361,52 +361,68 @@ static int run_install(install *in, int64_t old_pv, bool is_new)
 	return kho_blobs_commit(kho_store_blobs(in->store));
 }
 
+/* Decides what installing `m` means, inside the write transaction so that
+ * no other process changes the answer before the install is done. */
+static int plan(kho_install_info *info, int64_t *old_pv, bool *is_new, kho_store *store,
+	const kho_manifest *m)
+{
+	int64_t current = 0, same_pv = 0;
+	int rc = kho_store_current_version(&current, store, m->id);
+	if (rc && rc != KHO_ENOTFOUND)
+		return rc;
+	*is_new = rc == KHO_ENOTFOUND;
+	kho_error_clear();
+	if (*is_new)
+		return KHO_OK;
+	info->previous_version = current;
+	if ((rc = version_row(&same_pv, store, m->id, m->version)))
+		return rc;
+	if (m->version == current && same_pv) {
+		info->outcome = KHO_INSTALL_SAME;
+		return KHO_OK;
+	}
+	if (m->version < current || same_pv)
+		return kho_error_set(KHO_EVERSION, "pack '%s' version %lld is older than the "
+			"installed version %lld; nothing was changed", m->id,
+			(long long)m->version, (long long)current);
+	info->outcome = KHO_INSTALL_UPGRADED;
+	return version_row(old_pv, store, m->id, current);
+}
+
 int kho_store_install(kho_install_info *out, kho_store *store, kho_pack *pack,
 	const kho_install_hooks *hooks)
 {
 	const kho_manifest *m = kho_pack_manifest(pack);
 	kho_install_info info = { 0 };
-	int64_t current = 0, old_pv = 0, same_pv = 0;
-	int rc = kho_store_current_version(&current, store, m->id);
-	if (rc && rc != KHO_ENOTFOUND)
+	int64_t old_pv = 0;
+	bool is_new = false;
+	int rc = kho_store_exec(store, "BEGIN IMMEDIATE;");
+	if (rc)
 		return rc;
-	bool is_new = rc == KHO_ENOTFOUND;
-	kho_error_clear();
-	if (!is_new) {
-		info.previous_version = current;
-		if ((rc = version_row(&same_pv, store, m->id, m->version)))
-			return rc;
-		if (m->version == current && same_pv) {
-			info.outcome = KHO_INSTALL_SAME;
-			*out = info;
-			return KHO_OK;
-		}
-		if (m->version < current || same_pv)
-			return kho_error_set(KHO_EVERSION, "pack '%s' version %lld is older than the "
-				"installed version %lld; nothing was changed", m->id,
-				(long long)m->version, (long long)current);
-		if ((rc = version_row(&old_pv, store, m->id, current)))
-			return rc;
-	}
-
-	if ((rc = kho_store_exec(store, "BEGIN IMMEDIATE;")))
-		return rc;
+	/* Holding the write lock, no other install is staging blobs: whatever
+	 * is in blobs/tmp/ was left by an install that was killed. */
+	blobs_clean_tmp(kho_store_blobs(store));
 	install in = { .store = store, .pack = pack, .m = m, .hooks = hooks, .info = &info };
-	rc = run_install(&in, old_pv, is_new);
+	rc = plan(&info, &old_pv, &is_new, store, m);
+	if (!rc && info.outcome != KHO_INSTALL_SAME) {
+		rc = run_install(&in, old_pv, is_new);
+		if (!rc)
+			rc = kho_store_exec(store, "COMMIT;");
+	}
 	sqlite3_finalize(in.ins_file);
 	sqlite3_finalize(in.ins_lesson);
 	sqlite3_finalize(in.ins_tag);
 	free(in.by_href);
-	if (!rc)
-		rc = kho_store_exec(store, "COMMIT;");
-	if (rc) {
+	if (rc || info.outcome == KHO_INSTALL_SAME) {
 		char saved[2048];
 		snprintf(saved, sizeof saved, "%s", kho_error_last());
 		sqlite3_exec(kho_store_db(store), "ROLLBACK;", NULL, NULL, NULL);
 		kho_blobs_abort(kho_store_blobs(store));
-		return kho_error_set(rc, "%s", saved);
+		if (rc)
+			return kho_error_set(rc, "%s", saved);
 	}
-	info.outcome = is_new ? KHO_INSTALL_NEW : KHO_INSTALL_UPGRADED;
+	if (is_new)
+		info.outcome = KHO_INSTALL_NEW;
 	*out = info;
 	return KHO_OK;
 }
@@ -414,14 +430,12 @@ int kho_store_install(kho_install_info *out, kho_store *store, kho_pack *pack,
 int kho_store_remove(kho_store *store, const char *pack_id, const kho_install_hooks *hooks)
 {
 	int64_t current = 0, pv = 0;
-	int rc = kho_store_current_version(&current, store, pack_id);
+	int rc = kho_store_exec(store, "BEGIN IMMEDIATE;");
 	if (rc)
 		return rc;
-	if ((rc = version_row(&pv, store, pack_id, current)))
-		return rc;
-	if ((rc = kho_store_exec(store, "BEGIN IMMEDIATE;")))
-		return rc;
-	if (hooks && hooks->switched)
+	if (!(rc = kho_store_current_version(&current, store, pack_id)))
+		rc = version_row(&pv, store, pack_id, current);
+	if (!rc && hooks && hooks->switched)
 		rc = hooks->switched(hooks->payload, pv, 0);
 	if (!rc) {
 		sqlite3_stmt *st = store_prepare(store, "DELETE FROM packs WHERE id = ?1");
@@ -437,7 +451,11 @@ int kho_store_remove(kho_store *store, const char *pack_id, const kho_install_ho
 	}
 	if (!rc)
 		rc = kho_store_exec(store, "COMMIT;");
-	if (rc)
+	if (rc) {
+		char saved[2048];
+		snprintf(saved, sizeof saved, "%s", kho_error_last());
 		sqlite3_exec(kho_store_db(store), "ROLLBACK;", NULL, NULL, NULL);
+		kho_error_set(rc, "%s", saved);
+	}
 	return rc;
 }

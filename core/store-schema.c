@@ -91,39 +91,53 @@ static const char *const migrations[] = {
 _Static_assert(sizeof migrations / sizeof migrations[0] == KHO_STORE_SCHEMA_VERSION,
 	"one migration per schema version");
 
+static int exec_error(sqlite3 *db, int src, char *err, int version)
+{
+	int code = (src & 0xff) == SQLITE_BUSY || (src & 0xff) == SQLITE_LOCKED ? KHO_EBUSY
+		: (src & 0xff) == SQLITE_FULL ? KHO_ENOSPACE
+		: (src & 0xff) == SQLITE_IOERR ? KHO_EIO : KHO_ECORRUPT;
+	int rc = kho_error_set(code, "migrating the store to schema %d: %s", version,
+		err ? err : sqlite3_errmsg(db));
+	sqlite3_free(err);
+	sqlite3_exec(db, "ROLLBACK;", NULL, NULL, NULL);
+	return rc;
+}
+
 int kho_store_migrate_to(sqlite3 *db, int target)
 {
-	int current = 0;
-	int rc = store_user_version(db, &current);
-	if (rc)
-		return rc;
-	if (current > KHO_STORE_SCHEMA_VERSION)
-		return kho_error_set(KHO_EVERSION,
-			"the store has schema version %d, newer than this kho (%d): "
-			"use a newer kho", current, KHO_STORE_SCHEMA_VERSION);
-	if (target > KHO_STORE_SCHEMA_VERSION || target < current)
-		return kho_error_set(KHO_EINVALID, "cannot migrate the store from schema %d to %d",
-			current, target);
-
-	for (int v = current + 1; v <= target; v++) {
-		char pragma[64];
-		snprintf(pragma, sizeof pragma, "PRAGMA user_version = %d;", v);
+	if (target > KHO_STORE_SCHEMA_VERSION)
+		return kho_error_set(KHO_EINVALID, "no store schema %d", target);
+	/* One migration per transaction. The version is read again under the
+	 * write lock, so two processes opening a new store at once do not both
+	 * apply the same migration. */
+	for (;;) {
 		char *err = NULL;
+		int current = 0, rc;
 		int src = sqlite3_exec(db, "BEGIN IMMEDIATE;", NULL, NULL, &err);
-		if (src == SQLITE_OK)
-			src = sqlite3_exec(db, migrations[v - 1], NULL, NULL, &err);
+		if (src != SQLITE_OK)
+			return exec_error(db, src, err, target);
+		if ((rc = store_user_version(db, &current))) {
+			sqlite3_exec(db, "ROLLBACK;", NULL, NULL, NULL);
+			return rc;
+		}
+		if (current > KHO_STORE_SCHEMA_VERSION) {
+			sqlite3_exec(db, "ROLLBACK;", NULL, NULL, NULL);
+			return kho_error_set(KHO_EVERSION, "the store has schema version %d, newer "
+				"than this kho (%d): use a newer kho", current, KHO_STORE_SCHEMA_VERSION);
+		}
+		if (current >= target) {
+			sqlite3_exec(db, "COMMIT;", NULL, NULL, NULL);
+			return KHO_OK;
+		}
+		char pragma[64];
+		snprintf(pragma, sizeof pragma, "PRAGMA user_version = %d;", current + 1);
+		src = sqlite3_exec(db, migrations[current], NULL, NULL, &err);
 		if (src == SQLITE_OK)
 			src = sqlite3_exec(db, pragma, NULL, NULL, &err);
 		if (src == SQLITE_OK)
 			src = sqlite3_exec(db, "COMMIT;", NULL, NULL, &err);
-		if (src != SQLITE_OK) {
-			rc = kho_error_set(src == SQLITE_BUSY ? KHO_EBUSY : KHO_ECORRUPT,
-				"migrating the store to schema %d: %s", v, err ? err : sqlite3_errstr(src));
-			sqlite3_free(err);
-			sqlite3_exec(db, "ROLLBACK;", NULL, NULL, NULL);
-			return rc;
-		}
-		kho_log_info("store migrated to schema %d", v);
+		if (src != SQLITE_OK)
+			return exec_error(db, src, err, current + 1);
+		kho_log_info("store migrated to schema %d", current + 1);
 	}
-	return KHO_OK;
 }

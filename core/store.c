@@ -6,6 +6,7 @@
  * in store-schema.c; installing and removing packs in store-install.c.
  */
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "core-private.h"
 
@@ -105,8 +106,16 @@ int kho_store_open_schema(kho_store **out, const char *home, int schema)
 			"understands (%d): use a newer kho", dbpath, version, KHO_STORE_SCHEMA_VERSION);
 		goto fail;
 	}
-	if ((rc = kho_store_exec(s, "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;"
-			"PRAGMA foreign_keys = ON; PRAGMA cache_size = -8192;")))
+	/* Switching a new store to WAL needs a moment alone with it, which the
+	 * busy handler does not wait for: retry while another kho opens it too. */
+	for (int tries = 0;; tries++) {
+		rc = kho_store_exec(s, "PRAGMA journal_mode = WAL;");
+		if (rc != KHO_EBUSY || tries == 100)
+			break;
+		usleep(50000);
+	}
+	if (rc || (rc = kho_store_exec(s, "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;"
+			"PRAGMA cache_size = -8192;")))
 		goto fail;
 	if ((rc = kho_store_migrate_to(s->db, schema)))
 		goto fail;

@@ -2,8 +2,10 @@
  * cli.c — helpers shared by the kho subcommands (see cli.h).
  */
 #include <errno.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -81,4 +83,31 @@ bool cli_parse_int(const char *s, long min, long max, long *out)
 		return false;
 	*out = v;
 	return true;
+}
+
+json_t *cli_json_text(const char *s)
+{
+	size_t len = strlen(s);
+	if (kho_utf8_valid(s, len))
+		return json_string(s);
+	char *clean = malloc(3 * len + 1), *o = clean;
+	if (!clean)
+		return NULL;
+	for (const unsigned char *p = (const unsigned char *)s; *p;) {
+		size_t n = *p < 0x80 ? 1 : (*p & 0xe0) == 0xc0 ? 2 : (*p & 0xf0) == 0xe0 ? 3
+			: (*p & 0xf8) == 0xf0 ? 4 : 0;
+		if (n && strnlen((const char *)p, n) == n && kho_utf8_valid((const char *)p, n)) {
+			memcpy(o, p, n);
+			o += n;
+			p += n;
+		} else {
+			memcpy(o, "\xef\xbf\xbd", 3);
+			o += 3;
+			p++;
+		}
+	}
+	*o = '\0';
+	json_t *j = json_string(clean);
+	free(clean);
+	return j;
 }

@@ -55,6 +55,11 @@ int cli_open(kho_store **store, kho_index **index);
 /* True when stderr is a terminal and progress may be drawn. */
 bool cli_interactive(void);
 
+/* A JSON string of `s`, with any byte that is not valid UTF-8 replaced by
+ * U+FFFD (JSON allows only UTF-8); never NULL unless out of memory. */
+struct json_t;
+struct json_t *cli_json_text(const char *s);
+
 /* Parses a whole decimal number in [min, max]; false if it is not one. */
 bool cli_parse_int(const char *s, long min, long max, long *out);
 

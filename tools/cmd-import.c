@@ -69,14 +69,14 @@ static int import_one(json_t *results, kho_store *store, kho_index *index, const
 		snprintf(what, sizeof what, "cannot import %s", path);
 		cli_fail(what);
 		if (json)
-			json_array_append_new(results, json_pack("{s:s, s:s, s:s}", "path", path,
-				"status", "failed", "error", kho_error_last()));
+			json_array_append_new(results, json_pack("{s:o, s:s, s:o}", "path",
+				cli_json_text(path), "status", "failed", "error", cli_json_text(kho_error_last())));
 		kho_pack_free(pack);
 		return 1;
 	}
 	if (json) {
-		json_array_append_new(results, json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:I}",
-			"path", path, "status", outcome_name(info.outcome), "id", m->id,
+		json_array_append_new(results, json_pack("{s:o, s:s, s:s, s:I, s:I, s:I, s:I, s:I}",
+			"path", cli_json_text(path), "status", outcome_name(info.outcome), "id", m->id,
 			"version", (json_int_t)m->version,
 			"previous_version", (json_int_t)info.previous_version,
 			"lessons", (json_int_t)info.lessons, "files", (json_int_t)info.files,

@@ -51,7 +51,7 @@ static json_t *to_json(const kho_search_result *r, const kho_search_query *q)
 			"title", h->title, "unit", h->unit, "snippet", h->snippet ? h->snippet : "",
 			"url", h->url, "score", h->score));
 	}
-	return json_pack("{s:s, s:I, s:i, s:i, s:o}", "query", q->text,
+	return json_pack("{s:o, s:I, s:i, s:i, s:o}", "query", cli_json_text(q->text),
 		"total", (json_int_t)r->total, "offset", q->offset, "limit", q->limit, "results", results);
 }
 
@@ -123,6 +123,14 @@ static int run(int argc, char **argv)
 		status = cli_fail("search failed");
 	} else if (json) {
 		json_t *root = to_json(r, &q);
+		if (!root) {
+			kho_search_result_free(r);
+			kho_index_free(index);
+			kho_store_free(store);
+			free(text);
+			fprintf(stderr, "kho: search: cannot write the results as JSON\n");
+			return 1;
+		}
 		json_dumpf(root, stdout, JSON_INDENT(2));
 		fputc('\n', stdout);
 		json_decref(root);

@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
 """End to end: import, list, search, upgrade, refuse older, remove, usage errors."""
+import json
 import os
 
 from khotest import DATA, check, done, kho, kho_json, tmpdir
@@ -72,6 +73,12 @@ for hostile in ('"unbalanced', "OR OR AND", "NEAR(", "*", "-", "'; DROP TABLE le
                 "a" * 20000, "\u0000", "title:x", "^x", "x AND"):
     rc, out, err = kho(home, "search", "--json", hostile.replace("\u0000", ""))
     check(rc == 0, "hostile query %r does not fail: %s" % (hostile[:30], err))
+
+# a query that is not UTF-8 still gives valid JSON
+import subprocess as _sp
+from khotest import KHO as _KHO
+p = _sp.run([_KHO, "--home", home, "search", "--json", b"phan\xff so"], capture_output=True)
+check(p.returncode == 0 and json.loads(p.stdout)["query"] == "phan\ufffd so", "non-UTF-8 query: %r" % p.stdout[:200])
 
 # upgrade keeps the old version for rollback; older is refused
 rc, out, err = kho(home, "import", mini2)

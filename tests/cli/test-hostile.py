@@ -110,6 +110,8 @@ refused("duplicate name", pack_zip(os.path.join(work, "dup.kho"), [("lessons/ban
 bomb = pack_zip(os.path.join(work, "bomb.kho"), [("bomb.bin", b"\0" * (256 << 20))])
 check(os.path.getsize(bomb) < 2 << 20, "the bomb is small on disk")
 refused("zip bomb", bomb, "zip bomb")
+spread = pack_zip(os.path.join(work, "spread.kho"), [("z/%d.bin" % i, b"\0" * (1 << 20)) for i in range(80)])
+refused("zip bomb spread over many entries", spread, "zip bomb")
 many = os.path.join(work, "many.kho")
 with zipfile.ZipFile(many, "w", zipfile.ZIP_STORED) as z:
     for name, data in mini_files().items():

@@ -2,6 +2,7 @@
  * upgrade (old kept), older refused, removal, blobs shared across versions,
  * and an install that fails half-way leaving nothing behind. */
 #include <dirent.h>
+#include <unistd.h>
 
 #include "../../core/core-private.h"
 #include "kho-test.h"
@@ -86,8 +87,16 @@ int main(void)
 	int64_t v = 0;
 	CHECK_OK(kho_store_open(&s, home));
 
+	/* what a killed install left in blobs/tmp goes at the next install */
+	char *leftover = kho_path_join(home, "blobs/tmp/blob-left");
+	FILE *f = fopen(leftover, "w");
+	fputs("half a blob", f);
+	fclose(f);
+
 	CHECK_OK(install(&info, s, "packs/mini", &c));
 	CHECK(info.outcome == KHO_INSTALL_NEW && info.lessons == 3 && info.files == 4);
+	CHECK(access(leftover, F_OK) != 0);
+	free(leftover);
 	CHECK(c.extracted == 3 && c.switched == 1 && c.last_old == 0 && c.last_new > 0);
 	CHECK_OK(kho_store_current_version(&v, s, "test.mini"));
 	CHECK(v == 1);
