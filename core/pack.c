@@ -5,6 +5,7 @@
  * size against what the container declared, so a lying container is caught
  * while streaming, never after.
  */
+#include <errno.h>
 #include <sys/stat.h>
 
 #include "core-private.h"
@@ -94,7 +95,9 @@ int kho_pack_open(kho_pack **out, const char *path)
 {
 	struct stat st;
 	if (stat(path, &st) != 0)
-		return kho_error_set(KHO_ENOTFOUND, "%s: no such file or folder", path);
+		return errno == ENOENT || errno == ENOTDIR
+			? kho_error_set(KHO_ENOTFOUND, "%s: no such file or folder", path)
+			: kho_error_set(KHO_EIO, "%s: %s", path, strerror(errno));
 	kho_pack *p = calloc(1, sizeof *p);
 	if (!p || !(p->source = strdup(path))) {
 		free(p);

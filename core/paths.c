@@ -47,6 +47,8 @@ int kho_home_resolve(char **out, const char *flag)
 
 int kho_mkdir_p(const char *path, unsigned mode)
 {
+	if (!*path)
+		return kho_error_set(KHO_EINVALID, "an empty folder name");
 	char *copy = strdup(path);
 	if (!copy)
 		return kho_error_set(KHO_ENOMEM, "out of memory");

@@ -46,6 +46,13 @@ int main(void)
 	unsetenv("HOME");
 	CHECK_RC(kho_home_resolve(&home, NULL), KHO_EINVALID);
 
+	CHECK_RC(kho_mkdir_p("", 0755), KHO_EINVALID);
+	char shown[32];
+	kho_printable(shown, sizeof shown, "a\x1b[31m\xff");
+	CHECK_STR(shown, "a\\x1b[31m\\xff");
+	kho_printable(shown, sizeof shown, "bài\n");
+	CHECK_STR(shown, "bài\\x0a");
+
 	CHECK_STR(kho_error_name(KHO_ENOTFOUND), "not found");
 	CHECK(KHO_EUNSAFE == -11 && KHO_ELIMIT == -12);
 	CHECK_RC(kho_error_set(KHO_EIO, "disk %d", 7), KHO_EIO);
