@@ -78,6 +78,16 @@ bool kho_utf8_valid(const char *s, size_t len)
 {
 	const unsigned char *p = (const unsigned char *)s, *end = p + len;
 	while (p < end) {
+		/* Text and markup are mostly ASCII: skip it eight bytes at a time. */
+		if (end - p >= 8) {
+			uint64_t word;
+			memcpy(&word, p, 8);
+			if (!(word & 0x8080808080808080ull) && !((word - 0x0101010101010101ull)
+				& ~word & 0x8080808080808080ull)) {
+				p += 8;
+				continue;
+			}
+		}
 		unsigned c = *p;
 		size_t n;
 		unsigned cp;

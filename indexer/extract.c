@@ -324,32 +324,6 @@ static bool quick_nfc(const unsigned char *s, size_t len)
 
 /* ------------------------------------------------------------ the entry */
 
-/* True when the `len` bytes at `s` are valid UTF-8; skips ASCII eight bytes
- * at a time, since lesson HTML is mostly markup. */
-static bool valid_utf8(const unsigned char *s, size_t len)
-{
-	const unsigned char *end = s + len;
-	while (s < end) {
-		if (end - s >= 8) {
-			uint64_t word;
-			memcpy(&word, s, 8);
-			if (!(word & 0x8080808080808080ull)) {
-				s += 8;
-				continue;
-			}
-		}
-		if (*s < 0x80) {
-			s++;
-			continue;
-		}
-		int32_t cp;
-		s += index_utf8_decode(s, end, &cp);
-		if (cp < 0)
-			return false;
-	}
-	return true;
-}
-
 /* Copies `html`, replacing each byte that is not part of valid UTF-8 with
  * U+FFFD, so that libxml2 never decides the file is in another encoding.
  * Returns NULL when the input is valid (no copy needed) or on no memory
@@ -357,7 +331,7 @@ static bool valid_utf8(const unsigned char *s, size_t len)
 static char *repair_utf8(const char *html, size_t len, size_t *out_len, bool *failed)
 {
 	*failed = false;
-	if (valid_utf8((const unsigned char *)html, len))
+	if (kho_utf8_valid(html, len)) /* the caller has refused NUL bytes */
 		return NULL;
 	if (len > (SIZE_MAX - 1) / 3) {
 		*failed = true;

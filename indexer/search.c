@@ -25,33 +25,26 @@
 #define MARK_OPEN '\x02'
 #define MARK_CLOSE '\x03'
 
-static const char rank_sql[] =
-	"SELECT l.id, " RANK_EXPR " AS score"
-	" FROM lesson_fts"
-	" JOIN lessons l ON l.id = lesson_fts.rowid"
-	" JOIN pack_versions v ON v.id = l.pv"
-	" JOIN packs p ON p.id = v.pack_id AND p.current_version = v.version"
-	" WHERE lesson_fts MATCH ?1"
-	"  AND (?2 IS NULL OR l.id IN"
-	"   (SELECT lesson FROM lesson_tags WHERE kind = 'grade' AND value = ?2))"
-	"  AND (?3 IS NULL OR l.id IN"
-	"   (SELECT lesson FROM lesson_tags WHERE kind = 'subject' AND value = ?3))"
+/* The visible lessons that match ?1, within the filters ?2 (grade), ?3
+ * (subject) and ?4 (pack); a NULL filter lets everything through. */
+#define MATCHING_LESSONS \
+	" FROM lesson_fts" \
+	" JOIN lessons l ON l.id = lesson_fts.rowid" \
+	" JOIN pack_versions v ON v.id = l.pv" \
+	" JOIN packs p ON p.id = v.pack_id AND p.current_version = v.version" \
+	" WHERE lesson_fts MATCH ?1" \
+	"  AND (?2 IS NULL OR l.id IN" \
+	"   (SELECT lesson FROM lesson_tags WHERE kind = 'grade' AND value = ?2))" \
+	"  AND (?3 IS NULL OR l.id IN" \
+	"   (SELECT lesson FROM lesson_tags WHERE kind = 'subject' AND value = ?3))" \
 	"  AND (?4 IS NULL OR v.pack_id = ?4)"
+
+static const char rank_sql[] =
+	"SELECT l.id, " RANK_EXPR " AS score" MATCHING_LESSONS
 	" ORDER BY score, l.id"
 	" LIMIT ?5 OFFSET ?6";
 
-static const char count_sql[] =
-	"SELECT count(*)"
-	" FROM lesson_fts"
-	" JOIN lessons l ON l.id = lesson_fts.rowid"
-	" JOIN pack_versions v ON v.id = l.pv"
-	" JOIN packs p ON p.id = v.pack_id AND p.current_version = v.version"
-	" WHERE lesson_fts MATCH ?1"
-	"  AND (?2 IS NULL OR l.id IN"
-	"   (SELECT lesson FROM lesson_tags WHERE kind = 'grade' AND value = ?2))"
-	"  AND (?3 IS NULL OR l.id IN"
-	"   (SELECT lesson FROM lesson_tags WHERE kind = 'subject' AND value = ?3))"
-	"  AND (?4 IS NULL OR v.pack_id = ?4)";
+static const char count_sql[] = "SELECT count(*)" MATCHING_LESSONS;
 
 static const char hit_sql[] =
 	"SELECT v.pack_id, v.version, l.lesson_id, l.title, l.unit_title, l.summary,"

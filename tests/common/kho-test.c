@@ -2,6 +2,7 @@
 #include "kho-test.h"
 
 #include <ftw.h>
+#include <sqlite3.h>
 #include <sys/stat.h>
 #include <stdio.h>
 #include <unistd.h>
@@ -51,6 +52,16 @@ char *kho_test_data(const char *relative)
 	char *path = format(data, relative);
 	free(data);
 	return path;
+}
+
+long long kho_test_scalar(sqlite3 *db, const char *sql)
+{
+	sqlite3_stmt *st = NULL;
+	long long v = -1;
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return v;
 }
 
 static int remove_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)

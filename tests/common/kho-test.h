@@ -50,6 +50,10 @@ char *kho_test_data(const char *relative);
 /* Path of a file in the source tree (malloc'd). */
 char *kho_test_source(const char *relative);
 
+/* The first column of the first row of `sql` on `db`, or -1. */
+typedef struct sqlite3 sqlite3;
+long long kho_test_scalar(sqlite3 *db, const char *sql);
+
 /* Prints the summary and returns the exit code for main(). */
 int kho_test_done(void);
 

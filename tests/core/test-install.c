@@ -9,13 +9,7 @@
 
 static int64_t scalar(kho_store *s, const char *sql)
 {
-	sqlite3_stmt *st = NULL;
-	int64_t v = -1;
-	if (sqlite3_prepare_v2(kho_store_db(s), sql, -1, &st, NULL) == SQLITE_OK
-		&& sqlite3_step(st) == SQLITE_ROW)
-		v = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	return v;
+	return kho_test_scalar(kho_store_db(s), sql);
 }
 
 static int count_blobs(const char *home)
