@@ -4,6 +4,7 @@ subjects, and accent-free searches find Vietnamese lessons (duong → đường)
 import glob
 import os
 import sqlite3
+import unicodedata
 
 from khotest import SOURCE, check, done, kho, kho_json, tmpdir
 
@@ -42,4 +43,17 @@ for accented, plain in (("phân số", "phan so"), ("quang hợp", "quang hop"),
     check(a.get("total", 0) > 0, "%s finds lessons" % accented)
     check([h["lesson"] for h in a.get("results", [])][:3] == [h["lesson"] for h in b.get("results", [])][:3],
           "%s and %s find the same top lessons" % (accented, plain))
+
+# lessons stored in NFD (decomposed) are stored as NFC text and found like any other
+nfd = [p for p in glob.glob(os.path.join(SOURCE, "content-packs", "packs", "*", "lessons", "*.html"))
+       if not unicodedata.is_normalized("NFC", open(p, encoding="utf-8").read())]
+check(len(nfd) >= 5, "some bundled lessons are NFD-encoded: %d" % len(nfd))
+db = sqlite3.connect(os.path.join(home, "kho.db"))
+bodies = [r[0] for r in db.execute("SELECT body FROM lessons")]
+check(all(unicodedata.is_normalized("NFC", b) for b in bodies), "stored lesson text is NFC")
+db.close()
+for query in ("nhung hat mua nho", "những hạt mưa nhỏ", unicodedata.normalize("NFD", "những hạt mưa nhỏ")):
+    res = kho_json(home, "search", "--pack", "vn.kho.tieng-viet-4", query)
+    check("bai-14" in [h["lesson"] for h in res.get("results", [])[:3]],
+          "the NFD lesson bai-14 is found by %r: %r" % (query, [h["lesson"] for h in res.get("results", [])]))
 done()
