@@ -39,6 +39,32 @@ char *kho_strdup(const char *s);
  * Call only while holding the store's write lock. */
 void blobs_clean_tmp(kho_blobs *blobs);
 
+/* ------------------------------------------------------- install text */
+
+/* One lesson file whose text is wanted (install-text.c). */
+typedef struct text_job {
+	size_t entry;          /* pack entry index */
+	kho_buf html;          /* the file; freed once extracted */
+	char *text;            /* the result, malloc'd */
+	int rc;                /* the extractor's result */
+	char error[512];       /* its message when rc != 0 */
+	struct text_job *next;
+} text_job;
+
+typedef struct text_pipe text_pipe;
+
+/* Starts the extraction thread (or, if none can start, runs jobs inline). */
+int text_pipe_start(text_pipe **out, const kho_install_hooks *hooks);
+/* Hands a job over (the pipe owns it until popped); waits while too many
+ * bytes are queued. */
+void text_pipe_push(text_pipe *p, text_job *job);
+/* A finished job (the caller owns it), or NULL: none is ready, or, with
+ * `wait`, none is left. */
+text_job *text_pipe_pop(text_pipe *p, bool wait);
+/* Stops the thread and frees every job still held. */
+void text_pipe_free(text_pipe *p);
+void text_job_free(text_job *job);
+
 /* --------------------------------------------------------------- store */
 
 int store_user_version(sqlite3 *db, int *out);

@@ -8,7 +8,8 @@
  * committed. Whatever is killed when, readers see the old version or the new
  * one, never a mix; blobs left behind by an interrupted install are only
  * unreferenced files. The pack is streamed entry by entry: memory use is
- * bounded by the largest lesson file, never by the pack.
+ * bounded by the largest lesson files, never by the pack. Lesson text is
+ * extracted on a second thread (install-text.c) while files are read.
  */
 #include <time.h>
 
@@ -34,6 +35,7 @@ typedef struct install {
 	uint64_t total_bytes;
 	sqlite3_stmt *ins_file, *ins_lesson, *ins_tag;
 	const kho_manifest_lesson **by_href; /* lessons sorted by href */
+	text_pipe *pipe;                     /* lesson text extraction */
 } install;
 
 static int step_done(install *in, sqlite3_stmt *st, const char *what)
@@ -238,7 +240,6 @@ static int install_entry(install *in, size_t i, char manifest_hex[KHO_HASH_HEX_S
 	kho_hash hash;
 	char hex[KHO_HASH_HEX_SIZE];
 	uint64_t size = 0;
-	char *text = NULL;
 
 	int rc = kho_blob_writer_new(&sink.writer, kho_store_blobs(in->store));
 	if (rc)
@@ -262,24 +263,53 @@ static int install_entry(install *in, size_t i, char manifest_hex[KHO_HASH_HEX_S
 	if ((rc = step_done(in, in->ins_file, "recording a file")))
 		goto done;
 
-	if (n_lessons) {
-		if (in->hooks && in->hooks->extract) {
-			rc = in->hooks->extract(in->hooks->payload, &text,
-				capture.data ? capture.data : "", capture.len);
-			if (rc) {
-				kho_error_set(rc, "%s: cannot read the text of '%s': %s",
-					kho_pack_source(in->pack), name, kho_error_last());
-				goto done;
-			}
+	if (n_lessons && in->pipe) {
+		text_job *job = calloc(1, sizeof *job);
+		if (!job) {
+			rc = kho_error_set(KHO_ENOMEM, "out of memory");
+			goto done;
 		}
-		in->info->text_bytes += text ? strlen(text) : 0;
+		job->entry = i;
+		job->html = capture;
+		capture = (kho_buf){ 0 };
+		text_pipe_push(in->pipe, job);
+	} else if (n_lessons) {
 		for (size_t k = 0; !rc && k < n_lessons; k++)
-			rc = insert_lesson(in, in->by_href[first + k], text ? text : "");
+			rc = insert_lesson(in, in->by_href[first + k], "");
 		in->info->lessons += (int64_t)n_lessons;
 	}
 done:
-	free(text);
 	kho_buf_free(&capture);
+	return rc;
+}
+
+/* Writes the lesson rows of a lesson file whose text is extracted. */
+static int finish_text(install *in, text_job *job)
+{
+	const char *name = kho_pack_entry_name(in->pack, job->entry);
+	size_t first = 0, n_lessons = lessons_for(in, name, &first);
+	int rc = job->rc;
+	if (rc) {
+		kho_error_set(rc, "%s: cannot read the text of '%s': %s", kho_pack_source(in->pack),
+			name, job->error);
+	} else {
+		in->info->text_bytes += job->text ? strlen(job->text) : 0;
+		for (size_t k = 0; !rc && k < n_lessons; k++)
+			rc = insert_lesson(in, in->by_href[first + k], job->text ? job->text : "");
+		in->info->lessons += (int64_t)n_lessons;
+	}
+	text_job_free(job);
+	return rc;
+}
+
+/* Writes the rows of every lesson whose text is ready (with `wait`: of all
+ * lessons handed over). */
+static int finish_texts(install *in, bool wait)
+{
+	text_job *job;
+	int rc = KHO_OK;
+	while (!rc && in->pipe && (job = text_pipe_pop(in->pipe, wait)))
+		rc = finish_text(in, job);
 	return rc;
 }
 
@@ -347,9 +377,13 @@ static int run_install(install *in, int64_t old_pv, bool is_new)
 	if (!in->ins_file || !in->ins_lesson || !in->ins_tag)
 		return kho_error_last_code();
 	double t0 = now();
+	if (in->hooks && in->hooks->extract && (rc = text_pipe_start(&in->pipe, in->hooks)))
+		return rc;
 	for (size_t i = 0; i < n; i++)
-		if ((rc = install_entry(in, i, manifest_hex)))
+		if ((rc = install_entry(in, i, manifest_hex)) || (rc = finish_texts(in, false)))
 			return rc;
+	if ((rc = finish_texts(in, true)))
+		return rc;
 	double t1 = now();
 
 	sqlite3_stmt *st = store_prepare(in->store,
@@ -424,6 +458,7 @@ int kho_store_install(kho_install_info *out, kho_store *store, kho_pack *pack,
 			rc = kho_store_exec(store, "COMMIT;");
 		kho_log_info("%s: commit %.2f s", m->id, now() - t);
 	}
+	text_pipe_free(in.pipe);
 	sqlite3_finalize(in.ins_file);
 	sqlite3_finalize(in.ins_lesson);
 	sqlite3_finalize(in.ins_tag);
