@@ -96,8 +96,9 @@ typedef struct pack_ops {
 	void (*close)(void *impl);
 } pack_ops;
 
-/* Fills `entries` (sorted by name later by the caller) from a zip file or
- * buffer; every name checked. */
+/* Fills `entries` (sorted by name later by the caller) from the zip file
+ * `path`, or from the buffer `data` when it is not NULL (then `path` only
+ * names it); every name checked. */
 int pack_zip_open(void **out_impl, const pack_ops **out_ops, pack_entry **out_entries,
 	size_t *out_count, const char *path, const void *data, size_t len);
 

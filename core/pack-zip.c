@@ -16,6 +16,7 @@
 
 typedef struct zip_impl {
 	zip_t *za;
+	char *source;  /* the pack's path, for messages */
 } zip_impl;
 
 static int zip_error_code(int ze)
@@ -39,7 +40,7 @@ static int read_entry(void *impl, const pack_entry *entry,
 	if (!f) {
 		zip_error_t *err = zip_get_error(z->za);
 		return kho_error_set(zip_error_code(zip_error_code_zip(err)),
-			"cannot read '%s': %s", entry->name, zip_error_strerror(err));
+			"%s: cannot read '%s': %s", z->source, entry->name, zip_error_strerror(err));
 	}
 	int rc = KHO_OK;
 	static _Thread_local char chunk[65536];
@@ -48,7 +49,8 @@ static int read_entry(void *impl, const pack_entry *entry,
 		if (n < 0) {
 			zip_error_t *err = zip_file_get_error(f);
 			rc = kho_error_set(zip_error_code(zip_error_code_zip(err)) == KHO_EIO ? KHO_EIO
-				: KHO_ECORRUPT, "cannot read '%s': %s", entry->name, zip_error_strerror(err));
+				: KHO_ECORRUPT, "%s: cannot read '%s': %s", z->source, entry->name,
+				zip_error_strerror(err));
 			break;
 		}
 		if (n == 0)
@@ -64,6 +66,7 @@ static void close_zip(void *impl)
 {
 	zip_impl *z = impl;
 	zip_discard(z->za);
+	free(z->source);
 	free(z);
 }
 
@@ -132,12 +135,20 @@ int pack_zip_open(void **out_impl, const pack_ops **out_ops, pack_entry **out_en
 			zip_error_init_with_code(&error, ze);
 	}
 	if (!za) {
+		/* The path exists (kho_pack_open checked): only memory and the
+		 * operating system's own read errors are not the zip's fault. */
 		int ze = zip_error_code_zip(&error);
-		rc = kho_error_set(ze == ZIP_ER_EXISTS ? KHO_EUNSAFE : zip_error_code(ze), "%s: %s", path,
-			ze == ZIP_ER_NOZIP ? "not a zip file (or a truncated one)"
-			: ze == ZIP_ER_INCONS ? "the zip file is damaged or inconsistent"
-			: ze == ZIP_ER_EXISTS ? "two entries have the same name"
-			: zip_error_strerror(&error));
+		if (ze == ZIP_ER_MEMORY)
+			rc = kho_error_set(KHO_ENOMEM, "%s: out of memory", path);
+		else if (!data && (ze == ZIP_ER_OPEN || ze == ZIP_ER_READ))
+			rc = kho_error_set(KHO_EIO, "%s: %s", path, zip_error_strerror(&error));
+		else if (ze == ZIP_ER_EXISTS)
+			rc = kho_error_set(KHO_EUNSAFE, "%s: two entries have the same name", path);
+		else if (ze == ZIP_ER_NOZIP)
+			rc = kho_error_set(KHO_EINVALID, "%s: not a zip file (or a truncated one)", path);
+		else
+			rc = kho_error_set(KHO_EINVALID, "%s: the zip file is damaged (%s)", path,
+				zip_error_strerror(&error));
 		zip_error_fini(&error);
 		return rc;
 	}
@@ -192,7 +203,8 @@ int pack_zip_open(void **out_impl, const pack_ops **out_ops, pack_entry **out_en
 		goto fail;
 	}
 	zip_impl *z = malloc(sizeof *z);
-	if (!z) {
+	if (!z || !(z->source = strdup(path))) {
+		free(z);
 		rc = kho_error_set(KHO_ENOMEM, "out of memory");
 		goto fail;
 	}

@@ -120,7 +120,10 @@ int kho_pack_open_buffer(kho_pack **out, const void *data, size_t len, const cha
 		free(p);
 		return kho_error_set(KHO_ENOMEM, "out of memory");
 	}
-	int rc = pack_zip_open(&p->impl, &p->ops, &p->entries, &p->n_entries, p->source, data, len);
+	/* pack_zip_open reads a NULL buffer as "open the path": an empty pack
+	 * in memory must stay in memory. */
+	int rc = pack_zip_open(&p->impl, &p->ops, &p->entries, &p->n_entries, p->source,
+		data ? data : "", data ? len : 0);
 	return finish_open(out, p, rc);
 }
 

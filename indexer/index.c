@@ -33,6 +33,10 @@ static const char create_sql[] =
 	"DROP TABLE IF EXISTS index_docs;"
 	"CREATE VIRTUAL TABLE lesson_fts USING fts5(" FTS_COLUMNS ","
 	"  content='lessons', content_rowid='id', tokenize='" KHO_TOKENIZER_NAME "');"
+	/* FTS5 writes a new segment each time this many bytes of terms are
+	 * pending; 4 MiB instead of 1 MiB makes fewer segments to merge when a
+	 * large pack installs (docs/benchmarks.md). */
+	"INSERT INTO lesson_fts (lesson_fts, rank) VALUES ('hashsize', 4194304);"
 	"CREATE TABLE index_docs (lesson INTEGER PRIMARY KEY);";
 
 /* Empties the index and fills it with every visible lesson. */

@@ -65,8 +65,10 @@ static int import_one(json_t *results, kho_store *store, kho_index *index, const
 	}
 	const kho_manifest *m = pack ? kho_pack_manifest(pack) : NULL;
 	if (rc) {
+		/* Most messages already begin with the pack's path. */
 		char what[1200];
-		snprintf(what, sizeof what, "cannot import %s", path);
+		bool named = !strncmp(kho_error_last(), path, strlen(path));
+		snprintf(what, sizeof what, "cannot import%s%s", named ? "" : " ", named ? "" : path);
 		cli_fail(what);
 		if (json)
 			json_array_append_new(results, json_pack("{s:o, s:s, s:o}", "path",

@@ -106,6 +106,9 @@ int main(void)
 	}
 	kho_pack_free(p);
 
+	/* an empty buffer is an empty zip, never the file its name names */
+	CHECK_RC(kho_pack_open_buffer(&p, NULL, 0, zip), KHO_EINVALID);
+
 	/* damaged containers */
 	CHECK_RC(kho_pack_open_buffer(&p, buf, len / 2, "half.kho"), KHO_EINVALID);
 	char *empty = write_file(dir, "empty.kho", "", 0);
