@@ -322,6 +322,58 @@ static bool quick_nfc(const unsigned char *s, size_t len)
 	return true;
 }
 
+static bool is_nfc_safe(int32_t cp)
+{
+	return cp < 0x80 || cp == 0xFFFD
+		|| (cp > 0 && cp < NFC_SAFE_END && (nfc_safe[cp / 8] & (1u << (cp % 8))));
+}
+
+/* NFC of `len` bytes of valid UTF-8 that quick_nfc() could not pass. A safe
+ * character is a boundary that normalisation never crosses, so only the
+ * stretches from the safe character before an unsafe one to the next safe
+ * character are normalised; the rest — nearly all of a lesson with a few
+ * decomposed letters — is copied as it is. Malloc'd, or NULL (no memory). */
+static char *nfc_around(const char *text, size_t len)
+{
+	const unsigned char *s = (const unsigned char *)text, *end = s + len;
+	const unsigned char *copied = s, *last_safe = s;
+	text_buf out = { 0 };
+	while (s < end && !out.failed) {
+		int32_t cp;
+		size_t n = index_utf8_decode(s, end, &cp);
+		if (is_nfc_safe(cp)) {
+			last_safe = s;
+			s += n;
+			continue;
+		}
+		const unsigned char *t = s + n;
+		while (t < end) {
+			size_t m = index_utf8_decode(t, end, &cp);
+			if (is_nfc_safe(cp))
+				break;
+			t += m;
+		}
+		buf_put(&out, (const char *)copied, (size_t)(last_safe - copied));
+		char *segment = strndup((const char *)last_safe, (size_t)(t - last_safe));
+		char *normal = segment ? (char *)utf8proc_NFC((const utf8proc_uint8_t *)segment) : NULL;
+		if (normal)
+			buf_put(&out, normal, strlen(normal));
+		else
+			out.failed = true;
+		free(segment);
+		free(normal);
+		copied = last_safe = s = t;
+	}
+	buf_put(&out, (const char *)copied, (size_t)(end - copied));
+	buf_reserve(&out, 0);
+	if (out.failed) {
+		free(out.data);
+		return NULL;
+	}
+	out.data[out.len] = '\0';
+	return out.data;
+}
+
 /* ------------------------------------------------------------ the entry */
 
 /* Copies `html`, replacing each byte that is not part of valid UTF-8 with
@@ -402,7 +454,7 @@ int kho_index_extract_text(char **out, const char *html, size_t len)
 		b.data = NULL;
 		goto cleanup;
 	}
-	nfc = (char *)utf8proc_NFC((const utf8proc_uint8_t *)b.data);
+	nfc = nfc_around(b.data, b.len);
 	if (!nfc) {
 		rc = kho_error_set(KHO_ENOMEM, "out of memory normalising lesson text");
 		goto cleanup;

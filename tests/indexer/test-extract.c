@@ -95,6 +95,38 @@ static void test_nfc(void)
 	CHECK_TEXT("<p>\xE2\x84\xAB</p>", "Å"); /* U+212B ANGSTROM SIGN → U+00C5 */
 }
 
+/* Text that is NFC except here and there is normalised around those places
+ * only; the result must equal utf8proc's NFC of the whole text. */
+static void test_nfc_pieces(void)
+{
+	static const char *const pieces[] = {
+		"đường", "Nghie\xcc\x82\xcc\x83m", "ba\xcc\x80i", "ho\xcc\x80" "a", "A\xcc\x8a",
+		"\xe1\x84\x80\xe1\x85\xa1\xe1\x86\xa8", "\xea\xb0\x81", "e\xcc\x81\xcc\xa3",
+		"\xcc\x81", "CO2", "\xe5\xad\xa6", "\xf0\x9f\x98\x80", "x\xcc\xa3\xcc\x82", "q",
+	};
+	uint32_t seed = 12345;
+	for (int round = 0; round < 200; round++) {
+		char text[4096] = "", html[4200];
+		for (int i = 0; i < 40; i++) {
+			seed = seed * 1103515245u + 12345u;
+			const char *piece = pieces[(seed >> 16) % (sizeof pieces / sizeof pieces[0])];
+			if (i)
+				strcat(text, (seed >> 8) % 3 ? " " : "");
+			strcat(text, piece);
+		}
+		snprintf(html, sizeof html, "<p>%s</p>", text);
+		char *got = NULL;
+		CHECK_OK(kho_index_extract_text(&got, html, strlen(html)));
+		char *want = (char *)utf8proc_NFC((const utf8proc_uint8_t *)text);
+		if (got && want && strcmp(got, want)) {
+			fprintf(stderr, "round %d: NFC differs\n got: %s\nwant: %s\n", round, got, want);
+			kho_test_failures++;
+		}
+		free(got);
+		free(want);
+	}
+}
+
 static void test_xhtml(void)
 {
 	CHECK_TEXT("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
@@ -210,6 +242,7 @@ int main(void)
 	test_dropped();
 	test_entities();
 	test_nfc();
+	test_nfc_pieces();
 	test_xhtml();
 	test_encoding();
 	test_deep_nesting();
