@@ -70,10 +70,19 @@ typedef struct kho_search_hit {
 	double score;    /* higher is better */
 } kho_search_hit;
 
+/* How many of all the matching lessons have one subject, grade or pack. */
+typedef struct kho_search_facet {
+	char *kind;      /* "grade", "pack" or "subject" */
+	char *value;     /* "5", "vn.kho.toan-5", "toan" */
+	int64_t count;
+} kho_search_facet;
+
 typedef struct kho_search_result {
 	int64_t total;        /* lessons matching, over all pages */
 	kho_search_hit *hits; /* this page, best first */
 	size_t n_hits;
+	kho_search_facet *facets; /* by kind, then largest count first */
+	size_t n_facets;
 } kho_search_result;
 
 /* Runs a search. Any input text is accepted: it is parsed by the project's

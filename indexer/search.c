@@ -46,6 +46,16 @@ static const char rank_sql[] =
 
 static const char count_sql[] = "SELECT count(*)" MATCHING_LESSONS;
 
+/* Counts by pack, grade and subject over every matching lesson (the same
+ * filters apply: a facet says what narrowing further would leave). */
+static const char facet_sql[] =
+	"SELECT 'pack', v.pack_id, count(*)" MATCHING_LESSONS " GROUP BY v.pack_id"
+	" UNION ALL"
+	" SELECT t.kind, t.value, count(*) FROM lesson_tags t"
+	"  WHERE t.lesson IN (SELECT l.id" MATCHING_LESSONS ")"
+	"  GROUP BY t.kind, t.value"
+	" ORDER BY 1, 3 DESC, 2";
+
 static const char hit_sql[] =
 	"SELECT v.pack_id, v.version, l.lesson_id, l.title, l.unit_title, l.summary,"
 	"  snippet(lesson_fts, 4, ?3, ?4, '…', " SNIPPET_TOKENS "),"
@@ -127,6 +137,11 @@ void kho_search_result_free(kho_search_result *result)
 		free(h->url);
 	}
 	free(result->hits);
+	for (size_t i = 0; i < result->n_facets; i++) {
+		free(result->facets[i].kind);
+		free(result->facets[i].value);
+	}
+	free(result->facets);
 	free(result);
 }
 
@@ -189,6 +204,43 @@ static void bind_filters(sqlite3_stmt *st, const char *expr, const kho_search_qu
 		sqlite3_bind_text(st, 3, q->subject, -1, SQLITE_STATIC);
 	if (q->pack && *q->pack)
 		sqlite3_bind_text(st, 4, q->pack, -1, SQLITE_STATIC);
+}
+
+/* Fills result->facets for the query's whole result set. */
+static int count_facets(kho_search_result *result, kho_index *index, const char *expr,
+	const kho_search_query *q)
+{
+	sqlite3_stmt *st = NULL;
+	int src = sqlite3_prepare_v2(index->db, facet_sql, -1, &st, NULL);
+	if (src != SQLITE_OK)
+		return kho_store_error(index->store, src, "counting facets");
+	bind_filters(st, expr, q);
+	int rc = KHO_OK;
+	size_t cap = 0;
+	while ((src = sqlite3_step(st)) == SQLITE_ROW) {
+		if (result->n_facets == cap) {
+			cap = cap ? 2 * cap : 32;
+			kho_search_facet *f = realloc(result->facets, cap * sizeof *f);
+			if (!f) {
+				rc = kho_error_set(KHO_ENOMEM, "out of memory counting facets");
+				break;
+			}
+			result->facets = f;
+		}
+		kho_search_facet *f = &result->facets[result->n_facets];
+		f->kind = column_dup(st, 0);
+		f->value = column_dup(st, 1);
+		f->count = sqlite3_column_int64(st, 2);
+		result->n_facets++;
+		if (!f->kind || !f->value) {
+			rc = kho_error_set(KHO_ENOMEM, "out of memory counting facets");
+			break;
+		}
+	}
+	if (!rc && src != SQLITE_DONE)
+		rc = kho_store_error(index->store, src, "counting facets");
+	sqlite3_finalize(st);
+	return rc;
 }
 
 int kho_index_search(kho_search_result **out, kho_index *index, const kho_search_query *query)
@@ -261,6 +313,8 @@ int kho_index_search(kho_search_result **out, kho_index *index, const kho_search
 		}
 		result->total = sqlite3_column_int64(rank, 0);
 	}
+	if (result->total > 0 && (rc = count_facets(result, index, expr, query)))
+		goto cleanup;
 	if (n == 0)
 		goto done;
 

@@ -41,6 +41,23 @@ static void print_snippet(const char *s, bool tty)
 	}
 }
 
+/* One line per kind: "subject: toan 12, khtn 3". */
+static void print_facets(const kho_search_result *r)
+{
+	const char *kind = NULL;
+	for (size_t i = 0; i < r->n_facets; i++) {
+		const kho_search_facet *f = &r->facets[i];
+		if (!kind || strcmp(kind, f->kind))
+			printf("%s%s: ", kind ? "\n" : "", f->kind);
+		else
+			printf(", ");
+		printf("%s %lld", f->value, (long long)f->count);
+		kind = f->kind;
+	}
+	if (kind)
+		printf("\n");
+}
+
 static json_t *to_json(const kho_search_result *r, const kho_search_query *q)
 {
 	json_t *results = json_array();
@@ -51,8 +68,20 @@ static json_t *to_json(const kho_search_result *r, const kho_search_query *q)
 			"title", h->title, "unit", h->unit, "snippet", h->snippet ? h->snippet : "",
 			"url", h->url, "score", h->score));
 	}
-	return json_pack("{s:o, s:I, s:i, s:i, s:o}", "query", cli_json_text(q->text),
-		"total", (json_int_t)r->total, "offset", q->offset, "limit", q->limit, "results", results);
+	json_t *facets = json_object();
+	for (size_t i = 0; i < r->n_facets; i++) {
+		const kho_search_facet *f = &r->facets[i];
+		json_t *list = json_object_get(facets, f->kind);
+		if (!list) {
+			list = json_array();
+			json_object_set_new(facets, f->kind, list);
+		}
+		json_array_append_new(list, json_pack("{s:s, s:I}", "value", f->value,
+			"count", (json_int_t)f->count));
+	}
+	return json_pack("{s:o, s:I, s:i, s:i, s:o, s:o}", "query", cli_json_text(q->text),
+		"total", (json_int_t)r->total, "offset", q->offset, "limit", q->limit,
+		"results", results, "facets", facets);
 }
 
 static int run(int argc, char **argv)
@@ -142,7 +171,9 @@ static int run(int argc, char **argv)
 			text);
 		if ((int64_t)r->n_hits < r->total)
 			printf(" (showing %d–%d)", q.offset + 1, q.offset + (int)r->n_hits);
-		printf("\n\n");
+		printf("\n");
+		print_facets(r);
+		printf("\n");
 		for (size_t i = 0; i < r->n_hits; i++) {
 			const kho_search_hit *h = &r->hits[i];
 			printf("%zu. %s%s%s\n   ", (size_t)q.offset + i + 1, h->title,
@@ -171,5 +202,7 @@ const kho_command cmd_search = {
 	"  --pack ID     only lessons of one pack\n"
 	"  --json        print one JSON object: {\"query\", \"total\", \"offset\", \"limit\",\n"
 	"                \"results\": [{\"pack\", \"version\", \"lesson\", \"title\", \"unit\",\n"
-	"                \"snippet\", \"url\", \"score\"}]}; snippets are HTML with <mark>\n",
+	"                \"snippet\", \"url\", \"score\"}], \"facets\": {\"grade\"|\"pack\"|\"subject\":\n"
+	"                [{\"value\", \"count\"}]}}; snippets are HTML with <mark>; facets\n"
+	"                count every matching lesson, not only this page\n",
 };
