@@ -97,11 +97,13 @@ int kho_index_register_tokenizer(sqlite3 *db);
 
 /* One node of a parsed query. The grammar so far: a query is a list of
  * items; an item is a word or a "quoted phrase", either of which a leading
- * '-' turns into an exclusion. */
+ * '-' turns into an exclusion. While the user is typing, a last word not
+ * followed by a space is also read as the start of a word. */
 typedef enum kho_query_kind {
 	KHO_QUERY_TERM = 1,    /* one word of the query (may fold to several tokens) */
 	KHO_QUERY_PHRASE = 2,  /* "…": its tokens must be adjacent and in order */
 	KHO_QUERY_BIGRAM = 3,  /* two adjacent words, added so that they score as a phrase */
+	KHO_QUERY_PREFIX = 4,  /* the last token is the start of a word (one or two tokens) */
 } kho_query_kind;
 
 typedef struct kho_query_node {
@@ -121,13 +123,17 @@ typedef struct kho_query {
 #define KHO_QUERY_MAX_TERMS 32
 /* Most tokens kept in one phrase. */
 #define KHO_QUERY_MAX_PHRASE 16
+/* Shortest last word matched as a prefix on its own (after another word it
+ * is matched as a phrase prefix at any length). */
+#define KHO_QUERY_MIN_PREFIX 2
 /* Bytes of a query looked at; the rest is ignored. */
 #define KHO_QUERY_MAX_BYTES 4096
 
 /* Parses what a user typed (any NUL-terminated bytes). Never fails on
  * input: invalid UTF-8, stray quotes and operators are taken as separators.
- * KHO_ENOMEM only. */
-int kho_index_query_parse(kho_query **out, const char *text);
+ * With `typing`, a last word with no space after it is also matched as the
+ * start of a word. KHO_ENOMEM only. */
+int kho_index_query_parse(kho_query **out, const char *text, bool typing);
 void kho_index_query_free(kho_query *query);
 
 /* The FTS5 MATCH expression of a parsed query, malloc'd: every term is a
@@ -137,7 +143,7 @@ void kho_index_query_free(kho_query *query);
 int kho_index_query_expression(char **out, const kho_query *query);
 
 /* Both steps at once. */
-int kho_index_query_build(char **out, const char *text);
+int kho_index_query_build(char **out, const char *text, bool typing);
 
 /* ---------------------------------------------------------------- index.c */
 

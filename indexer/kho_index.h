@@ -57,6 +57,8 @@ typedef struct kho_search_query {
 	const char *pack;     /* filter, or NULL */
 	int limit;            /* 1..100; 0 means 10 */
 	int offset;           /* >= 0 */
+	bool typing;          /* still being typed: the last word, when no space
+	                       * follows it, also matches words it begins */
 } kho_search_query;
 
 typedef struct kho_search_hit {

@@ -10,8 +10,10 @@
  * lessons that share the most words with it: bm25 ranks documents matching
  * more (and rarer) terms higher. Two adjacent words are also added as a
  * phrase, so that a multi-syllable Vietnamese word (học sinh, phân số) scores
- * above documents that hold its syllables apart. The grammar is in INDEX.md;
- * later syntax (prefixes, column filters) adds node kinds, not a new parser.
+ * above documents that hold its syllables apart. While a query is being
+ * typed, a last word with no space after it is also looked for as a prefix. The
+ * grammar is in INDEX.md; later syntax (column filters) adds node kinds, not
+ * a new parser.
  */
 #include "indexer-private.h"
 
@@ -159,6 +161,29 @@ static void add_bigram(builder *bld, const char *first, const char *second)
 	add_node(bld, KHO_QUERY_BIGRAM, false, tokens, 2);
 }
 
+/* The word being typed at the end of the query: as a prefix, and after
+ * another word as the prefix of a two-word phrase ("phan s" → "phan s"*). */
+static void add_prefixes(builder *bld, const char *before, const char *last)
+{
+	const char *words[2] = { before, last };
+	for (int k = before ? 0 : 1; k < 2 && !bld->rc; k++) {
+		size_t n = (size_t)(2 - k);
+		if (n == 1 && strlen(last) < KHO_QUERY_MIN_PREFIX)
+			continue;
+		char **tokens = calloc(n, sizeof *tokens);
+		bool ok = tokens != NULL;
+		for (size_t i = 0; ok && i < n; i++)
+			ok = (tokens[i] = strdup(words[(size_t)k + i])) != NULL;
+		if (!ok) {
+			if (tokens)
+				free_tokens(tokens, n);
+			bld->rc = KHO_ENOMEM;
+			return;
+		}
+		add_node(bld, KHO_QUERY_PREFIX, false, tokens, n);
+	}
+}
+
 /* ---------------------------------------------------------------- lexing */
 
 static bool is_space(unsigned char c)
@@ -177,7 +202,7 @@ static size_t quote_at(const char *s, const char *end)
 	return 0;
 }
 
-int kho_index_query_parse(kho_query **out, const char *text)
+int kho_index_query_parse(kho_query **out, const char *text, bool typing)
 {
 	builder bld = { NULL, 0, 0, 0, KHO_OK };
 	bld.query = calloc(1, sizeof *bld.query);
@@ -191,8 +216,9 @@ int kho_index_query_parse(kho_query **out, const char *text)
 	}
 	const char *s = text, *end = text ? text + len : NULL;
 
-	/* The previous item when it was a plain one-token word, for bigrams. */
-	char *prev = NULL;
+	/* The previous item when it was a plain one-token word, for bigrams, and
+	 * the one before it, for the prefix of the word being typed. */
+	char *prev = NULL, *before_prev = NULL;
 	while (s && s < end && !bld.rc) {
 		if (is_space((unsigned char)*s)) {
 			s++;
@@ -212,8 +238,9 @@ int kho_index_query_parse(kho_query **out, const char *text)
 			while (s < end && !(q = quote_at(s, end)))
 				s++;
 			add_item(&bld, true, negated, from, (size_t)(s - from), NULL);
+			free(before_prev);
 			free(prev);
-			prev = NULL;
+			before_prev = prev = NULL;
 			s += q; /* the closing quote; an unclosed one runs to the end */
 			continue;
 		}
@@ -224,9 +251,16 @@ int kho_index_query_parse(kho_query **out, const char *text)
 		add_item(&bld, false, negated, from, (size_t)(s - from), &single);
 		if (prev && single)
 			add_bigram(&bld, prev, single);
-		free(prev);
+		free(before_prev);
+		before_prev = single ? prev : NULL;
+		if (!single)
+			free(prev);
 		prev = single;
 	}
+	/* Still typing: the query does not end with a space. */
+	if (typing && prev && s == end && len > 0 && !is_space((unsigned char)text[len - 1]))
+		add_prefixes(&bld, before_prev, prev);
+	free(before_prev);
 	free(prev);
 
 	if (bld.rc) {
@@ -297,6 +331,8 @@ static void put_node(strbuf *sb, const kho_query_node *node)
 		}
 	}
 	sb_put(sb, "\"", 1);
+	if (node->kind == KHO_QUERY_PREFIX)
+		sb_put(sb, "*", 1);
 }
 
 /* All nodes with the given negation, joined with OR. Returns how many. */
@@ -343,10 +379,10 @@ int kho_index_query_expression(char **out, const kho_query *query)
 	return KHO_OK;
 }
 
-int kho_index_query_build(char **out, const char *text)
+int kho_index_query_build(char **out, const char *text, bool typing)
 {
 	kho_query *query = NULL;
-	int rc = kho_index_query_parse(&query, text);
+	int rc = kho_index_query_parse(&query, text, typing);
 	if (rc == KHO_OK)
 		rc = kho_index_query_expression(out, query);
 	kho_index_query_free(query);

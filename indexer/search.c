@@ -265,7 +265,7 @@ int kho_index_search(kho_search_result **out, kho_index *index, const kho_search
 		rc = kho_error_set(KHO_ENOMEM, "out of memory searching");
 		goto cleanup;
 	}
-	if ((rc = kho_index_query_build(&expr, query->text)))
+	if ((rc = kho_index_query_build(&expr, query->text, query->typing)))
 		goto cleanup;
 	if (expr[0] == '\0')
 		goto done; /* nothing to look for: no results */

@@ -93,6 +93,7 @@ static int run(int argc, char **argv)
 		{ "grade", required_argument, NULL, 'g' },
 		{ "subject", required_argument, NULL, 's' },
 		{ "pack", required_argument, NULL, 'p' },
+		{ "prefix", no_argument, NULL, 'x' },
 		CLI_COMMON_OPTIONS,
 		{ 0 },
 	};
@@ -120,6 +121,7 @@ static int run(int argc, char **argv)
 		case 'g': q.grade = optarg; break;
 		case 's': q.subject = optarg; break;
 		case 'p': q.pack = optarg; break;
+		case 'x': q.typing = true; break;
 		default: break;
 		}
 	}
@@ -192,7 +194,7 @@ static int run(int argc, char **argv)
 const kho_command cmd_search = {
 	"search", run, "search the lessons, with or without accents",
 	"usage: kho search [--json] [--limit N] [--offset N] [--grade G] [--subject S]\n"
-	"                  [--pack ID] [--home DIR] QUERY…\n\n"
+	"                  [--pack ID] [--prefix] [--home DIR] QUERY…\n\n"
 	"Finds lessons by their words. Accents are optional: 'duong' finds 'đường'.\n"
 	"Write \"two words\" for a phrase and -word to leave a word out.\n\n"
 	"  --limit N     results per page, 1–100 (default 10)\n"
@@ -200,6 +202,7 @@ const kho_command cmd_search = {
 	"  --grade G     only lessons for grade G (1–12)\n"
 	"  --subject S   only lessons of subject S (toan, tieng-viet, …; see FORMAT.md)\n"
 	"  --pack ID     only lessons of one pack\n"
+	"  --prefix      the last word is unfinished: 'phan s' also finds 'phân số'\n"
 	"  --json        print one JSON object: {\"query\", \"total\", \"offset\", \"limit\",\n"
 	"                \"results\": [{\"pack\", \"version\", \"lesson\", \"title\", \"unit\",\n"
 	"                \"snippet\", \"url\", \"score\"}], \"facets\": {\"grade\"|\"pack\"|\"subject\":\n"

@@ -48,7 +48,7 @@ static int run_expr(const char *expr, const char *input)
 static void check_expr(const char *input, const char *expect, int rows, int line)
 {
 	char *expr = NULL;
-	CHECK_OK(kho_index_query_build(&expr, input));
+	CHECK_OK(kho_index_query_build(&expr, input, false));
 	if (!expr)
 		return;
 	if (expect && strcmp(expr, expect) != 0) {
@@ -70,7 +70,7 @@ static void check_expr(const char *input, const char *expect, int rows, int line
 static void test_tree(void)
 {
 	kho_query *q = NULL;
-	CHECK_OK(kho_index_query_parse(&q, "Học sinh \"phân số\" -toán e-mail"));
+	CHECK_OK(kho_index_query_parse(&q, "Học sinh \"phân số\" -toán e-mail", false));
 	CHECK(q && q->n_nodes == 6);
 	if (q && q->n_nodes == 6) {
 		CHECK(q->nodes[0].kind == KHO_QUERY_TERM && q->nodes[0].n_tokens == 1);
@@ -116,7 +116,7 @@ static void test_caps(void)
 	for (int i = 0; i < 100; i++)
 		len += (size_t)snprintf(buf + len, sizeof buf - len, "w%d ", i);
 	kho_query *q = NULL;
-	CHECK_OK(kho_index_query_parse(&q, buf));
+	CHECK_OK(kho_index_query_parse(&q, buf, false));
 	size_t terms = 0, bigrams = 0;
 	for (size_t i = 0; q && i < q->n_nodes; i++) {
 		if (q->nodes[i].kind == KHO_QUERY_BIGRAM)
@@ -135,7 +135,7 @@ static void test_caps(void)
 	for (int i = 0; i < 40; i++)
 		len += (size_t)snprintf(buf + len, sizeof buf - len, "p%d ", i);
 	buf[len] = '\0';
-	CHECK_OK(kho_index_query_parse(&q, buf));
+	CHECK_OK(kho_index_query_parse(&q, buf, false));
 	CHECK(q && q->n_nodes == 1 && q->nodes[0].n_tokens == KHO_QUERY_MAX_PHRASE);
 	kho_index_query_free(q);
 }
@@ -194,13 +194,39 @@ static void test_hostile(void)
 	free(big);
 	/* NULL text is an empty query. */
 	char *expr = NULL;
-	CHECK_OK(kho_index_query_build(&expr, NULL));
+	CHECK_OK(kho_index_query_build(&expr, NULL, false));
 	CHECK_STR(expr, "");
 	free(expr);
 }
 
+/* While typing, the last word (no space after it) also matches as a prefix,
+ * and after another word as the prefix of a two-word phrase. */
+static void test_typing(void)
+{
+	static const struct { const char *in, *out; } cases[] = {
+		{ "duong", "(\"duong\" OR \"duong\"*)" },
+		{ "phan s", "(\"phan\" OR \"s\" OR \"phan s\" OR \"phan s\"*)" },
+		{ "Phân Số", "(\"phan\" OR \"so\" OR \"phan so\" OR \"phan so\"* OR \"so\"*)" },
+		{ "duong ", "(\"duong\")" },
+		{ "a", "(\"a\")" },
+		{ "toan -hinh", "(\"toan\") NOT (\"hinh\")" },
+		{ "\"duong tron\"", "(\"duong tron\")" },
+		{ "", "" },
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		char *expr = NULL;
+		CHECK_OK(kho_index_query_build(&expr, cases[i].in, true));
+		if (expr && strcmp(expr, cases[i].out)) {
+			fprintf(stderr, "typing %s gave %s, expected %s\n", cases[i].in, expr, cases[i].out);
+			kho_test_failures++;
+		}
+		free(expr);
+	}
+}
+
 int main(void)
 {
+	test_typing();
 	open_db();
 	test_tree();
 	test_expressions();
