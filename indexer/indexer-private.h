@@ -67,7 +67,14 @@ typedef enum kho_tokenize_mode {
 	KHO_TOKENIZE_DOCUMENT = 0x0004, /* folded form + colocated exact form */
 	KHO_TOKENIZE_QUERY = 0x0001,    /* folded form only */
 	KHO_TOKENIZE_AUX = 0x0008,      /* folded form only (positions for snippets) */
+	KHO_TOKENIZE_EXACT = 0x0100,    /* exact form only (the folded one when equal) */
 } kho_tokenize_mode;
+
+/* A query string that starts with this byte asks the tokenizer for exact
+ * forms (KHO_TOKENIZE_EXACT) instead of folded ones: how the query parser
+ * looks for a word with exactly the accents typed. Users cannot type it: the
+ * parser treats control characters as separators. */
+#define KHO_EXACT_MARK '\x01'
 
 /* Flag passed to the callback with a colocated token (FTS5_TOKEN_COLOCATED). */
 #define KHO_TOKEN_COLOCATED 0x0001
@@ -104,6 +111,7 @@ typedef enum kho_query_kind {
 	KHO_QUERY_PHRASE = 2,  /* "…": its tokens must be adjacent and in order */
 	KHO_QUERY_BIGRAM = 3,  /* two adjacent words, added so that they score as a phrase */
 	KHO_QUERY_PREFIX = 4,  /* the last token is the start of a word (one or two tokens) */
+	KHO_QUERY_EXACT = 5,   /* a word or phrase typed with accents, in its exact form */
 } kho_query_kind;
 
 typedef struct kho_query_node {

@@ -103,6 +103,32 @@ static void add_node(builder *bld, kho_query_kind kind, bool negated, char **tok
 	q->nodes[q->n_nodes++] = node;
 }
 
+/* When a word or phrase was typed with accents, also looks for it with
+ * exactly those accents, so that lessons spelling it that way rank first
+ * (bán before bạn); typed without accents, it adds nothing. */
+static void add_exact(builder *bld, const char *text, size_t len, char **folded, size_t n)
+{
+	token_list list = { NULL, 0, n, KHO_OK };
+	list.items = calloc(n, sizeof *list.items);
+	if (!list.items) {
+		bld->rc = KHO_ENOMEM;
+		return;
+	}
+	kho_index_tokenize(text, len, KHO_TOKENIZE_EXACT, collect_token, &list);
+	bool differs = list.n == n;
+	for (size_t i = 0; differs && i < n; i++)
+		if (strcmp(list.items[i], folded[i]))
+			break;
+		else if (i == n - 1)
+			differs = false;
+	if (list.rc)
+		bld->rc = list.rc;
+	if (differs && !list.rc)
+		add_node(bld, KHO_QUERY_EXACT, false, list.items, list.n);
+	else
+		free_tokens(list.items, list.n);
+}
+
 /* Folds `len` bytes of one word or phrase and adds it as a node. When it is
  * a plain word of one token, *single (if given) gets a copy of that token. */
 static void add_item(builder *bld, bool phrase, bool negated, const char *text, size_t len,
@@ -138,7 +164,17 @@ static void add_item(builder *bld, bool phrase, bool negated, const char *text, 
 		if (!*single)
 			bld->rc = KHO_ENOMEM;
 	}
+	/* add_node takes the tokens: look for the exact form first, add it after */
+	size_t before = bld->query->n_nodes;
+	if (!negated)
+		add_exact(bld, text, len, list.items, list.n);
 	add_node(bld, phrase ? KHO_QUERY_PHRASE : KHO_QUERY_TERM, negated, list.items, list.n);
+	kho_query *q = bld->query;
+	if (q->n_nodes == before + 2) {
+		kho_query_node exact = q->nodes[before];
+		q->nodes[before] = q->nodes[before + 1];
+		q->nodes[before + 1] = exact;
+	}
 }
 
 /* Two single-token words typed next to each other, as a phrase. */
@@ -320,6 +356,8 @@ static void sb_str(strbuf *sb, const char *s)
 static void put_node(strbuf *sb, const kho_query_node *node)
 {
 	sb_put(sb, "\"", 1);
+	if (node->kind == KHO_QUERY_EXACT)
+		sb_put(sb, (const char[]){ KHO_EXACT_MARK }, 1);
 	for (size_t i = 0; i < node->n_tokens; i++) {
 		if (i > 0)
 			sb_put(sb, " ", 1);

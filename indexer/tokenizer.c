@@ -342,7 +342,8 @@ int kho_index_tokenize(const char *text, size_t len, kho_tokenize_mode mode,
 	if (!text || len == 0)
 		return SQLITE_OK;
 
-	const bool need_exact = mode == KHO_TOKENIZE_DOCUMENT;
+	const bool need_exact = mode == KHO_TOKENIZE_DOCUMENT || mode == KHO_TOKENIZE_EXACT;
+	const bool only_exact = mode == KHO_TOKENIZE_EXACT;
 	const unsigned char *const begin = (const unsigned char *)text;
 	const unsigned char *const end = begin + len;
 	const unsigned char *p = begin;
@@ -447,17 +448,23 @@ int kho_index_tokenize(const char *text, size_t len, kho_tokenize_mode mode,
 		int s = (int)(start - begin), e = (int)(tok_end - begin);
 		int rc;
 		if (!slow) {
-			rc = cb(payload, 0, fold, (int)flen, s, e);
-			if (rc)
-				return rc;
+			bool differs = false;
 			if (need_exact && !ascii_only) {
 				normalise_tone_fast(exact, &elen, r);
-				if (elen != flen || memcmp(exact, fold, flen) != 0) {
-					rc = cb(payload, KHO_TOKEN_COLOCATED, exact, (int)elen, s, e);
-					if (rc)
-						return rc;
-				}
+				differs = elen != flen || memcmp(exact, fold, flen) != 0;
 			}
+			if (only_exact) {
+				rc = differs ? cb(payload, 0, exact, (int)elen, s, e)
+					: cb(payload, 0, fold, (int)flen, s, e);
+				if (rc)
+					return rc;
+				continue;
+			}
+			rc = cb(payload, 0, fold, (int)flen, s, e);
+			if (rc == SQLITE_OK && differs)
+				rc = cb(payload, KHO_TOKEN_COLOCATED, exact, (int)elen, s, e);
+			if (rc)
+				return rc;
 			continue;
 		}
 
@@ -466,9 +473,12 @@ int kho_index_tokenize(const char *text, size_t len, kho_tokenize_mode mode,
 		rc = fold_general((const char *)start, (size_t)(tok_end - start), need_exact,
 			&f, &fl, &x, &xl, fold, sizeof fold, exact, sizeof exact, &heap);
 		if (rc == SQLITE_OK && fl > 0) {
-			rc = cb(payload, 0, f, (int)fl, s, e);
-			if (rc == SQLITE_OK && need_exact && xl > 0 &&
-			    (xl != fl || memcmp(x, f, fl) != 0))
+			bool differs = need_exact && xl > 0 && (xl != fl || memcmp(x, f, fl) != 0);
+			if (only_exact)
+				rc = differs ? cb(payload, 0, x, (int)xl, s, e) : cb(payload, 0, f, (int)fl, s, e);
+			else
+				rc = cb(payload, 0, f, (int)fl, s, e);
+			if (rc == SQLITE_OK && differs && !only_exact)
 				rc = cb(payload, KHO_TOKEN_COLOCATED, x, (int)xl, s, e);
 		}
 		free(heap);
@@ -506,6 +516,9 @@ static int tok_tokenize(Fts5Tokenizer *tok, void *ctx, int flags, const char *te
 		return SQLITE_OK;
 	kho_tokenize_mode mode = (flags & FTS5_TOKENIZE_DOCUMENT) ? KHO_TOKENIZE_DOCUMENT :
 		(flags & FTS5_TOKENIZE_AUX) ? KHO_TOKENIZE_AUX : KHO_TOKENIZE_QUERY;
+	/* Offsets only matter for documents, so skipping the mark is harmless. */
+	if (mode == KHO_TOKENIZE_QUERY && text[0] == KHO_EXACT_MARK)
+		return kho_index_tokenize(text + 1, (size_t)len - 1, KHO_TOKENIZE_EXACT, token, ctx);
 	return kho_index_tokenize(text, (size_t)len, mode, token, ctx);
 }
 

@@ -76,6 +76,12 @@ check(res1.get("facets") == facets and len(res1.get("results", [])) == 1, "facet
 check(kho_json(home, "search", "khongcogica").get("facets") == {}, "no facets without matches")
 rc, out, err = kho(home, "search", "ban")
 check("subject: toan 2, dao-duc 1" in out, "text output shows facets: " + out)
+# typed with accents, the exact spelling ranks first; without, all of them match
+order = [h["lesson"] for h in kho_json(home, "search", "bạn").get("results", [])]
+check(order[:1] == ["ban-be"] and len(order) == 3, "bạn: the lesson with bạn first: %r" % order)
+order = [h["lesson"] for h in kho_json(home, "search", "bán").get("results", [])]
+check(len(order) == 3 and order[-1] == "ban-be", "bán: the lesson with bạn last: %r" % order)
+check(kho_json(home, "search", "ban").get("total") == 3, "ban: all three")
 res = kho_json(home, "search", "--prefix", "duong kin")
 check([h["lesson"] for h in res.get("results", [])][:1] == ["duong-tron"], "--prefix: %r" % res.get("results"))
 check(kho_json(home, "search", "kin").get("total") == 0, "without --prefix a part of a word finds nothing")

@@ -71,18 +71,24 @@ static void test_tree(void)
 {
 	kho_query *q = NULL;
 	CHECK_OK(kho_index_query_parse(&q, "Học sinh \"phân số\" -toán e-mail", false));
-	CHECK(q && q->n_nodes == 6);
-	if (q && q->n_nodes == 6) {
+	/* An accented word or phrase is also looked for in its exact form,
+	 * right after its folded one; an exclusion is not. */
+	CHECK(q && q->n_nodes == 8);
+	if (q && q->n_nodes == 8) {
 		CHECK(q->nodes[0].kind == KHO_QUERY_TERM && q->nodes[0].n_tokens == 1);
 		CHECK_STR(q->nodes[0].tokens[0], "hoc");
-		CHECK(q->nodes[1].kind == KHO_QUERY_TERM);
-		CHECK_STR(q->nodes[1].tokens[0], "sinh");
-		CHECK(q->nodes[2].kind == KHO_QUERY_BIGRAM && q->nodes[2].n_tokens == 2);
-		CHECK(q->nodes[3].kind == KHO_QUERY_PHRASE && q->nodes[3].n_tokens == 2);
-		CHECK_STR(q->nodes[3].tokens[1], "so");
-		CHECK(q->nodes[4].kind == KHO_QUERY_TERM && q->nodes[4].negated);
-		CHECK_STR(q->nodes[4].tokens[0], "toan");
-		CHECK(q->nodes[5].kind == KHO_QUERY_TERM && q->nodes[5].n_tokens == 2);
+		CHECK(q->nodes[1].kind == KHO_QUERY_EXACT);
+		CHECK_STR(q->nodes[1].tokens[0], "học");
+		CHECK(q->nodes[2].kind == KHO_QUERY_TERM);
+		CHECK_STR(q->nodes[2].tokens[0], "sinh");
+		CHECK(q->nodes[3].kind == KHO_QUERY_BIGRAM && q->nodes[3].n_tokens == 2);
+		CHECK(q->nodes[4].kind == KHO_QUERY_PHRASE && q->nodes[4].n_tokens == 2);
+		CHECK_STR(q->nodes[4].tokens[1], "so");
+		CHECK(q->nodes[5].kind == KHO_QUERY_EXACT && q->nodes[5].n_tokens == 2);
+		CHECK_STR(q->nodes[5].tokens[1], "số");
+		CHECK(q->nodes[6].kind == KHO_QUERY_TERM && q->nodes[6].negated);
+		CHECK_STR(q->nodes[6].tokens[0], "toan");
+		CHECK(q->nodes[7].kind == KHO_QUERY_TERM && q->nodes[7].n_tokens == 2);
 		CHECK(!q->truncated);
 	}
 	kho_index_query_free(q);
@@ -92,19 +98,20 @@ static void test_tree(void)
 
 static void test_expressions(void)
 {
-	CHECK_EXPR("học sinh", "(\"hoc\" OR \"sinh\" OR \"hoc sinh\")", 2);
-	CHECK_EXPR("HỌC SINH", "(\"hoc\" OR \"sinh\" OR \"hoc sinh\")", 2);
-	CHECK_EXPR("\"học sinh\"", "(\"hoc sinh\")", 1);
-	CHECK_EXPR("phân số -toán", "(\"phan\" OR \"so\" OR \"phan so\") NOT (\"toan\")", 1);
-	CHECK_EXPR("“học sinh” -“sinh học”", "(\"hoc sinh\") NOT (\"sinh hoc\")", 1);
-	CHECK_EXPR("“học sinh", "(\"hoc sinh\")", 1);
+	CHECK_EXPR("học sinh", "(\"hoc\" OR \"\x01học\" OR \"sinh\" OR \"hoc sinh\")", 2);
+	CHECK_EXPR("HỌC SINH", "(\"hoc\" OR \"\x01học\" OR \"sinh\" OR \"hoc sinh\")", 2);
+	CHECK_EXPR("\"học sinh\"", "(\"hoc sinh\" OR \"\x01học sinh\")", 1);
+	CHECK_EXPR("phân số -toán",
+		"(\"phan\" OR \"\x01phân\" OR \"so\" OR \"\x01số\" OR \"phan so\") NOT (\"toan\")", 1);
+	CHECK_EXPR("“học sinh” -“sinh học”", "(\"hoc sinh\" OR \"\x01học sinh\") NOT (\"sinh hoc\")", 1);
+	CHECK_EXPR("“học sinh", "(\"hoc sinh\" OR \"\x01học sinh\")", 1);
 	CHECK_EXPR("-toán", "", 0);
 	CHECK_EXPR("duong", "(\"duong\")", 1);
-	CHECK_EXPR("đường", "(\"duong\")", 1);
+	CHECK_EXPR("đường", "(\"duong\" OR \"\x01đường\")", 1);
 	CHECK_EXPR("", "", 0);
 	CHECK_EXPR("   ", "", 0);
 	CHECK_EXPR("!!! ??? ... ***", "", 0);
-	CHECK_EXPR("toán toán toán", "(\"toan\" OR \"toan toan\")", 1);
+	CHECK_EXPR("toán toán toán", "(\"toan\" OR \"\x01toán\" OR \"toan toan\")", 1);
 	/* A long question still finds the best matches (OR, not AND). */
 	CHECK_EXPR("các em học sinh hãy tìm hiểu về phân số thập phân nhé", NULL, 3);
 }
@@ -206,7 +213,8 @@ static void test_typing(void)
 	static const struct { const char *in, *out; } cases[] = {
 		{ "duong", "(\"duong\" OR \"duong\"*)" },
 		{ "phan s", "(\"phan\" OR \"s\" OR \"phan s\" OR \"phan s\"*)" },
-		{ "Phân Số", "(\"phan\" OR \"so\" OR \"phan so\" OR \"phan so\"* OR \"so\"*)" },
+		{ "Phân Số", "(\"phan\" OR \"\x01phân\" OR \"so\" OR \"\x01số\" OR \"phan so\" OR "
+			"\"phan so\"* OR \"so\"*)" },
 		{ "duong ", "(\"duong\")" },
 		{ "a", "(\"a\")" },
 		{ "toan -hinh", "(\"toan\") NOT (\"hinh\")" },
