@@ -267,6 +267,9 @@ fail:
 
 void kho_index_free(kho_index *index)
 {
+	if (!index)
+		return;
+	sqlite3_finalize(index->vocab);
 	free(index);
 }
 

@@ -159,7 +159,21 @@ struct kho_index {
 	kho_store *store;        /* borrowed; outlives the index */
 	sqlite3 *db;             /* the store's connection */
 	kho_install_hooks hooks; /* payload = this index */
+	sqlite3_stmt *vocab;     /* "is this token in the index?", prepared on first use */
 };
+
+/* ---------------------------------------------------------------- spell.c */
+
+/* The folded form of `word` read as Telex ("tieengs" → "tieng") or VNI
+ * ("tie61ng" → "tieng") keystrokes, in `out`; false when the reading is the
+ * word itself or `word` cannot be one (not lower-case ASCII). */
+bool kho_index_telex_fold(char *out, size_t size, const char *word);
+bool kho_index_vni_fold(char *out, size_t size, const char *word);
+
+/* Adds to `query`, for each plain word the index does not know (`known`),
+ * its Telex and VNI readings that it does know. KHO_ENOMEM only. */
+int kho_index_query_expand(kho_query *query, bool (*known)(void *payload, const char *token),
+	void *payload);
 
 /* ---------------------------------------------------------------- snippets */
 

@@ -243,6 +243,37 @@ static int count_facets(kho_search_result *result, kho_index *index, const char 
 	return rc;
 }
 
+/* Whether the index holds `token` (a folded token), through a vocabulary
+ * table made for this connection only. */
+static bool known_token(void *payload, const char *token)
+{
+	kho_index *index = payload;
+	if (!index->vocab) {
+		if (sqlite3_exec(index->db, "CREATE VIRTUAL TABLE IF NOT EXISTS temp.lesson_vocab"
+				" USING fts5vocab(main, lesson_fts, row)", NULL, NULL, NULL) != SQLITE_OK
+			|| sqlite3_prepare_v2(index->db, "SELECT 1 FROM temp.lesson_vocab WHERE term = ?1",
+				-1, &index->vocab, NULL) != SQLITE_OK)
+			return true; /* no vocabulary: take every word as it is */
+	}
+	sqlite3_bind_text(index->vocab, 1, token, -1, SQLITE_STATIC);
+	bool found = sqlite3_step(index->vocab) == SQLITE_ROW;
+	sqlite3_reset(index->vocab);
+	return found;
+}
+
+/* The FTS5 expression of what was typed, with Telex and VNI readings. */
+static int build_expression(char **out, kho_index *index, const kho_search_query *query)
+{
+	kho_query *parsed = NULL;
+	int rc = kho_index_query_parse(&parsed, query->text, query->typing);
+	if (!rc)
+		rc = kho_index_query_expand(parsed, known_token, index);
+	if (!rc)
+		rc = kho_index_query_expression(out, parsed);
+	kho_index_query_free(parsed);
+	return rc;
+}
+
 int kho_index_search(kho_search_result **out, kho_index *index, const kho_search_query *query)
 {
 	if (!out || !index || !query)
@@ -265,7 +296,7 @@ int kho_index_search(kho_search_result **out, kho_index *index, const kho_search
 		rc = kho_error_set(KHO_ENOMEM, "out of memory searching");
 		goto cleanup;
 	}
-	if ((rc = kho_index_query_build(&expr, query->text, query->typing)))
+	if ((rc = build_expression(&expr, index, query)))
 		goto cleanup;
 	if (expr[0] == '\0')
 		goto done; /* nothing to look for: no results */

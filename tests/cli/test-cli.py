@@ -82,6 +82,10 @@ check(order[:1] == ["ban-be"] and len(order) == 3, "bạn: the lesson with bạn
 order = [h["lesson"] for h in kho_json(home, "search", "bán").get("results", [])]
 check(len(order) == 3 and order[-1] == "ban-be", "bán: the lesson with bạn last: %r" % order)
 check(kho_json(home, "search", "ban").get("total") == 3, "ban: all three")
+# Telex and VNI typed without an input method
+for typed in ("dduwowngf trofn", "d9u7o7ng2 tro2n"):
+    order = [h["lesson"] for h in kho_json(home, "search", typed).get("results", [])]
+    check(order[:1] == ["duong-tron"], "%s reads as đường tròn: %r" % (typed, order))
 res = kho_json(home, "search", "--prefix", "duong kin")
 check([h["lesson"] for h in res.get("results", [])][:1] == ["duong-tron"], "--prefix: %r" % res.get("results"))
 check(kho_json(home, "search", "kin").get("total") == 0, "without --prefix a part of a word finds nothing")
