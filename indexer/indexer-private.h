@@ -170,10 +170,26 @@ struct kho_index {
 bool kho_index_telex_fold(char *out, size_t size, const char *word);
 bool kho_index_vni_fold(char *out, size_t size, const char *word);
 
-/* Adds to `query`, for each plain word the index does not know (`known`),
- * its Telex and VNI readings that it does know. KHO_ENOMEM only. */
-int kho_index_query_expand(kho_query *query, bool (*known)(void *payload, const char *token),
-	void *payload);
+/* Edit distance (with swaps of neighbours) between two byte strings, or
+ * max + 1 when it is larger than `max`. */
+size_t kho_index_edit_distance(const char *a, const char *b, size_t max);
+
+/* What the index knows of its words, for reading queries. */
+typedef struct kho_vocabulary {
+	void *payload;
+	/* Whether `token` (folded) is in the index. */
+	bool (*known)(void *payload, const char *token);
+	/* The closest word of the index to `token` into `out`; false if none is
+	 * close. Optional. */
+	bool (*closest)(void *payload, const char *token, char *out, size_t size);
+} kho_vocabulary;
+
+/* Adds to `query`, for each plain word the index does not know, its Telex
+ * or VNI reading that the index knows (with the read words' bigrams), and
+ * sets *suggestion (malloc'd) to the query with those readings and with
+ * misspelt words replaced by the closest known ones, or to NULL when every
+ * word was known. KHO_ENOMEM only. */
+int kho_index_query_expand(kho_query *query, const kho_vocabulary *vocab, char **suggestion);
 
 /* ---------------------------------------------------------------- snippets */
 

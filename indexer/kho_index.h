@@ -85,6 +85,10 @@ typedef struct kho_search_result {
 	size_t n_hits;
 	kho_search_facet *facets; /* by kind, then largest count first */
 	size_t n_facets;
+	char *did_you_mean;   /* the query as read when some words are in no
+	                       * lesson: Telex and VNI read (and searched too),
+	                       * misspellings corrected (only suggested); folded,
+	                       * e.g. "duong tron"; NULL when every word is known */
 } kho_search_result;
 
 /* Runs a search. Any input text is accepted: it is parsed by the project's

@@ -142,6 +142,7 @@ void kho_search_result_free(kho_search_result *result)
 		free(result->facets[i].value);
 	}
 	free(result->facets);
+	free(result->did_you_mean);
 	free(result);
 }
 
@@ -243,31 +244,75 @@ static int count_facets(kho_search_result *result, kho_index *index, const char 
 	return rc;
 }
 
-/* Whether the index holds `token` (a folded token), through a vocabulary
- * table made for this connection only. */
+/* The index's vocabulary, as a table made for this connection only; false
+ * when it cannot be had (then every word is taken as it is). */
+static bool vocab_ready(kho_index *index)
+{
+	return index->vocab
+		|| (sqlite3_exec(index->db, "CREATE VIRTUAL TABLE IF NOT EXISTS temp.lesson_vocab"
+				" USING fts5vocab(main, lesson_fts, row)", NULL, NULL, NULL) == SQLITE_OK
+			&& sqlite3_prepare_v2(index->db, "SELECT 1 FROM temp.lesson_vocab WHERE term = ?1",
+				-1, &index->vocab, NULL) == SQLITE_OK);
+}
+
+/* Whether the index holds `token` (a folded token). */
 static bool known_token(void *payload, const char *token)
 {
 	kho_index *index = payload;
-	if (!index->vocab) {
-		if (sqlite3_exec(index->db, "CREATE VIRTUAL TABLE IF NOT EXISTS temp.lesson_vocab"
-				" USING fts5vocab(main, lesson_fts, row)", NULL, NULL, NULL) != SQLITE_OK
-			|| sqlite3_prepare_v2(index->db, "SELECT 1 FROM temp.lesson_vocab WHERE term = ?1",
-				-1, &index->vocab, NULL) != SQLITE_OK)
-			return true; /* no vocabulary: take every word as it is */
-	}
+	if (!vocab_ready(index))
+		return true;
 	sqlite3_bind_text(index->vocab, 1, token, -1, SQLITE_STATIC);
 	bool found = sqlite3_step(index->vocab) == SQLITE_ROW;
 	sqlite3_reset(index->vocab);
 	return found;
 }
 
-/* The FTS5 expression of what was typed, with Telex and VNI readings. */
-static int build_expression(char **out, kho_index *index, const kho_search_query *query)
+/* The word of the index closest to `token`: same first letter, edit distance
+ * at most 1 (2 for words of 6 letters or more), the most common of the
+ * closest. Words shorter than 3 letters are not corrected. */
+static bool closest_token(void *payload, const char *token, char *out, size_t size)
 {
+	kho_index *index = payload;
+	size_t len = strlen(token);
+	if (len < 3 || (unsigned char)token[0] >= 0x7f || !vocab_ready(index))
+		return false;
+	sqlite3_stmt *st = NULL;
+	if (sqlite3_prepare_v2(index->db, "SELECT term, doc FROM temp.lesson_vocab"
+			" WHERE term >= ?1 AND term < ?2", -1, &st, NULL) != SQLITE_OK)
+		return false;
+	char from[2] = { token[0], 0 }, to[2] = { (char)(token[0] + 1), 0 };
+	sqlite3_bind_text(st, 1, from, 1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, to, 1, SQLITE_STATIC);
+	size_t max = len >= 6 ? 2 : 1, best = max + 1;
+	int64_t best_docs = 0;
+	bool found = false;
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		const char *term = (const char *)sqlite3_column_text(st, 0);
+		int64_t docs = sqlite3_column_int64(st, 1);
+		if (!term || strlen(term) >= size)
+			continue;
+		size_t d = kho_index_edit_distance(token, term, max);
+		if (d == 0 || d > max || d > best || (d == best && docs <= best_docs))
+			continue;
+		best = d;
+		best_docs = docs;
+		strcpy(out, term);
+		found = true;
+	}
+	sqlite3_finalize(st);
+	return found;
+}
+
+/* The FTS5 expression of what was typed, with the readings of unknown
+ * words; *reading gets the query as read when any word was unknown. */
+static int build_expression(char **out, char **reading, kho_index *index,
+	const kho_search_query *query)
+{
+	kho_vocabulary vocab = { index, known_token, closest_token };
 	kho_query *parsed = NULL;
 	int rc = kho_index_query_parse(&parsed, query->text, query->typing);
 	if (!rc)
-		rc = kho_index_query_expand(parsed, known_token, index);
+		rc = kho_index_query_expand(parsed, &vocab, reading);
 	if (!rc)
 		rc = kho_index_query_expression(out, parsed);
 	kho_index_query_free(parsed);
@@ -296,7 +341,7 @@ int kho_index_search(kho_search_result **out, kho_index *index, const kho_search
 		rc = kho_error_set(KHO_ENOMEM, "out of memory searching");
 		goto cleanup;
 	}
-	if ((rc = build_expression(&expr, index, query)))
+	if ((rc = build_expression(&expr, &result->did_you_mean, index, query)))
 		goto cleanup;
 	if (expr[0] == '\0')
 		goto done; /* nothing to look for: no results */

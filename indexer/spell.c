@@ -5,7 +5,9 @@
  * "tie61ng vie65t" both mean "tiếng việt". Their folded form (the form the
  * index holds) is what is left once the keys that add a mark are taken out,
  * so each unknown word of a query is read that way too, and the reading is
- * searched as well when the index knows it.
+ * searched as well when the index knows it. A word that is no such thing
+ * either is taken as misspelt: the query with the closest words of the index
+ * (by edit distance) is offered back as "did you mean", not searched.
  *
  * Telex keys: a doubled a/e/o (circumflex), w after a/o/u (breve, horn) or
  * alone (ư), dd (đ), and after the first vowel the tone keys s f r x j (and z,
@@ -114,47 +116,98 @@ static int merge(kho_query *to, kho_query *from)
 	return KHO_OK;
 }
 
-int kho_index_query_expand(kho_query *q, bool (*known)(void *payload, const char *token),
-	void *payload)
+size_t kho_index_edit_distance(const char *a, const char *b, size_t max)
 {
-	/* The plain words in the order typed, each replaced by its reading when
-	 * the index knows the reading and not the word; parsed again, that gives
-	 * the read words their bigrams too ("tieng viet"). */
+	size_t la = strlen(a), lb = strlen(b);
+	if (la > lb + max || lb > la + max || la > 64 || lb > 64)
+		return max + 1;
+	/* Optimal string alignment distance: edits and swaps of neighbours. */
+	size_t d[66][66];
+	for (size_t i = 0; i <= la; i++)
+		d[i][0] = i;
+	for (size_t j = 0; j <= lb; j++)
+		d[0][j] = j;
+	for (size_t i = 1; i <= la; i++) {
+		size_t row_min = max + 1;
+		for (size_t j = 1; j <= lb; j++) {
+			size_t cost = a[i - 1] != b[j - 1];
+			size_t v = d[i - 1][j] + 1;
+			if (d[i][j - 1] + 1 < v)
+				v = d[i][j - 1] + 1;
+			if (d[i - 1][j - 1] + cost < v)
+				v = d[i - 1][j - 1] + cost;
+			if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]
+				&& d[i - 2][j - 2] + 1 < v)
+				v = d[i - 2][j - 2] + 1;
+			d[i][j] = v;
+			if (v < row_min)
+				row_min = v;
+		}
+		if (row_min > max)
+			return max + 1;
+	}
+	return d[la][lb];
+}
+
+int kho_index_query_expand(kho_query *q, const kho_vocabulary *vocab, char **suggestion)
+{
+	/* The plain words in the order typed, twice: as searched (an unknown
+	 * word replaced by its Telex or VNI reading when the index knows that)
+	 * and as suggested (also a misspelt word replaced by the closest known
+	 * one). The searched text, parsed again, gives the read words their
+	 * bigrams too ("tieng viet"). */
+	*suggestion = NULL;
 	size_t cap = 1;
 	for (size_t i = 0; i < q->n_nodes; i++)
 		if (q->nodes[i].kind == KHO_QUERY_TERM && q->nodes[i].n_tokens == 1)
-			cap += strlen(q->nodes[i].tokens[0]) + 1;
-	char *text = malloc(cap), *reading = malloc(cap);
-	if (!text || !reading) {
-		free(text);
-		free(reading);
-		return kho_error_set(KHO_ENOMEM, "out of memory reading the query");
+			cap += strlen(q->nodes[i].tokens[0]) + 3; /* a correction may be longer */
+	char *searched = malloc(cap), *suggested = malloc(cap), *reading = malloc(cap);
+	int rc = KHO_OK;
+	if (!searched || !suggested || !reading) {
+		rc = kho_error_set(KHO_ENOMEM, "out of memory reading the query");
+		goto done;
 	}
-	size_t len = 0;
-	bool changed = false;
+	size_t slen = 0, glen = 0;
+	bool read = false, corrected = false;
+	void *p = vocab->payload;
 	for (size_t i = 0; i < q->n_nodes; i++) {
 		const kho_query_node *node = &q->nodes[i];
 		if (node->kind != KHO_QUERY_TERM || node->negated || node->n_tokens != 1)
 			continue;
-		const char *word = node->tokens[0];
-		if (!known(payload, word) && ((kho_index_telex_fold(reading, cap, word)
-				&& known(payload, reading)) || (kho_index_vni_fold(reading, cap, word)
-				&& known(payload, reading)))) {
-			word = reading;
-			changed = true;
+		const char *word = node->tokens[0], *search_as = word, *suggest_as = word;
+		if (!vocab->known(p, word)) {
+			if ((kho_index_telex_fold(reading, cap, word) && vocab->known(p, reading))
+				|| (kho_index_vni_fold(reading, cap, word) && vocab->known(p, reading))) {
+				search_as = suggest_as = reading;
+				read = true;
+			} else if (vocab->closest && vocab->closest(p, word, reading, cap)) {
+				suggest_as = reading;
+				corrected = true;
+			}
 		}
-		size_t n = strlen(word);
-		memcpy(text + len, word, n);
-		len += n;
-		text[len++] = ' ';
+		size_t sn = strlen(search_as), gn = strlen(suggest_as);
+		if (slen + sn + 2 > cap || glen + gn + 2 > cap)
+			break;
+		memcpy(searched + slen, search_as, sn);
+		slen += sn;
+		searched[slen++] = ' ';
+		memcpy(suggested + glen, suggest_as, gn);
+		glen += gn;
+		suggested[glen++] = ' ';
 	}
-	text[len] = '\0';
-	int rc = KHO_OK;
-	kho_query *read = NULL;
-	if (changed && !(rc = kho_index_query_parse(&read, text, false)))
-		rc = merge(q, read);
-	kho_index_query_free(read);
-	free(text);
+	searched[slen ? slen - 1 : 0] = '\0';
+	suggested[glen ? glen - 1 : 0] = '\0';
+	kho_query *extra = NULL;
+	if (read && !(rc = kho_index_query_parse(&extra, searched, false)))
+		rc = merge(q, extra);
+	kho_index_query_free(extra);
+	if (!rc && (read || corrected)) {
+		*suggestion = suggested;
+		suggested = NULL;
+	}
+done:
+	free(searched);
+	free(suggested);
 	free(reading);
 	return rc;
 }

@@ -79,9 +79,9 @@ static json_t *to_json(const kho_search_result *r, const kho_search_query *q)
 		json_array_append_new(list, json_pack("{s:s, s:I}", "value", f->value,
 			"count", (json_int_t)f->count));
 	}
-	return json_pack("{s:o, s:I, s:i, s:i, s:o, s:o}", "query", cli_json_text(q->text),
+	return json_pack("{s:o, s:I, s:i, s:i, s:o, s:o, s:s?}", "query", cli_json_text(q->text),
 		"total", (json_int_t)r->total, "offset", q->offset, "limit", q->limit,
-		"results", results, "facets", facets);
+		"results", results, "facets", facets, "did_you_mean", r->did_you_mean);
 }
 
 static int run(int argc, char **argv)
@@ -167,7 +167,11 @@ static int run(int argc, char **argv)
 		json_decref(root);
 	} else if (r->total == 0) {
 		printf("No lessons found for \"%s\".\n", text);
+		if (r->did_you_mean)
+			printf("Did you mean \"%s\"?\n", r->did_you_mean);
 	} else {
+		if (r->did_you_mean)
+			printf("Did you mean \"%s\"?\n", r->did_you_mean);
 		bool tty = isatty(STDOUT_FILENO);
 		printf("%lld lesson%s found for \"%s\"", (long long)r->total, r->total == 1 ? "" : "s",
 			text);
@@ -195,7 +199,10 @@ const kho_command cmd_search = {
 	"search", run, "search the lessons, with or without accents",
 	"usage: kho search [--json] [--limit N] [--offset N] [--grade G] [--subject S]\n"
 	"                  [--pack ID] [--prefix] [--home DIR] QUERY…\n\n"
-	"Finds lessons by their words. Accents are optional: 'duong' finds 'đường'.\n"
+	"Finds lessons by their words. Accents are optional: 'duong' finds 'đường';\n"
+	"typed with accents, the exact spelling ranks first. Words typed in Telex or VNI\n"
+	"('dduwowngf', 'd9u7o7ng2') are read as what they spell; for misspelt words\n"
+	"kho suggests the closest words of the lessons.\n"
 	"Write \"two words\" for a phrase and -word to leave a word out.\n\n"
 	"  --limit N     results per page, 1–100 (default 10)\n"
 	"  --offset N    skip the first N results\n"
@@ -206,6 +213,9 @@ const kho_command cmd_search = {
 	"  --json        print one JSON object: {\"query\", \"total\", \"offset\", \"limit\",\n"
 	"                \"results\": [{\"pack\", \"version\", \"lesson\", \"title\", \"unit\",\n"
 	"                \"snippet\", \"url\", \"score\"}], \"facets\": {\"grade\"|\"pack\"|\"subject\":\n"
-	"                [{\"value\", \"count\"}]}}; snippets are HTML with <mark>; facets\n"
-	"                count every matching lesson, not only this page\n",
+	"                [{\"value\", \"count\"}]}, \"did_you_mean\"}; snippets are HTML with\n"
+	"                <mark>; facets count every matching lesson, not only this page;\n"
+	"                did_you_mean is the query as read when some of its words are in no\n"
+	"                lesson (Telex and VNI are also searched; spelling is only\n"
+	"                suggested), else null\n",
 };

@@ -86,6 +86,13 @@ check(kho_json(home, "search", "ban").get("total") == 3, "ban: all three")
 for typed in ("dduwowngf trofn", "d9u7o7ng2 tro2n"):
     order = [h["lesson"] for h in kho_json(home, "search", typed).get("results", [])]
     check(order[:1] == ["duong-tron"], "%s reads as đường tròn: %r" % (typed, order))
+# misspelt words: the closest words of the lessons are suggested
+res = kho_json(home, "search", "duogn tronn")
+check(res.get("did_you_mean") == "duong tron" and res.get("total") == 0, "did you mean: %r" % res)
+check(kho_json(home, "search", "duong tron").get("did_you_mean") is None, "known words: no suggestion")
+check(kho_json(home, "search", "dduwowngf").get("did_you_mean") == "duong", "Telex: read, and said")
+rc, out, err = kho(home, "search", "duogn tronn")
+check('Did you mean "duong tron"?' in out, "text output suggests: " + out)
 res = kho_json(home, "search", "--prefix", "duong kin")
 check([h["lesson"] for h in res.get("results", [])][:1] == ["duong-tron"], "--prefix: %r" % res.get("results"))
 check(kho_json(home, "search", "kin").get("total") == 0, "without --prefix a part of a word finds nothing")

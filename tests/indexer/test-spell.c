@@ -28,15 +28,31 @@ static bool known(void *payload, const char *token)
 	return false;
 }
 
+/* A pretend spelling corrector: the known word at distance 1. */
+static bool closest(void *payload, const char *token, char *out, size_t size)
+{
+	(void)payload;
+	static const char *const words[] = { "tieng", "viet", "duong", "hoc", "sinh" };
+	for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
+		if (kho_index_edit_distance(token, words[i], 1) == 1 && strlen(words[i]) < size) {
+			strcpy(out, words[i]);
+			return true;
+		}
+	return false;
+}
+
 static void check_expand(const char *typed, const char *want, int line)
 {
 	kho_query *q = NULL;
 	char *expr = NULL;
+	kho_vocabulary vocab = { NULL, known, NULL };
+	char *reading = NULL;
 	CHECK_OK(kho_index_query_parse(&q, typed, false));
 	if (q) {
-		CHECK_OK(kho_index_query_expand(q, known, NULL));
+		CHECK_OK(kho_index_query_expand(q, &vocab, &reading));
 		CHECK_OK(kho_index_query_expression(&expr, q));
 	}
+	free(reading);
 	if (!expr || strcmp(expr, want)) {
 		fprintf(stderr, "%s:%d: %s gave %s\n  expected %s\n", __FILE__, line, typed,
 			expr ? expr : "(null)", want);
@@ -81,5 +97,29 @@ int main(void)
 	EXPAND("xyzzyss", "(\"xyzzyss\")");
 	/* mixed: only the unknown word is read */
 	EXPAND("hocj sinh", "(\"hocj\" OR \"sinh\" OR \"hocj sinh\" OR \"hoc\" OR \"hoc sinh\")");
+	/* a misspelt word is only suggested; a Telex one is searched and said */
+	{
+		kho_vocabulary vocab = { NULL, known, closest };
+		kho_query *q = NULL;
+		char *expr = NULL, *suggestion = NULL;
+		CHECK_OK(kho_index_query_parse(&q, "tieengs duogn", false));
+		if (q) {
+			CHECK_OK(kho_index_query_expand(q, &vocab, &suggestion));
+			CHECK_OK(kho_index_query_expression(&expr, q));
+		}
+		CHECK_STR(suggestion, "tieng duong");
+		CHECK_STR(expr, "(\"tieengs\" OR \"duogn\" OR \"tieengs duogn\" OR \"tieng\")");
+		free(expr);
+		free(suggestion);
+		kho_index_query_free(q);
+	}
+
+	/* edit distance, with swaps */
+	CHECK(kho_index_edit_distance("duong", "duong", 2) == 0);
+	CHECK(kho_index_edit_distance("duogn", "duong", 2) == 1);
+	CHECK(kho_index_edit_distance("dung", "duong", 2) == 1);
+	CHECK(kho_index_edit_distance("dxxng", "duong", 2) == 2);
+	CHECK(kho_index_edit_distance("abcdefgh", "duong", 2) == 3);
+	CHECK(kho_index_edit_distance("", "ab", 2) == 2);
 	return kho_test_done();
 }
