@@ -108,7 +108,7 @@ int main(void)
 			CHECK_OK(kho_index_query_expression(&expr, q));
 		}
 		CHECK_STR(suggestion, "tieng duong");
-		CHECK_STR(expr, "(\"tieengs\" OR \"duogn\" OR \"tieengs duogn\" OR \"tieng\")");
+		CHECK_STR(expr, "(\"tieengs\" OR \"duogn\" OR \"tieengs duogn\" OR \"tieng\" OR \"tieng duogn\")");
 		free(expr);
 		free(suggestion);
 		kho_index_query_free(q);
