@@ -41,6 +41,25 @@ static void print_snippet(const char *s, bool tty)
 	}
 }
 
+/* Completions while typing: the titles of the best lessons, one per line,
+ * or as JSON {"query", "suggestions": [{"title", "pack", "lesson", "url"}]}. */
+static void print_suggestions(const kho_search_result *r, const kho_search_query *q, bool json)
+{
+	if (!json) {
+		for (size_t i = 0; i < r->n_hits; i++)
+			printf("%s\t%s\n", r->hits[i].title, r->hits[i].url);
+		return;
+	}
+	json_t *list = json_array();
+	for (size_t i = 0; i < r->n_hits; i++)
+		json_array_append_new(list, json_pack("{s:s, s:s, s:s, s:s}", "title", r->hits[i].title,
+			"pack", r->hits[i].pack, "lesson", r->hits[i].lesson, "url", r->hits[i].url));
+	json_t *root = json_pack("{s:o, s:o}", "query", cli_json_text(q->text), "suggestions", list);
+	json_dumpf(root, stdout, JSON_INDENT(2));
+	fputc('\n', stdout);
+	json_decref(root);
+}
+
 /* One line per kind: "subject: toan 12, khtn 3". */
 static void print_facets(const kho_search_result *r)
 {
@@ -94,11 +113,12 @@ static int run(int argc, char **argv)
 		{ "subject", required_argument, NULL, 's' },
 		{ "pack", required_argument, NULL, 'p' },
 		{ "prefix", no_argument, NULL, 'x' },
+		{ "suggest", no_argument, NULL, 'S' },
 		CLI_COMMON_OPTIONS,
 		{ 0 },
 	};
 	kho_search_query q = { .limit = 10 };
-	bool json = false;
+	bool json = false, suggest = false, limit_set = false;
 	long v;
 	int opt;
 	optind = 1;
@@ -112,6 +132,7 @@ static int run(int argc, char **argv)
 			if (!cli_parse_int(optarg, 1, 100, &v))
 				return cli_usage(&cmd_search, "--limit takes a number from 1 to 100");
 			q.limit = (int)v;
+			limit_set = true;
 			break;
 		case 'o':
 			if (!cli_parse_int(optarg, 0, 100000, &v))
@@ -122,6 +143,7 @@ static int run(int argc, char **argv)
 		case 's': q.subject = optarg; break;
 		case 'p': q.pack = optarg; break;
 		case 'x': q.typing = true; break;
+		case 'S': suggest = q.typing = true; break;
 		default: break;
 		}
 	}
@@ -141,6 +163,8 @@ static int run(int argc, char **argv)
 		strcat(text, argv[i]);
 	}
 	q.text = text;
+	if (suggest && !limit_set)
+		q.limit = 8;
 
 	kho_store *store = NULL;
 	kho_index *index = NULL;
@@ -152,6 +176,8 @@ static int run(int argc, char **argv)
 	}
 	if (kho_index_search(&r, index, &q)) {
 		status = cli_fail("search failed");
+	} else if (suggest) {
+		print_suggestions(r, &q, json);
 	} else if (json) {
 		json_t *root = to_json(r, &q);
 		if (!root) {
@@ -198,7 +224,7 @@ static int run(int argc, char **argv)
 const kho_command cmd_search = {
 	"search", run, "search the lessons, with or without accents",
 	"usage: kho search [--json] [--limit N] [--offset N] [--grade G] [--subject S]\n"
-	"                  [--pack ID] [--prefix] [--home DIR] QUERY…\n\n"
+	"                  [--pack ID] [--prefix | --suggest] [--home DIR] QUERY…\n\n"
 	"Finds lessons by their words. Accents are optional: 'duong' finds 'đường';\n"
 	"typed with accents, the exact spelling ranks first. Words typed in Telex or VNI\n"
 	"('dduwowngf', 'd9u7o7ng2') are read as what they spell; for misspelt words\n"
@@ -210,6 +236,8 @@ const kho_command cmd_search = {
 	"  --subject S   only lessons of subject S (toan, tieng-viet, …; see FORMAT.md)\n"
 	"  --pack ID     only lessons of one pack\n"
 	"  --prefix      the last word is unfinished: 'phan s' also finds 'phân số'\n"
+	"  --suggest     completions while typing: titles of the best lessons for an\n"
+	"                unfinished query (title and url per line; 8 unless --limit)\n"
 	"  --json        print one JSON object: {\"query\", \"total\", \"offset\", \"limit\",\n"
 	"                \"results\": [{\"pack\", \"version\", \"lesson\", \"title\", \"unit\",\n"
 	"                \"snippet\", \"url\", \"score\"}], \"facets\": {\"grade\"|\"pack\"|\"subject\":\n"

@@ -93,6 +93,12 @@ check(kho_json(home, "search", "duong tron").get("did_you_mean") is None, "known
 check(kho_json(home, "search", "dduwowngf").get("did_you_mean") == "duong", "Telex: read, and said")
 rc, out, err = kho(home, "search", "duogn tronn")
 check('Did you mean "duong tron"?' in out, "text output suggests: " + out)
+# completions while typing
+res = kho_json(home, "search", "--suggest", "duong k")
+check([x["lesson"] for x in res.get("suggestions", [])][:1] == ["duong-tron"]
+      and res["suggestions"][0]["title"] == "Đường tròn và đường kính", "--suggest: %r" % res)
+rc, out, err = kho(home, "search", "--suggest", "ban h")
+check(rc == 0 and out.splitlines()[0] == "Bài toán bán hàng\t/lesson/test.mini/ban-hang", "--suggest text: " + out)
 res = kho_json(home, "search", "--prefix", "duong kin")
 check([h["lesson"] for h in res.get("results", [])][:1] == ["duong-tron"], "--prefix: %r" % res.get("results"))
 check(kho_json(home, "search", "kin").get("total") == 0, "without --prefix a part of a word finds nothing")
