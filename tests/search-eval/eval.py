@@ -77,7 +77,8 @@ def read_queries(path):
         if not query:
             errors.append("line %d: empty query" % n)
         if not 1 <= len(relevant) <= MAX_RELEVANT:
-            errors.append("line %d: %d relevant lessons (1 to %d)" % (n, len(relevant), MAX_RELEVANT))
+            errors.append("line %d: %d relevant lessons (1 to %d)"
+                          % (n, len(relevant), MAX_RELEVANT))
         if len(set(relevant)) != len(relevant):
             errors.append("line %d: a relevant lesson is listed twice" % n)
         queries.append({"line": n, "class": cls, "query": query, "relevant": relevant,
@@ -192,7 +193,8 @@ def score(ranked, relevant):
         if lesson in grade:
             mrr = 1.0 / rank
             break
-    dcg = sum(grade.get(lesson, 0) / math.log2(rank + 1) for rank, lesson in enumerate(ranked, start=1))
+    dcg = sum(grade.get(lesson, 0) / math.log2(rank + 1)
+              for rank, lesson in enumerate(ranked, start=1))
     ideal = sorted(grade.values(), reverse=True)[:K]
     idcg = sum(g / math.log2(rank + 1) for rank, g in enumerate(ideal, start=1))
     return {"recall@10": recall, "mrr@10": mrr, "ndcg@10": dcg / idcg}
@@ -217,7 +219,8 @@ def summarise(queries):
     for name, group in groups:
         table[name] = {"queries": len(group)}
         for system in SYSTEMS:
-            table[name][system] = {m: mean([q["scores"][system][m] for q in group]) for m in METRICS}
+            table[name][system] = {m: mean([q["scores"][system][m] for q in group])
+                                   for m in METRICS}
     return table
 
 
@@ -239,7 +242,7 @@ def print_table(table, gaps, floors_cfg, prefix):
     head = "%-14s %4s | %-23s | %-23s" % ("class", "n", "kho", "plain FTS5")
     sub = "%-14s %4s | %7s %7s %7s | %7s %7s %7s" % ("", "", "R@10", "MRR@10", "nDCG@10",
                                                       "R@10", "MRR@10", "nDCG@10")
-    print(head)
+    print(head.rstrip())
     print(sub)
     print("-" * len(sub))
     for name in CLASSES + ["overall"]:
@@ -346,8 +349,10 @@ def main():
     table = summarise(queries)
     gaps = accent_gaps(table, pairs)
     if args.json:
-        doc = {"k": K, "partial_with_prefix": prefix, "gains": "graded: 3 for the first relevant lesson listed, 2 for the"
-               " second, 1 for the others", "classes": table,
+        doc = {"k": K, "partial_with_prefix": prefix,
+               "gains": "graded: 3 for the first relevant lesson listed, 2 for the second,"
+                        " 1 for the others",
+               "classes": table,
                "accent_gap": {"pairs": pairs, "max": floors_cfg.get("accent_gap_max", 0.02),
                               "enforced": floors_cfg.get("accent_gap_enforced", False),
                               "gaps": gaps}}
@@ -368,13 +373,15 @@ def main():
     if args.check:
         problems = check(table, gaps, floors_cfg)
         if problems:
-            print("\nsearch quality below the floors (tests/search-eval/floors.json):",
+            print("\nsearch quality checks failed (tests/search-eval/floors.json):",
                   file=sys.stderr)
             for p in problems:
                 print("  " + p, file=sys.stderr)
             return 1
-        print("\nall %d floors met" % ((len(CLASSES) + 1) * len(METRICS)),
-              file=sys.stderr if args.json else sys.stdout)
+        met = "all %d floors met" % ((len(CLASSES) + 1) * len(METRICS))
+        if floors_cfg.get("accent_gap_enforced", False):
+            met += ", accent gap within ±%.2f" % floors_cfg.get("accent_gap_max", 0.02)
+        print("\n" + met, file=sys.stderr if args.json else sys.stdout)
     return 0
 
 
