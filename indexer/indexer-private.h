@@ -162,6 +162,20 @@ struct kho_index {
 	sqlite3_stmt *vocab;     /* "is this token in the index?", prepared on first use */
 };
 
+/* --------------------------------------------------------------- intent.c */
+
+#define KHO_INTENT_MAX_SUBJECTS 3
+
+/* The subject and grade a query names ("toán 8", "lịch sử lớp 6"). */
+typedef struct kho_intent {
+	int grade;                                         /* 1–12, or 0 */
+	const char *subjects[KHO_INTENT_MAX_SUBJECTS];      /* subject codes (static) */
+	size_t n_subjects;
+} kho_intent;
+
+/* Reads the intent of what was typed; never fails. */
+void kho_index_query_intent(kho_intent *out, const char *text);
+
 /* ---------------------------------------------------------------- spell.c */
 
 /* The folded form of `word` read as Telex ("tieengs" → "tieng") or VNI

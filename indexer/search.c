@@ -18,6 +18,10 @@
 /* Column weights for bm25, in lesson_fts column order. */
 #define RANK_EXPR "bm25(lesson_fts, 10.0, 6.0, 3.0, 2.0, 1.0)"
 
+/* What a lesson of the subject or grade that the query names gains, in bm25
+ * units (a strong title match is worth about 10). */
+#define INTENT_BONUS 5.0
+
 /* Tokens of body text around the matches in a snippet. */
 #define SNIPPET_TOKENS "16"
 
@@ -39,8 +43,15 @@
 	"   (SELECT lesson FROM lesson_tags WHERE kind = 'subject' AND value = ?3))" \
 	"  AND (?4 IS NULL OR v.pack_id = ?4)"
 
+/* Score: bm25, less (better) by ?7 for a lesson of the grade ?8 the query
+ * names and by ?7 for one of the subjects ?9–?11 it names (intent.c). */
 static const char rank_sql[] =
-	"SELECT l.id, " RANK_EXPR " AS score" MATCHING_LESSONS
+	"SELECT l.id, " RANK_EXPR
+	"  - ?7 * EXISTS (SELECT 1 FROM lesson_tags g"
+	"    WHERE g.lesson = l.id AND g.kind = 'grade' AND g.value = ?8)"
+	"  - ?7 * EXISTS (SELECT 1 FROM lesson_tags s"
+	"    WHERE s.lesson = l.id AND s.kind = 'subject' AND s.value IN (?9, ?10, ?11))"
+	" AS score" MATCHING_LESSONS
 	" ORDER BY score, l.id"
 	" LIMIT ?5 OFFSET ?6";
 
@@ -360,6 +371,17 @@ int kho_index_search(kho_search_result **out, kho_index *index, const kho_search
 	bind_filters(rank, expr, query);
 	sqlite3_bind_int(rank, 5, limit);
 	sqlite3_bind_int(rank, 6, query->offset);
+	kho_intent intent;
+	kho_index_query_intent(&intent, query->text);
+	char grade[8];
+	sqlite3_bind_double(rank, 7, INTENT_BONUS);
+	if (intent.grade && !(query->grade && *query->grade)) {
+		snprintf(grade, sizeof grade, "%d", intent.grade);
+		sqlite3_bind_text(rank, 8, grade, -1, SQLITE_TRANSIENT);
+	}
+	if (!(query->subject && *query->subject))
+		for (size_t i = 0; i < intent.n_subjects; i++)
+			sqlite3_bind_text(rank, 9 + (int)i, intent.subjects[i], -1, SQLITE_STATIC);
 	size_t n = 0;
 	while ((src = sqlite3_step(rank)) == SQLITE_ROW && n < (size_t)limit) {
 		rowids[n] = sqlite3_column_int64(rank, 0);
