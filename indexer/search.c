@@ -396,7 +396,7 @@ int kho_index_search(kho_search_result **out, kho_index *index, const kho_search
 	rank = NULL;
 
 	/* A page that is not full and not past the end gives the total. */
-	if (n < (size_t)limit && (n > 0 || query->offset == 0)) {
+	if (query->hits_only || (n < (size_t)limit && (n > 0 || query->offset == 0))) {
 		result->total = (int64_t)query->offset + (int64_t)n;
 	} else {
 		if ((src = sqlite3_prepare_v2(index->db, count_sql, -1, &rank, NULL)) != SQLITE_OK) {
@@ -411,7 +411,8 @@ int kho_index_search(kho_search_result **out, kho_index *index, const kho_search
 		}
 		result->total = sqlite3_column_int64(rank, 0);
 	}
-	if (result->total > 0 && (rc = count_facets(result, index, expr, query)))
+	if (!query->hits_only && result->total > 0
+		&& (rc = count_facets(result, index, expr, query)))
 		goto cleanup;
 	if (n == 0)
 		goto done;

@@ -143,7 +143,7 @@ static int run(int argc, char **argv)
 		case 's': q.subject = optarg; break;
 		case 'p': q.pack = optarg; break;
 		case 'x': q.typing = true; break;
-		case 'S': suggest = q.typing = true; break;
+		case 'S': suggest = q.typing = q.hits_only = true; break;
 		default: break;
 		}
 	}

@@ -71,7 +71,7 @@ static bench_class *class_for(bench_class *classes, size_t *n_classes, const cha
 		return NULL;
 	bench_class *c = &classes[(*n_classes)++];
 	memset(c, 0, sizeof *c);
-	snprintf(c->name, sizeof c->name, "%s", name);
+	snprintf(c->name, sizeof c->name, "%.*s", (int)sizeof c->name - 1, name);
 	return c;
 }
 
@@ -159,6 +159,7 @@ int main(int argc, char **argv)
 			.grade = grade && grade[0] ? grade : NULL,
 			.limit = strcmp(cls, "complete") == 0 ? 8 : 10,
 			.typing = strncmp(cls, "prefix", 6) == 0 || strcmp(cls, "complete") == 0,
+			.hits_only = strcmp(cls, "complete") == 0, /* as kho search --suggest */
 		};
 		int64_t total = 0;
 		for (int r = -1; r < repeat; r++) {
