@@ -45,7 +45,7 @@
 
 /* Score: bm25, less (better) by ?7 for a lesson of the grade ?8 the query
  * names and by ?7 for one of the subjects ?9–?11 it names (intent.c). */
-static const char rank_sql[] =
+static const char rank_intent_sql[] =
 	"SELECT l.id, " RANK_EXPR
 	"  - ?7 * EXISTS (SELECT 1 FROM lesson_tags g"
 	"    WHERE g.lesson = l.id AND g.kind = 'grade' AND g.value = ?8)"
@@ -55,15 +55,22 @@ static const char rank_sql[] =
 	" ORDER BY score, l.id"
 	" LIMIT ?5 OFFSET ?6";
 
-static const char count_sql[] = "SELECT count(*)" MATCHING_LESSONS;
+/* The same without subject or grade named: no lookups per match. */
+static const char rank_sql[] =
+	"SELECT l.id, " RANK_EXPR " AS score" MATCHING_LESSONS
+	" ORDER BY score, l.id"
+	" LIMIT ?5 OFFSET ?6";
 
-/* Counts by pack, grade and subject over every matching lesson (the same
- * filters apply: a facet says what narrowing further would leave). */
+
+/* The total and the counts by pack, grade and subject over every matching
+ * lesson (the same filters apply: a facet says what narrowing further would
+ * leave), from one pass over the matches: the first row, of kind '', is the
+ * total. */
 static const char facet_sql[] =
-	"SELECT 'pack', v.pack_id, count(*)" MATCHING_LESSONS " GROUP BY v.pack_id"
-	" UNION ALL"
-	" SELECT t.kind, t.value, count(*) FROM lesson_tags t"
-	"  WHERE t.lesson IN (SELECT l.id" MATCHING_LESSONS ")"
+	"WITH m AS MATERIALIZED (SELECT l.id AS id, v.pack_id AS pack" MATCHING_LESSONS ")"
+	" SELECT '', '', count(*) FROM m"
+	" UNION ALL SELECT 'pack', pack, count(*) FROM m GROUP BY pack"
+	" UNION ALL SELECT t.kind, t.value, count(*) FROM m JOIN lesson_tags t ON t.lesson = m.id"
 	"  GROUP BY t.kind, t.value"
 	" ORDER BY 1, 3 DESC, 2";
 
@@ -218,7 +225,7 @@ static void bind_filters(sqlite3_stmt *st, const char *expr, const kho_search_qu
 		sqlite3_bind_text(st, 4, q->pack, -1, SQLITE_STATIC);
 }
 
-/* Fills result->facets for the query's whole result set. */
+/* Fills result->total and result->facets for the query's whole result set. */
 static int count_facets(kho_search_result *result, kho_index *index, const char *expr,
 	const kho_search_query *q)
 {
@@ -230,6 +237,11 @@ static int count_facets(kho_search_result *result, kho_index *index, const char 
 	int rc = KHO_OK;
 	size_t cap = 0;
 	while ((src = sqlite3_step(st)) == SQLITE_ROW) {
+		const unsigned char *kind = sqlite3_column_text(st, 0);
+		if (kind && !kind[0]) {
+			result->total = sqlite3_column_int64(st, 2);
+			continue;
+		}
 		if (result->n_facets == cap) {
 			cap = cap ? 2 * cap : 32;
 			kho_search_facet *f = realloc(result->facets, cap * sizeof *f);
@@ -364,24 +376,28 @@ int kho_index_search(kho_search_result **out, kho_index *index, const kho_search
 		goto cleanup;
 	}
 
-	if ((src = sqlite3_prepare_v2(index->db, rank_sql, -1, &rank, NULL)) != SQLITE_OK) {
+	kho_intent intent;
+	kho_index_query_intent(&intent, query->text);
+	bool grade_bonus = intent.grade && !(query->grade && *query->grade);
+	bool subject_bonus = intent.n_subjects && !(query->subject && *query->subject);
+	const char *sql = grade_bonus || subject_bonus ? rank_intent_sql : rank_sql;
+	if ((src = sqlite3_prepare_v2(index->db, sql, -1, &rank, NULL)) != SQLITE_OK) {
 		rc = kho_store_error(index->store, src, "searching");
 		goto cleanup;
 	}
 	bind_filters(rank, expr, query);
 	sqlite3_bind_int(rank, 5, limit);
 	sqlite3_bind_int(rank, 6, query->offset);
-	kho_intent intent;
-	kho_index_query_intent(&intent, query->text);
-	char grade[8];
-	sqlite3_bind_double(rank, 7, INTENT_BONUS);
-	if (intent.grade && !(query->grade && *query->grade)) {
-		snprintf(grade, sizeof grade, "%d", intent.grade);
-		sqlite3_bind_text(rank, 8, grade, -1, SQLITE_TRANSIENT);
-	}
-	if (!(query->subject && *query->subject))
-		for (size_t i = 0; i < intent.n_subjects; i++)
+	if (sql == rank_intent_sql) {
+		char grade[8];
+		sqlite3_bind_double(rank, 7, INTENT_BONUS);
+		if (grade_bonus) {
+			snprintf(grade, sizeof grade, "%d", intent.grade);
+			sqlite3_bind_text(rank, 8, grade, -1, SQLITE_TRANSIENT);
+		}
+		for (size_t i = 0; subject_bonus && i < intent.n_subjects; i++)
 			sqlite3_bind_text(rank, 9 + (int)i, intent.subjects[i], -1, SQLITE_STATIC);
+	}
 	size_t n = 0;
 	while ((src = sqlite3_step(rank)) == SQLITE_ROW && n < (size_t)limit) {
 		rowids[n] = sqlite3_column_int64(rank, 0);
@@ -395,23 +411,9 @@ int kho_index_search(kho_search_result **out, kho_index *index, const kho_search
 	sqlite3_finalize(rank);
 	rank = NULL;
 
-	/* A page that is not full and not past the end gives the total. */
-	if (query->hits_only || (n < (size_t)limit && (n > 0 || query->offset == 0))) {
-		result->total = (int64_t)query->offset + (int64_t)n;
-	} else {
-		if ((src = sqlite3_prepare_v2(index->db, count_sql, -1, &rank, NULL)) != SQLITE_OK) {
-			rc = kho_store_error(index->store, src, "counting search results");
-			goto cleanup;
-		}
-		bind_filters(rank, expr, query);
-		src = sqlite3_step(rank);
-		if (src != SQLITE_ROW) {
-			rc = kho_store_error(index->store, src, "counting search results");
-			goto cleanup;
-		}
-		result->total = sqlite3_column_int64(rank, 0);
-	}
-	if (!query->hits_only && result->total > 0
+	/* The total and the facets in one more pass; completions skip it. */
+	result->total = (int64_t)query->offset + (int64_t)n;
+	if (!query->hits_only && (n > 0 || query->offset > 0)
 		&& (rc = count_facets(result, index, expr, query)))
 		goto cleanup;
 	if (n == 0)
