@@ -193,9 +193,11 @@ typedef struct kho_vocabulary {
 	void *payload;
 	/* Whether `token` (folded) is in the index. */
 	bool (*known)(void *payload, const char *token);
-	/* The closest word of the index to `token` into `out`; false if none is
-	 * close. Optional. */
-	bool (*closest)(void *payload, const char *token, char *out, size_t size);
+	/* The closest word of the index to `token` into `out`, choosing among
+	 * equally close ones by the words typed `before` and `after` it (NULL
+	 * when none); false if none is close. Optional. */
+	bool (*closest)(void *payload, const char *token, const char *before, const char *after,
+		char *out, size_t size);
 } kho_vocabulary;
 
 /* Adds to `query`, for each plain word the index does not know, its Telex

@@ -290,10 +290,34 @@ static bool known_token(void *payload, const char *token)
 	return found;
 }
 
+/* Whether some lesson has the two words side by side. */
+static bool phrase_exists(kho_index *index, const char *a, const char *b)
+{
+	if (!a || !b)
+		return false;
+	char expr[300];
+	if ((size_t)snprintf(expr, sizeof expr, "\"%s %s\"", a, b) >= sizeof expr)
+		return false;
+	sqlite3_stmt *st = NULL;
+	bool found = false;
+	if (sqlite3_prepare_v2(index->db, "SELECT 1 FROM lesson_fts WHERE lesson_fts MATCH ?1 LIMIT 1",
+			-1, &st, NULL) == SQLITE_OK) {
+		sqlite3_bind_text(st, 1, expr, -1, SQLITE_STATIC);
+		found = sqlite3_step(st) == SQLITE_ROW;
+	}
+	sqlite3_finalize(st);
+	return found;
+}
+
+#define MAX_CANDIDATES 8
+
 /* The word of the index closest to `token`: same first letter, edit distance
- * at most 1 (2 for words of 6 letters or more), the most common of the
- * closest. Words shorter than 3 letters are not corrected. */
-static bool closest_token(void *payload, const char *token, char *out, size_t size)
+ * at most 1 (2 for words of 6 letters or more); among the closest, the one
+ * that stands beside the neighbouring words in some lesson ("hinh thag" →
+ * "hinh thang"), then the most common. Words shorter than 3 letters are not
+ * corrected. */
+static bool closest_token(void *payload, const char *token, const char *before,
+	const char *after, char *out, size_t size)
 {
 	kho_index *index = payload;
 	size_t len = strlen(token);
@@ -306,24 +330,54 @@ static bool closest_token(void *payload, const char *token, char *out, size_t si
 	char from[2] = { token[0], 0 }, to[2] = { (char)(token[0] + 1), 0 };
 	sqlite3_bind_text(st, 1, from, 1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, to, 1, SQLITE_STATIC);
-	size_t max = len >= 6 ? 2 : 1, best = max + 1;
-	int64_t best_docs = 0;
-	bool found = false;
+	struct { char term[64]; int64_t docs; } cand[MAX_CANDIDATES];
+	size_t n = 0, max = len >= 6 ? 2 : 1, best = max + 1;
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		const char *term = (const char *)sqlite3_column_text(st, 0);
-		int64_t docs = sqlite3_column_int64(st, 1);
-		if (!term || strlen(term) >= size)
+		if (!term || strlen(term) >= sizeof cand[0].term || strlen(term) >= size)
 			continue;
 		size_t d = kho_index_edit_distance(token, term, max);
-		if (d == 0 || d > max || d > best || (d == best && docs <= best_docs))
+		if (d == 0 || d > best)
 			continue;
-		best = d;
-		best_docs = docs;
-		strcpy(out, term);
-		found = true;
+		if (d < best) {
+			best = d;
+			n = 0;
+		}
+		/* keep the most common of the closest */
+		int64_t docs = sqlite3_column_int64(st, 1);
+		size_t at;
+		if (n < MAX_CANDIDATES)
+			at = n++;
+		else if (cand[MAX_CANDIDATES - 1].docs < docs)
+			at = MAX_CANDIDATES - 1;
+		else
+			continue;
+		snprintf(cand[at].term, sizeof cand[at].term, "%s", term);
+		cand[at].docs = docs;
+		for (size_t k = at; k > 0 && cand[k].docs > cand[k - 1].docs; k--) {
+			char t[64];
+			int64_t dd = cand[k].docs;
+			memcpy(t, cand[k].term, sizeof t);
+			cand[k] = cand[k - 1];
+			memcpy(cand[k - 1].term, t, sizeof t);
+			cand[k - 1].docs = dd;
+		}
 	}
 	sqlite3_finalize(st);
-	return found;
+	if (n == 0)
+		return false;
+	size_t pick = 0;
+	int pick_score = -1;
+	for (size_t i = 0; i < n && (before || after); i++) {
+		int score = phrase_exists(index, before, cand[i].term)
+			+ phrase_exists(index, cand[i].term, after);
+		if (score > pick_score) {
+			pick_score = score;
+			pick = i;
+		}
+	}
+	snprintf(out, size, "%s", cand[pick].term);
+	return true;
 }
 
 /* The FTS5 expression of what was typed, with the readings of unknown

@@ -167,20 +167,29 @@ int kho_index_query_expand(kho_query *q, const kho_vocabulary *vocab, char **sug
 		rc = kho_error_set(KHO_ENOMEM, "out of memory reading the query");
 		goto done;
 	}
+	/* The plain words, for their neighbours. */
+	const char **words = calloc(q->n_nodes + 1, sizeof *words);
+	size_t n_words = 0;
+	if (!words) {
+		rc = kho_error_set(KHO_ENOMEM, "out of memory reading the query");
+		goto done;
+	}
+	for (size_t i = 0; i < q->n_nodes; i++)
+		if (q->nodes[i].kind == KHO_QUERY_TERM && !q->nodes[i].negated
+			&& q->nodes[i].n_tokens == 1)
+			words[n_words++] = q->nodes[i].tokens[0];
 	size_t slen = 0, glen = 0;
 	bool read = false, corrected = false;
 	void *p = vocab->payload;
-	for (size_t i = 0; i < q->n_nodes; i++) {
-		const kho_query_node *node = &q->nodes[i];
-		if (node->kind != KHO_QUERY_TERM || node->negated || node->n_tokens != 1)
-			continue;
-		const char *word = node->tokens[0], *search_as = word, *suggest_as = word;
+	for (size_t i = 0; i < n_words; i++) {
+		const char *word = words[i], *search_as = word, *suggest_as = word;
 		if (!vocab->known(p, word)) {
 			if ((kho_index_telex_fold(reading, cap, word) && vocab->known(p, reading))
 				|| (kho_index_vni_fold(reading, cap, word) && vocab->known(p, reading))) {
 				search_as = suggest_as = reading;
 				read = true;
-			} else if (vocab->closest && vocab->closest(p, word, reading, cap)) {
+			} else if (vocab->closest && vocab->closest(p, word, i ? words[i - 1] : NULL,
+					i + 1 < n_words ? words[i + 1] : NULL, reading, cap)) {
 				suggest_as = reading;
 				corrected = true;
 			}
@@ -195,6 +204,7 @@ int kho_index_query_expand(kho_query *q, const kho_vocabulary *vocab, char **sug
 		glen += gn;
 		suggested[glen++] = ' ';
 	}
+	free(words);
 	searched[slen ? slen - 1 : 0] = '\0';
 	suggested[glen ? glen - 1 : 0] = '\0';
 	kho_query *extra = NULL;

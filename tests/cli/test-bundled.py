@@ -45,6 +45,12 @@ for accented, plain in (("phân số", "phan so"), ("quang hợp", "quang hop"),
     check([h["lesson"] for h in a.get("results", [])][:2] == [h["lesson"] for h in b.get("results", [])][:2],
           "%s and %s find the same top lessons" % (accented, plain))
 
+# "did you mean" chooses among equally close words by the words beside them
+res = kho_json(home, "search", "dien tich hinh thag")
+check(res.get("did_you_mean") == "dien tich hinh thang", "did you mean: %r" % res.get("did_you_mean"))
+check(kho_json(home, "search", "phuong trinh bac nhta").get("did_you_mean") == "phuong trinh bac nhat",
+      "did you mean (swap)")
+
 # lessons stored in NFD (decomposed) are stored as NFC text and found like any other
 nfd = [p for p in glob.glob(os.path.join(SOURCE, "content-packs", "packs", "*", "lessons", "*.html"))
        if not unicodedata.is_normalized("NFC", open(p, encoding="utf-8").read())]

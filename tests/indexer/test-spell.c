@@ -29,9 +29,12 @@ static bool known(void *payload, const char *token)
 }
 
 /* A pretend spelling corrector: the known word at distance 1. */
-static bool closest(void *payload, const char *token, char *out, size_t size)
+static bool closest(void *payload, const char *token, const char *before, const char *after,
+	char *out, size_t size)
 {
 	(void)payload;
+	(void)before;
+	(void)after;
 	static const char *const words[] = { "tieng", "viet", "duong", "hoc", "sinh" };
 	for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
 		if (kho_index_edit_distance(token, words[i], 1) == 1 && strlen(words[i]) < size) {
