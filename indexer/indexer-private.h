@@ -144,6 +144,9 @@ typedef struct kho_query {
 int kho_index_query_parse(kho_query **out, const char *text, bool typing);
 void kho_index_query_free(kho_query *query);
 
+/* True when two nodes are the same kind, negation and tokens. */
+bool kho_index_query_same_node(const kho_query_node *a, const kho_query_node *b);
+
 /* The FTS5 MATCH expression of a parsed query, malloc'd: every term is a
  * double-quoted string of folded tokens, so that FTS5 cannot fail to parse
  * it. "" when the query has nothing to look for (it matches nothing).

@@ -63,7 +63,7 @@ static void free_tokens(char **tokens, size_t n)
 	free(tokens);
 }
 
-static bool same_node(const kho_query_node *a, const kho_query_node *b)
+bool kho_index_query_same_node(const kho_query_node *a, const kho_query_node *b)
 {
 	if (a->kind != b->kind || a->negated != b->negated || a->n_tokens != b->n_tokens)
 		return false;
@@ -84,7 +84,7 @@ static void add_node(builder *bld, kho_query_kind kind, bool negated, char **tok
 	kho_query *q = bld->query;
 	kho_query_node node = { kind, negated, tokens, n };
 	for (size_t i = 0; i < q->n_nodes; i++) {
-		if (same_node(&q->nodes[i], &node)) {
+		if (kho_index_query_same_node(&q->nodes[i], &node)) {
 			free_tokens(tokens, n);
 			return;
 		}

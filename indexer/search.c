@@ -343,35 +343,32 @@ static bool closest_token(void *payload, const char *token, const char *before,
 			best = d;
 			n = 0;
 		}
-		/* keep the most common of the closest */
+		/* keep the most common of the closest: a full list drops its rarest */
 		int64_t docs = sqlite3_column_int64(st, 1);
-		size_t at;
-		if (n < MAX_CANDIDATES)
-			at = n++;
-		else if (cand[MAX_CANDIDATES - 1].docs < docs)
-			at = MAX_CANDIDATES - 1;
-		else
-			continue;
+		size_t at = n;
+		if (n == MAX_CANDIDATES) {
+			at = 0;
+			for (size_t k = 1; k < n; k++)
+				if (cand[k].docs < cand[at].docs)
+					at = k;
+			if (cand[at].docs >= docs)
+				continue;
+		} else {
+			n++;
+		}
 		snprintf(cand[at].term, sizeof cand[at].term, "%s", term);
 		cand[at].docs = docs;
-		for (size_t k = at; k > 0 && cand[k].docs > cand[k - 1].docs; k--) {
-			char t[64];
-			int64_t dd = cand[k].docs;
-			memcpy(t, cand[k].term, sizeof t);
-			cand[k] = cand[k - 1];
-			memcpy(cand[k - 1].term, t, sizeof t);
-			cand[k - 1].docs = dd;
-		}
 	}
 	sqlite3_finalize(st);
 	if (n == 0)
 		return false;
+	/* the best: beside more of the neighbouring words, then more common */
 	size_t pick = 0;
 	int pick_score = -1;
-	for (size_t i = 0; i < n && (before || after); i++) {
+	for (size_t i = 0; i < n; i++) {
 		int score = phrase_exists(index, before, cand[i].term)
 			+ phrase_exists(index, cand[i].term, after);
-		if (score > pick_score) {
+		if (score > pick_score || (score == pick_score && cand[i].docs > cand[pick].docs)) {
 			pick_score = score;
 			pick = i;
 		}

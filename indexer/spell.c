@@ -85,16 +85,6 @@ bool kho_index_vni_fold(char *out, size_t size, const char *word)
 	return strcmp(out, word) != 0;
 }
 
-static bool same_tokens(const kho_query_node *a, const kho_query_node *b)
-{
-	if (a->kind != b->kind || a->negated != b->negated || a->n_tokens != b->n_tokens)
-		return false;
-	for (size_t i = 0; i < a->n_tokens; i++)
-		if (strcmp(a->tokens[i], b->tokens[i]))
-			return false;
-	return true;
-}
-
 /* Moves the nodes of `from` that `to` does not have yet into `to`. */
 static int merge(kho_query *to, kho_query *from)
 {
@@ -106,7 +96,7 @@ static int merge(kho_query *to, kho_query *from)
 	for (size_t i = 0; i < from->n_nodes; i++) {
 		bool dup = false;
 		for (size_t k = 0; !dup && k < to->n_nodes; k++)
-			dup = same_tokens(&to->nodes[k], &from->nodes[i]);
+			dup = kho_index_query_same_node(&to->nodes[k], &from->nodes[i]);
 		if (dup)
 			from->nodes[kept++] = from->nodes[i]; /* freed with `from` */
 		else
