@@ -143,11 +143,35 @@ static int hook_extract(void *payload, char **out, const char *html, size_t len)
 	return kho_index_extract_text(out, html, len);
 }
 
+/* Says that the indexed lessons changed (index_generation()). */
+static int bump_generation(kho_index *index)
+{
+	return kho_store_exec(index->store,
+		"INSERT INTO index_meta (key, value) VALUES ('generation', 1)"
+		" ON CONFLICT (key) DO UPDATE SET value = CAST(value AS INTEGER) + 1;");
+}
+
+int index_generation(int64_t *out, kho_index *index)
+{
+	int src = SQLITE_OK;
+	if (!index->generation)
+		src = sqlite3_prepare_v2(index->db,
+			"SELECT CAST(value AS INTEGER) FROM index_meta WHERE key = 'generation'", -1,
+			&index->generation, NULL);
+	if (src == SQLITE_OK) {
+		src = sqlite3_step(index->generation);
+		*out = src == SQLITE_ROW ? sqlite3_column_int64(index->generation, 0) : 0;
+		sqlite3_reset(index->generation);
+	}
+	return src == SQLITE_ROW || src == SQLITE_DONE ? KHO_OK :
+		kho_store_error(index->store, src, "reading the index generation");
+}
+
 static int hook_switched(void *payload, int64_t old_pv, int64_t new_pv)
 {
 	kho_index *index = payload;
-	int rc = KHO_OK;
-	if (old_pv > 0)
+	int rc = bump_generation(index);
+	if (rc == KHO_OK && old_pv > 0)
 		rc = unindex_version(index, old_pv);
 	if (rc == KHO_OK && new_pv > 0)
 		rc = index_version(index, new_pv);
@@ -205,6 +229,8 @@ static int create_index(kho_index *index)
 	int rc = kho_store_exec(index->store, create_sql);
 	if (rc == KHO_OK)
 		rc = kho_store_exec(index->store, fill_sql);
+	if (rc == KHO_OK)
+		rc = bump_generation(index);
 	if (rc == KHO_OK)
 		rc = kho_store_exec(index->store, format);
 	return rc;
@@ -270,6 +296,8 @@ void kho_index_free(kho_index *index)
 	if (!index)
 		return;
 	sqlite3_finalize(index->vocab);
+	sqlite3_finalize(index->generation);
+	index_facets_free(index->facets);
 	free(index);
 }
 
@@ -294,5 +322,8 @@ int kho_index_rebuild(kho_index *index)
 	int rc = tx_begin(index, &nested);
 	if (rc)
 		return rc;
-	return tx_end(index, nested, kho_store_exec(index->store, fill_sql));
+	rc = kho_store_exec(index->store, fill_sql);
+	if (rc == KHO_OK)
+		rc = bump_generation(index);
+	return tx_end(index, nested, rc);
 }

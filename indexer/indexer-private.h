@@ -153,17 +153,40 @@ bool kho_index_query_same_node(const kho_query_node *a, const kho_query_node *b)
  * KHO_ENOMEM only. */
 int kho_index_query_expression(char **out, const kho_query *query);
 
+/* The expression of the lessons the query matches, for counting them: the
+ * same as kho_index_query_expression() without the nodes that only rank
+ * (bigrams and exact forms, which match no lesson their words do not). */
+int kho_index_query_match_expression(char **out, const kho_query *query);
+
 /* Both steps at once. */
 int kho_index_query_build(char **out, const char *text, bool typing);
 
 /* ---------------------------------------------------------------- index.c */
+
+typedef struct index_facets index_facets;
 
 struct kho_index {
 	kho_store *store;        /* borrowed; outlives the index */
 	sqlite3 *db;             /* the store's connection */
 	kho_install_hooks hooks; /* payload = this index */
 	sqlite3_stmt *vocab;     /* "is this token in the index?", prepared on first use */
+	sqlite3_stmt *generation; /* reads index_meta's generation, prepared on first use */
+	index_facets *facets;    /* facets.c's lesson values, owned; NULL until needed */
 };
+
+/* A number that changes whenever the indexed lessons change (any install,
+ * removal or rebuild), so that what is kept in memory about them can tell
+ * when to read them again. */
+int index_generation(int64_t *out, kho_index *index);
+
+/* --------------------------------------------------------------- facets.c */
+
+/* Sets result->total and result->facets: every lesson matching the FTS5
+ * expression `expr` within the query's grade, subject and pack filters, and
+ * how many of them have each pack, grade and subject. */
+int index_facets_count(kho_search_result *result, kho_index *index, const char *expr,
+	const kho_search_query *q);
+void index_facets_free(index_facets *facets);
 
 /* --------------------------------------------------------------- intent.c */
 

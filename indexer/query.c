@@ -373,12 +373,19 @@ static void put_node(strbuf *sb, const kho_query_node *node)
 		sb_put(sb, "*", 1);
 }
 
-/* All nodes with the given negation, joined with OR. Returns how many. */
-static size_t put_group(strbuf *sb, const kho_query *query, bool negated)
+/* Whether a node only ranks: it matches no lesson that other nodes do not. */
+static bool ranks_only(const kho_query_node *node)
+{
+	return !node->negated && (node->kind == KHO_QUERY_BIGRAM || node->kind == KHO_QUERY_EXACT);
+}
+
+/* All nodes with the given negation, joined with OR (without those that only
+ * rank when `matching`). Returns how many. */
+static size_t put_group(strbuf *sb, const kho_query *query, bool negated, bool matching)
 {
 	size_t n = 0;
 	for (size_t i = 0; i < query->n_nodes; i++) {
-		if (query->nodes[i].negated != negated)
+		if (query->nodes[i].negated != negated || (matching && ranks_only(&query->nodes[i])))
 			continue;
 		if (n++ > 0)
 			sb_str(sb, " OR ");
@@ -387,7 +394,7 @@ static size_t put_group(strbuf *sb, const kho_query *query, bool negated)
 	return n;
 }
 
-int kho_index_query_expression(char **out, const kho_query *query)
+static int expression(char **out, const kho_query *query, bool matching)
 {
 	strbuf sb = { NULL, 0, 0, false };
 	sb_put(&sb, "", 0);
@@ -395,17 +402,17 @@ int kho_index_query_expression(char **out, const kho_query *query)
 	for (size_t i = 0; i < query->n_nodes; i++) {
 		if (query->nodes[i].negated)
 			negatives++;
-		else
+		else if (!matching || !ranks_only(&query->nodes[i]))
 			positives++;
 	}
 	if (positives > 0) {
 		/* NOT binds tighter than OR in FTS5: group each side. */
 		sb_str(&sb, "(");
-		put_group(&sb, query, false);
+		put_group(&sb, query, false, matching);
 		sb_str(&sb, ")");
 		if (negatives > 0) {
 			sb_str(&sb, " NOT (");
-			put_group(&sb, query, true);
+			put_group(&sb, query, true, matching);
 			sb_str(&sb, ")");
 		}
 	}
@@ -415,6 +422,16 @@ int kho_index_query_expression(char **out, const kho_query *query)
 	}
 	*out = sb.data;
 	return KHO_OK;
+}
+
+int kho_index_query_expression(char **out, const kho_query *query)
+{
+	return expression(out, query, false);
+}
+
+int kho_index_query_match_expression(char **out, const kho_query *query)
+{
+	return expression(out, query, true);
 }
 
 int kho_index_query_build(char **out, const char *text, bool typing)

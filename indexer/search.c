@@ -5,9 +5,10 @@
  * words marked for the web app.
  *
  * A search runs in steps so that the costly parts happen only for the page
- * shown: one query ranks the matches and returns the page's rowids, another
- * counts all matches (skipped when the first page is not full), and a third
- * computes each shown lesson's fields and snippet.
+ * shown: one query ranks the matches and returns the page's rowids, a walk
+ * over the matching rowids counts them and their facets (facets.c; skipped
+ * for completions), and a third computes each shown lesson's fields and
+ * snippet.
  */
 #include "indexer-private.h"
 
@@ -61,18 +62,6 @@ static const char rank_sql[] =
 	" ORDER BY score, l.id"
 	" LIMIT ?5 OFFSET ?6";
 
-
-/* The total and the counts by pack, grade and subject over every matching
- * lesson (the same filters apply: a facet says what narrowing further would
- * leave), from one pass over the matches: the first row, of kind '', is the
- * total. */
-static const char facet_sql[] =
-	"WITH m AS MATERIALIZED (SELECT l.id AS id, v.pack_id AS pack" MATCHING_LESSONS ")"
-	" SELECT '', '', count(*) FROM m"
-	" UNION ALL SELECT 'pack', pack, count(*) FROM m GROUP BY pack"
-	" UNION ALL SELECT t.kind, t.value, count(*) FROM m JOIN lesson_tags t ON t.lesson = m.id"
-	"  GROUP BY t.kind, t.value"
-	" ORDER BY 1, 3 DESC, 2";
 
 static const char hit_sql[] =
 	"SELECT v.pack_id, v.version, l.lesson_id, l.title, l.unit_title, l.summary,"
@@ -225,48 +214,6 @@ static void bind_filters(sqlite3_stmt *st, const char *expr, const kho_search_qu
 		sqlite3_bind_text(st, 4, q->pack, -1, SQLITE_STATIC);
 }
 
-/* Fills result->total and result->facets for the query's whole result set. */
-static int count_facets(kho_search_result *result, kho_index *index, const char *expr,
-	const kho_search_query *q)
-{
-	sqlite3_stmt *st = NULL;
-	int src = sqlite3_prepare_v2(index->db, facet_sql, -1, &st, NULL);
-	if (src != SQLITE_OK)
-		return kho_store_error(index->store, src, "counting facets");
-	bind_filters(st, expr, q);
-	int rc = KHO_OK;
-	size_t cap = 0;
-	while ((src = sqlite3_step(st)) == SQLITE_ROW) {
-		const unsigned char *kind = sqlite3_column_text(st, 0);
-		if (kind && !kind[0]) {
-			result->total = sqlite3_column_int64(st, 2);
-			continue;
-		}
-		if (result->n_facets == cap) {
-			cap = cap ? 2 * cap : 32;
-			kho_search_facet *f = realloc(result->facets, cap * sizeof *f);
-			if (!f) {
-				rc = kho_error_set(KHO_ENOMEM, "out of memory counting facets");
-				break;
-			}
-			result->facets = f;
-		}
-		kho_search_facet *f = &result->facets[result->n_facets];
-		f->kind = column_dup(st, 0);
-		f->value = column_dup(st, 1);
-		f->count = sqlite3_column_int64(st, 2);
-		result->n_facets++;
-		if (!f->kind || !f->value) {
-			rc = kho_error_set(KHO_ENOMEM, "out of memory counting facets");
-			break;
-		}
-	}
-	if (!rc && src != SQLITE_DONE)
-		rc = kho_store_error(index->store, src, "counting facets");
-	sqlite3_finalize(st);
-	return rc;
-}
-
 /* The index's vocabulary, as a table made for this connection only; false
  * when it cannot be had (then every word is taken as it is). */
 static bool vocab_ready(kho_index *index)
@@ -377,9 +324,10 @@ static bool closest_token(void *payload, const char *token, const char *before,
 	return true;
 }
 
-/* The FTS5 expression of what was typed, with the readings of unknown
- * words; *reading gets the query as read when any word was unknown. */
-static int build_expression(char **out, char **reading, kho_index *index,
+/* The FTS5 expressions of what was typed, with the readings of unknown
+ * words: *out to rank, *matching to count the matches; *reading gets the
+ * query as read when any word was unknown. */
+static int build_expression(char **out, char **matching, char **reading, kho_index *index,
 	const kho_search_query *query)
 {
 	kho_vocabulary vocab = { index, known_token, closest_token };
@@ -389,6 +337,8 @@ static int build_expression(char **out, char **reading, kho_index *index,
 		rc = kho_index_query_expand(parsed, &vocab, reading);
 	if (!rc)
 		rc = kho_index_query_expression(out, parsed);
+	if (!rc)
+		rc = kho_index_query_match_expression(matching, parsed);
 	kho_index_query_free(parsed);
 	return rc;
 }
@@ -406,7 +356,7 @@ int kho_index_search(kho_search_result **out, kho_index *index, const kho_search
 			query->offset);
 
 	kho_search_result *result = calloc(1, sizeof *result);
-	char *expr = NULL;
+	char *expr = NULL, *matching = NULL;
 	sqlite3_stmt *rank = NULL, *hit = NULL;
 	int64_t *rowids = NULL;
 	double *scores = NULL;
@@ -415,7 +365,7 @@ int kho_index_search(kho_search_result **out, kho_index *index, const kho_search
 		rc = kho_error_set(KHO_ENOMEM, "out of memory searching");
 		goto cleanup;
 	}
-	if ((rc = build_expression(&expr, &result->did_you_mean, index, query)))
+	if ((rc = build_expression(&expr, &matching, &result->did_you_mean, index, query)))
 		goto cleanup;
 	if (expr[0] == '\0')
 		goto done; /* nothing to look for: no results */
@@ -465,7 +415,7 @@ int kho_index_search(kho_search_result **out, kho_index *index, const kho_search
 	/* The total and the facets in one more pass; completions skip it. */
 	result->total = (int64_t)query->offset + (int64_t)n;
 	if (!query->hits_only && (n > 0 || query->offset > 0)
-		&& (rc = count_facets(result, index, expr, query)))
+		&& (rc = index_facets_count(result, index, matching, query)))
 		goto cleanup;
 	if (n == 0)
 		goto done;
@@ -498,6 +448,7 @@ cleanup:
 	free(rowids);
 	free(scores);
 	free(expr);
+	free(matching);
 	kho_search_result_free(result);
 	return rc;
 }

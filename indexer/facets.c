@@ -1,0 +1,279 @@
+/*
+ * facets.c — the total and the facet counts of a search without joining
+ * every match to the store's tables. What a facet needs of a lesson (its pack
+ * and its grade and subject tags) is read once into memory, as a small list
+ * of numbers per lesson id, and read again only when the index changes
+ * (index_meta's `generation`). A search then walks the matching rowids that
+ * FTS5 returns, without ranking them, and counts.
+ *
+ * Memory: 4 bytes per lesson id up to the largest, plus 2 bytes per tag
+ * (about 14 MB for a million lessons).
+ */
+#include "indexer-private.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* The facet values seen, numbered; a lesson's values are these numbers. */
+typedef struct facet_value {
+	char *kind;
+	char *value;
+} facet_value;
+
+struct index_facets {
+	int64_t generation;
+	int64_t max_id;       /* lessons 1..max_id */
+	uint32_t *start;      /* lesson id's values: values[start[id] .. start[id + 1]) */
+	uint16_t *values;
+	size_t n_values;
+	facet_value *dict;    /* the distinct (kind, value) pairs */
+	size_t n_dict;
+};
+
+/* Lesson ids with their values, in lesson order: the pack first. */
+static const char load_sql[] =
+	"SELECT d.lesson, 'pack', v.pack_id FROM index_docs d"
+	"  JOIN lessons l ON l.id = d.lesson JOIN pack_versions v ON v.id = l.pv"
+	" UNION ALL SELECT t.lesson, t.kind, t.value FROM lesson_tags t"
+	"  JOIN index_docs d ON d.lesson = t.lesson"
+	" ORDER BY 1";
+
+void index_facets_free(index_facets *f)
+{
+	if (!f)
+		return;
+	for (size_t i = 0; i < f->n_dict; i++) {
+		free(f->dict[i].kind);
+		free(f->dict[i].value);
+	}
+	free(f->dict);
+	free(f->start);
+	free(f->values);
+	free(f);
+}
+
+/* The number of (kind, value), added to the dictionary when new; -1 when
+ * out of memory or past 65,535 distinct values. */
+static int dict_id(index_facets *f, const char *kind, const char *value)
+{
+	for (size_t i = 0; i < f->n_dict; i++)
+		if (!strcmp(f->dict[i].value, value) && !strcmp(f->dict[i].kind, kind))
+			return (int)i;
+	if (f->n_dict >= UINT16_MAX)
+		return -1;
+	if ((f->n_dict & (f->n_dict - 1)) == 0) {
+		facet_value *d = realloc(f->dict, (f->n_dict ? 2 * f->n_dict : 16) * sizeof *d);
+		if (!d)
+			return -1;
+		f->dict = d;
+	}
+	facet_value *d = &f->dict[f->n_dict];
+	d->kind = strdup(kind);
+	d->value = strdup(value);
+	if (!d->kind || !d->value) {
+		free(d->kind);
+		free(d->value);
+		return -1;
+	}
+	return (int)f->n_dict++;
+}
+
+static int load(index_facets **out, kho_index *index, int64_t generation)
+{
+	index_facets *f = calloc(1, sizeof *f);
+	sqlite3_stmt *st = NULL;
+	int64_t max_id = 0;
+	int rc = KHO_OK;
+	if (!f)
+		return kho_error_set(KHO_ENOMEM, "out of memory reading lesson facets");
+	f->generation = generation;
+	int src = sqlite3_prepare_v2(index->db, "SELECT max(lesson) FROM index_docs", -1, &st, NULL);
+	if (src == SQLITE_OK && (src = sqlite3_step(st)) == SQLITE_ROW)
+		max_id = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	st = NULL;
+	if (src != SQLITE_ROW) {
+		rc = kho_store_error(index->store, src, "reading lesson facets");
+		goto fail;
+	}
+	if (max_id < 0 || max_id > INT32_MAX) {
+		rc = kho_error_set(KHO_ECORRUPT, "lesson id %lld out of range", (long long)max_id);
+		goto fail;
+	}
+	f->max_id = max_id;
+	f->start = calloc((size_t)max_id + 2, sizeof *f->start);
+	size_t cap = (size_t)max_id * 3 + 16;
+	f->values = malloc(cap * sizeof *f->values);
+	if (!f->start || !f->values) {
+		rc = kho_error_set(KHO_ENOMEM, "out of memory reading lesson facets");
+		goto fail;
+	}
+	if ((src = sqlite3_prepare_v2(index->db, load_sql, -1, &st, NULL)) != SQLITE_OK) {
+		rc = kho_store_error(index->store, src, "reading lesson facets");
+		goto fail;
+	}
+	int64_t filled = 0; /* start[] is set for ids up to this one */
+	while ((src = sqlite3_step(st)) == SQLITE_ROW) {
+		int64_t id = sqlite3_column_int64(st, 0);
+		const char *kind = (const char *)sqlite3_column_text(st, 1);
+		const char *value = (const char *)sqlite3_column_text(st, 2);
+		if (id < 1 || id > max_id || id < filled || !kind || !value)
+			continue;
+		for (; filled < id; filled++)
+			f->start[filled + 1] = (uint32_t)f->n_values;
+		int v = dict_id(f, kind, value);
+		if (v < 0) {
+			rc = kho_error_set(KHO_ENOMEM, "out of memory reading lesson facets");
+			goto fail;
+		}
+		if (f->n_values == cap) {
+			uint16_t *grown = 2 * cap > UINT32_MAX ? NULL :
+				realloc(f->values, 2 * cap * sizeof *grown);
+			if (!grown) {
+				rc = kho_error_set(KHO_ENOMEM, "out of memory reading lesson facets");
+				goto fail;
+			}
+			f->values = grown;
+			cap *= 2;
+		}
+		f->values[f->n_values++] = (uint16_t)v;
+	}
+	if (src != SQLITE_DONE) {
+		rc = kho_store_error(index->store, src, "reading lesson facets");
+		goto fail;
+	}
+	for (; filled <= max_id; filled++)
+		f->start[filled + 1] = (uint32_t)f->n_values;
+	sqlite3_finalize(st);
+	*out = f;
+	return KHO_OK;
+
+fail:
+	sqlite3_finalize(st);
+	index_facets_free(f);
+	return rc;
+}
+
+/* The facets of the index as it is now, read again when it changed. */
+static int current(index_facets **out, kho_index *index)
+{
+	int64_t generation = 0;
+	int rc = index_generation(&generation, index);
+	if (rc)
+		return rc;
+	if (!index->facets || index->facets->generation != generation) {
+		index_facets *fresh = NULL;
+		if ((rc = load(&fresh, index, generation)))
+			return rc;
+		index_facets_free(index->facets);
+		index->facets = fresh;
+	}
+	*out = index->facets;
+	return KHO_OK;
+}
+
+/* The dictionary number of a filter's value: -1 when there is no filter,
+ * -2 when no lesson has that value (then nothing matches). */
+static int filter_id(const index_facets *f, const char *kind, const char *value)
+{
+	if (!value || !*value)
+		return -1;
+	for (size_t i = 0; i < f->n_dict; i++)
+		if (!strcmp(f->dict[i].value, value) && !strcmp(f->dict[i].kind, kind))
+			return (int)i;
+	return -2;
+}
+
+static bool has_value(const index_facets *f, int64_t id, int v)
+{
+	if (v == -1)
+		return true;
+	for (uint32_t i = f->start[id]; i < f->start[id + 1]; i++)
+		if (f->values[i] == v)
+			return true;
+	return false;
+}
+
+static int facet_order(const void *pa, const void *pb)
+{
+	const kho_search_facet *a = pa, *b = pb;
+	int c = strcmp(a->kind, b->kind);
+	if (c)
+		return c;
+	if (a->count != b->count)
+		return a->count > b->count ? -1 : 1;
+	return strcmp(a->value, b->value);
+}
+
+/* Fills the result's facets from the counts per dictionary number. */
+static int put_facets(kho_search_result *result, const index_facets *f, const int64_t *counts)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < f->n_dict; i++)
+		n += counts[i] > 0;
+	if (n == 0)
+		return KHO_OK;
+	result->facets = calloc(n, sizeof *result->facets);
+	if (!result->facets)
+		return kho_error_set(KHO_ENOMEM, "out of memory counting facets");
+	for (size_t i = 0; i < f->n_dict; i++) {
+		if (counts[i] == 0)
+			continue;
+		kho_search_facet *out = &result->facets[result->n_facets++];
+		out->kind = strdup(f->dict[i].kind);
+		out->value = strdup(f->dict[i].value);
+		out->count = counts[i];
+		if (!out->kind || !out->value)
+			return kho_error_set(KHO_ENOMEM, "out of memory counting facets");
+	}
+	qsort(result->facets, result->n_facets, sizeof *result->facets, facet_order);
+	return KHO_OK;
+}
+
+int index_facets_count(kho_search_result *result, kho_index *index, const char *expr,
+	const kho_search_query *q)
+{
+	index_facets *f = NULL;
+	int rc = current(&f, index);
+	if (rc)
+		return rc;
+	result->total = 0;
+	int grade = filter_id(f, "grade", q->grade);
+	int subject = filter_id(f, "subject", q->subject);
+	int pack = filter_id(f, "pack", q->pack);
+	if (grade == -2 || subject == -2 || pack == -2)
+		return KHO_OK;
+
+	int64_t *counts = calloc(f->n_dict + 1, sizeof *counts);
+	if (!counts)
+		return kho_error_set(KHO_ENOMEM, "out of memory counting facets");
+	sqlite3_stmt *st = NULL;
+	int src = sqlite3_prepare_v2(index->db,
+		"SELECT rowid FROM lesson_fts WHERE lesson_fts MATCH ?1", -1, &st, NULL);
+	if (src == SQLITE_OK) {
+		sqlite3_bind_text(st, 1, expr, -1, SQLITE_STATIC);
+		while ((src = sqlite3_step(st)) == SQLITE_ROW) {
+			int64_t id = sqlite3_column_int64(st, 0);
+			if (id < 1 || id > f->max_id) {
+				src = SQLITE_CORRUPT;
+				break;
+			}
+			if (!has_value(f, id, grade) || !has_value(f, id, subject) ||
+			    !has_value(f, id, pack))
+				continue;
+			result->total++;
+			for (uint32_t i = f->start[id]; i < f->start[id + 1]; i++)
+				counts[f->values[i]]++;
+		}
+	}
+	if (src == SQLITE_CORRUPT)
+		rc = kho_error_set(KHO_ECORRUPT, "the search index holds a lesson the store does not"
+			" list; rebuild the index");
+	else if (src != SQLITE_DONE)
+		rc = kho_store_error(index->store, src, "counting facets");
+	sqlite3_finalize(st);
+	if (!rc)
+		rc = put_facets(result, f, counts);
+	free(counts);
+	return rc;
+}
