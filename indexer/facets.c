@@ -22,6 +22,7 @@ typedef struct facet_value {
 
 struct index_facets {
 	int64_t generation;
+	int64_t lessons;      /* how many are indexed */
 	int64_t max_id;       /* lessons 1..max_id */
 	uint32_t *start;      /* lesson id's values: values[start[id] .. start[id + 1]) */
 	uint16_t *values;
@@ -119,6 +120,8 @@ static int load(index_facets **out, kho_index *index, int64_t generation)
 		const char *value = (const char *)sqlite3_column_text(st, 2);
 		if (id < 1 || id > max_id || id < filled || !kind || !value)
 			continue;
+		if (id > filled)
+			f->lessons++;
 		for (; filled < id; filled++)
 			f->start[filled + 1] = (uint32_t)f->n_values;
 		int v = dict_id(f, kind, value);
@@ -154,8 +157,7 @@ fail:
 	return rc;
 }
 
-/* The facets of the index as it is now, read again when it changed. */
-static int current(index_facets **out, kho_index *index)
+int index_facets_current(index_facets **out, kho_index *index)
 {
 	int64_t generation = 0;
 	int rc = index_generation(&generation, index);
@@ -172,9 +174,12 @@ static int current(index_facets **out, kho_index *index)
 	return KHO_OK;
 }
 
-/* The dictionary number of a filter's value: -1 when there is no filter,
- * -2 when no lesson has that value (then nothing matches). */
-static int filter_id(const index_facets *f, const char *kind, const char *value)
+int64_t index_facets_lessons(const index_facets *f)
+{
+	return f->lessons;
+}
+
+int index_facets_value(const index_facets *f, const char *kind, const char *value)
 {
 	if (!value || !*value)
 		return -1;
@@ -184,10 +189,12 @@ static int filter_id(const index_facets *f, const char *kind, const char *value)
 	return -2;
 }
 
-static bool has_value(const index_facets *f, int64_t id, int v)
+bool index_facets_has(const index_facets *f, int64_t id, int v)
 {
 	if (v == -1)
 		return true;
+	if (id < 1 || id > f->max_id)
+		return false;
 	for (uint32_t i = f->start[id]; i < f->start[id + 1]; i++)
 		if (f->values[i] == v)
 			return true;
@@ -230,18 +237,32 @@ static int put_facets(kho_search_result *result, const index_facets *f, const in
 	return KHO_OK;
 }
 
+void index_facets_filter(index_filter *out, const index_facets *f, const kho_search_query *q)
+{
+	out->grade = index_facets_value(f, "grade", q->grade);
+	out->subject = index_facets_value(f, "subject", q->subject);
+	out->pack = index_facets_value(f, "pack", q->pack);
+	out->none = out->grade == -2 || out->subject == -2 || out->pack == -2;
+}
+
+bool index_facets_pass(const index_facets *f, const index_filter *filter, int64_t id)
+{
+	return !filter->none && id >= 1 && id <= f->max_id && f->start[id] < f->start[id + 1] &&
+		index_facets_has(f, id, filter->grade) && index_facets_has(f, id, filter->subject) &&
+		index_facets_has(f, id, filter->pack);
+}
+
 int index_facets_count(kho_search_result *result, kho_index *index, const char *expr,
 	const kho_search_query *q)
 {
 	index_facets *f = NULL;
-	int rc = current(&f, index);
+	int rc = index_facets_current(&f, index);
 	if (rc)
 		return rc;
 	result->total = 0;
-	int grade = filter_id(f, "grade", q->grade);
-	int subject = filter_id(f, "subject", q->subject);
-	int pack = filter_id(f, "pack", q->pack);
-	if (grade == -2 || subject == -2 || pack == -2)
+	index_filter filter;
+	index_facets_filter(&filter, f, q);
+	if (filter.none)
 		return KHO_OK;
 
 	int64_t *counts = calloc(f->n_dict + 1, sizeof *counts);
@@ -258,8 +279,7 @@ int index_facets_count(kho_search_result *result, kho_index *index, const char *
 				src = SQLITE_CORRUPT;
 				break;
 			}
-			if (!has_value(f, id, grade) || !has_value(f, id, subject) ||
-			    !has_value(f, id, pack))
+			if (!index_facets_pass(f, &filter, id))
 				continue;
 			result->total++;
 			for (uint32_t i = f->start[id]; i < f->start[id + 1]; i++)

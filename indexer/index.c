@@ -37,7 +37,11 @@ static const char create_sql[] =
 	 * pending; 4 MiB instead of 1 MiB makes fewer segments to merge when a
 	 * large pack installs (docs/benchmarks.md). */
 	"INSERT INTO lesson_fts (lesson_fts, rank) VALUES ('hashsize', 4194304);"
-	"CREATE TABLE index_docs (lesson INTEGER PRIMARY KEY);";
+	"CREATE TABLE index_docs (lesson INTEGER PRIMARY KEY);"
+	"DROP TABLE IF EXISTS index_tier;"
+	"CREATE TABLE index_tier (term TEXT PRIMARY KEY, df INTEGER NOT NULL, top BLOB NOT NULL)"
+	"  WITHOUT ROWID;"
+	"DELETE FROM index_meta WHERE key LIKE 'tier_%';";
 
 /* Empties the index and fills it with every visible lesson. */
 static const char fill_sql[] =
@@ -81,6 +85,42 @@ static int query_int(int64_t *out, kho_index *index, const char *sql, int64_t fa
 		rc = kho_store_error(index->store, src, what);
 	sqlite3_finalize(st);
 	return rc;
+}
+
+int index_query_int(int64_t *out, kho_index *index, const char *sql)
+{
+	return query_int(out, index, sql, 0, "reading the index");
+}
+
+int index_meta_get(int64_t *out, kho_index *index, const char *key)
+{
+	sqlite3_stmt *st = NULL;
+	*out = 0;
+	int src = sqlite3_prepare_v2(index->db,
+		"SELECT CAST(value AS INTEGER) FROM index_meta WHERE key = ?1", -1, &st, NULL);
+	if (src == SQLITE_OK) {
+		sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+		if ((src = sqlite3_step(st)) == SQLITE_ROW)
+			*out = sqlite3_column_int64(st, 0);
+	}
+	sqlite3_finalize(st);
+	return src == SQLITE_ROW || src == SQLITE_DONE ? KHO_OK :
+		kho_store_error(index->store, src, "reading the index settings");
+}
+
+int index_meta_set(kho_index *index, const char *key, int64_t value)
+{
+	sqlite3_stmt *st = NULL;
+	int src = sqlite3_prepare_v2(index->db,
+		"INSERT OR REPLACE INTO index_meta (key, value) VALUES (?1, ?2)", -1, &st, NULL);
+	if (src == SQLITE_OK) {
+		sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 2, value);
+		src = sqlite3_step(st);
+	}
+	sqlite3_finalize(st);
+	return src == SQLITE_DONE ? KHO_OK :
+		kho_store_error(index->store, src, "writing the index settings");
 }
 
 /* A transaction of its own, or a savepoint when the caller already has one. */
@@ -172,9 +212,15 @@ static int hook_switched(void *payload, int64_t old_pv, int64_t new_pv)
 	kho_index *index = payload;
 	int rc = bump_generation(index);
 	if (rc == KHO_OK && old_pv > 0)
+		rc = index_tier_change(index, old_pv, -1);
+	if (rc == KHO_OK && old_pv > 0)
 		rc = unindex_version(index, old_pv);
 	if (rc == KHO_OK && new_pv > 0)
 		rc = index_version(index, new_pv);
+	if (rc == KHO_OK && new_pv > 0)
+		rc = index_tier_change(index, new_pv, 1);
+	if (rc == KHO_OK)
+		rc = index_tier_settle(index);
 	return rc;
 }
 
@@ -232,6 +278,8 @@ static int create_index(kho_index *index)
 	if (rc == KHO_OK)
 		rc = bump_generation(index);
 	if (rc == KHO_OK)
+		rc = index_tier_build(index);
+	if (rc == KHO_OK)
 		rc = kho_store_exec(index->store, format);
 	return rc;
 }
@@ -251,6 +299,8 @@ int kho_index_open(kho_index **out, kho_store *store)
 
 	int rc = KHO_OK;
 	int src = kho_index_register_tokenizer(index->db);
+	if (src == SQLITE_OK)
+		src = index_register_rank(index->db);
 	if (src != SQLITE_OK) {
 		rc = kho_error_set(KHO_ERROR, "cannot register the kho tokenizer: %s "
 			"(is SQLite built with FTS5?)", sqlite3_errstr(src));
@@ -297,6 +347,7 @@ void kho_index_free(kho_index *index)
 		return;
 	sqlite3_finalize(index->vocab);
 	sqlite3_finalize(index->generation);
+	sqlite3_finalize(index->tier);
 	index_facets_free(index->facets);
 	free(index);
 }
@@ -325,5 +376,7 @@ int kho_index_rebuild(kho_index *index)
 	rc = kho_store_exec(index->store, fill_sql);
 	if (rc == KHO_OK)
 		rc = bump_generation(index);
+	if (rc == KHO_OK)
+		rc = index_tier_build(index);
 	return tx_end(index, nested, rc);
 }

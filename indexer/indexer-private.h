@@ -14,7 +14,7 @@
 
 /* Bumped whenever the tokenizer's output or the index tables change; an index
  * of another format is dropped and rebuilt on open (see INDEX.md). */
-#define KHO_INDEX_FORMAT 1
+#define KHO_INDEX_FORMAT 2
 
 /* ----------------------------------------------------------------- UTF-8 */
 
@@ -172,12 +172,77 @@ struct kho_index {
 	sqlite3_stmt *vocab;     /* "is this token in the index?", prepared on first use */
 	sqlite3_stmt *generation; /* reads index_meta's generation, prepared on first use */
 	index_facets *facets;    /* facets.c's lesson values, owned; NULL until needed */
+	sqlite3_stmt *tier;      /* reads one word's row of index_tier, prepared on first use */
+	int64_t tier_min_df;     /* tests: the next full build's min_df instead of the rule */
 };
+
+/* One integer from `sql` (0 when no row); index_meta's integer values. */
+int index_query_int(int64_t *out, kho_index *index, const char *sql);
+int index_meta_get(int64_t *out, kho_index *index, const char *key);
+int index_meta_set(kho_index *index, const char *key, int64_t value);
 
 /* A number that changes whenever the indexed lessons change (any install,
  * removal or rebuild), so that what is kept in memory about them can tell
  * when to read them again. */
 int index_generation(int64_t *out, kho_index *index);
+
+/* ---------------------------------------------------------------- rank.c */
+
+#define INDEX_RANK_COLUMNS 5          /* title, keywords, unit_title, summary, body */
+#define INDEX_RANK_MAX_PHRASES 128    /* phrases of one expression kho_rank() scores */
+#define INDEX_RANK_POINTER "kho_rank_params"
+#define INDEX_RANK_K1 1.2             /* BM25's k1 and b, as FTS5's bm25() */
+#define INDEX_RANK_B 0.75
+
+/* The column weights, as search.c's bm25() call. */
+extern const double index_rank_weights[INDEX_RANK_COLUMNS];
+
+/* What kho_rank() is given (sqlite3_bind_pointer, type INDEX_RANK_POINTER):
+ * the inverse document frequency of each phrase of the expression, in order. */
+typedef struct index_rank_params {
+	int n_phrases;
+	double idf[INDEX_RANK_MAX_PHRASES];
+} index_rank_params;
+
+/* BM25's weight of a word counted `freq` times (column-weighted) in a lesson
+ * of `length` tokens, when lessons have `avgdl` tokens on average. */
+static inline double index_rank_term(double freq, double length, double avgdl)
+{
+	return freq * (INDEX_RANK_K1 + 1.0) /
+		(freq + INDEX_RANK_K1 * (1.0 - INDEX_RANK_B + INDEX_RANK_B * length / avgdl));
+}
+
+/* BM25's inverse document frequency, as FTS5's bm25() (never below 1e-6). */
+double index_rank_idf(int64_t rows, int64_t hits);
+
+/* Registers kho_rank() and kho_avgdl() on the connection; SQLite result code. */
+int index_register_rank(sqlite3 *db);
+
+/* The connection's fts5_api, or NULL without FTS5. */
+fts5_api *index_fts5_api(sqlite3 *db);
+
+/* ---------------------------------------------------------------- tier.c */
+
+#define INDEX_TIER_K 512 /* lessons listed for each common word */
+
+typedef struct index_tier_entry {
+	float weight;    /* index_rank_term() in that lesson */
+	uint32_t lesson; /* lessons.id */
+} index_tier_entry;
+
+/* Reads `n` stored entries (8 bytes each) into `out`. */
+void index_tier_decode(index_tier_entry *out, const unsigned char *blob, size_t n);
+
+/* Builds index_tier afresh from the indexed lessons. */
+int index_tier_build(kho_index *index);
+
+/* Counts the lessons of pack version `pv` in (sign 1, after they were
+ * indexed) or out of (sign -1, before they are unindexed) the lists. */
+int index_tier_change(kho_index *index, int64_t pv, int sign);
+
+/* Builds afresh when the lessons changed since the last build reach the
+ * number indexed then. */
+int index_tier_settle(kho_index *index);
 
 /* --------------------------------------------------------------- facets.c */
 
@@ -187,6 +252,31 @@ int index_generation(int64_t *out, kho_index *index);
 int index_facets_count(kho_search_result *result, kho_index *index, const char *expr,
 	const kho_search_query *q);
 void index_facets_free(index_facets *facets);
+
+/* The lesson values of the index as it is now (read again when it changed);
+ * owned by the index, valid until its next change. */
+int index_facets_current(index_facets **out, kho_index *index);
+
+/* How many lessons are indexed. */
+int64_t index_facets_lessons(const index_facets *f);
+
+/* The number of a (kind, value) pair: -1 when `value` is NULL or empty (no
+ * condition), -2 when no indexed lesson has it. */
+int index_facets_value(const index_facets *f, const char *kind, const char *value);
+
+/* Whether lesson `id` has value number `v` (always, for -1). */
+bool index_facets_has(const index_facets *f, int64_t id, int v);
+
+/* A query's grade, subject and pack filters as value numbers. */
+typedef struct index_filter {
+	int grade, subject, pack;
+	bool none; /* a filter no lesson passes */
+} index_filter;
+
+void index_facets_filter(index_filter *out, const index_facets *f, const kho_search_query *q);
+
+/* Whether lesson `id` is indexed and passes the filters. */
+bool index_facets_pass(const index_facets *f, const index_filter *filter, int64_t id);
 
 /* --------------------------------------------------------------- intent.c */
 

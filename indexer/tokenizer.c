@@ -528,18 +528,23 @@ static fts5_tokenizer kho_tokenizer = {
 	.xTokenize = tok_tokenize,
 };
 
+fts5_api *index_fts5_api(sqlite3 *db)
+{
+	fts5_api *api = NULL;
+	sqlite3_stmt *stmt = NULL;
+	if (sqlite3_prepare_v2(db, "SELECT fts5(?1)", -1, &stmt, NULL) != SQLITE_OK)
+		return NULL;
+	sqlite3_bind_pointer(stmt, 1, (void *)&api, "fts5_api_ptr", NULL);
+	int rc = sqlite3_step(stmt);
+	sqlite3_finalize(stmt);
+	return rc == SQLITE_ROW ? api : NULL;
+}
+
 int kho_index_register_tokenizer(sqlite3 *db)
 {
 	pthread_once(&tables_once, build_tables);
-	fts5_api *api = NULL;
-	sqlite3_stmt *stmt = NULL;
-	int rc = sqlite3_prepare_v2(db, "SELECT fts5(?1)", -1, &stmt, NULL);
-	if (rc != SQLITE_OK)
-		return rc;
-	sqlite3_bind_pointer(stmt, 1, (void *)&api, "fts5_api_ptr", NULL);
-	rc = sqlite3_step(stmt);
-	sqlite3_finalize(stmt);
-	if (rc != SQLITE_ROW || !api)
+	fts5_api *api = index_fts5_api(db);
+	if (!api)
 		return SQLITE_ERROR;
 	return api->xCreateTokenizer(api, KHO_TOKENIZER_NAME, NULL, &kho_tokenizer, NULL);
 }

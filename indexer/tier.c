@@ -1,0 +1,475 @@
+/*
+ * tier.c — the index's lists for common words, so that a search can rank a
+ * word found in most lessons without scoring every one of them ("champion
+ * lists"). For each word, folded or exact form, in at least `min_df` of the
+ * indexed lessons, the table index_tier holds
+ *
+ *   df    in how many indexed lessons it is (kept exact by every change);
+ *   top   the INDEX_TIER_K lessons where it weighs most, best first: by
+ *         index_rank_term() of its column-weighted count and the lesson's
+ *         length — the same formula as the ranking's, without the idf.
+ *
+ * How the lists are kept (INDEX.md has the whole story): a full build reads
+ * the words with df ≥ min_df from FTS5's vocabulary, then tokenizes every
+ * indexed lesson once, keeping for each such word a heap of its best
+ * lessons. An install tokenizes only its new lessons and merges them into
+ * the existing lists; a removal takes its lessons off the counts (their
+ * entries stay in `top` and searches skip them). A word that becomes common
+ * through small installs gets a list at the next full build, which happens
+ * once the lessons added or removed since the last one reach the number
+ * indexed then (so builds cost at most about twice the tokenizing of every
+ * lesson, however the packs come). Until then the word is searched like a
+ * rare one: correctly, only more slowly.
+ *
+ * `top` is INDEX_TIER_K entries at most of 8 bytes each: the lesson id
+ * (uint32, little-endian) and its weight (IEEE-754 float32, little-endian).
+ */
+#include "indexer-private.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* min_df is at least this, and at least the lessons / TIER_MIN_SHARE. */
+#define TIER_MIN_DF 500
+#define TIER_MIN_SHARE 200
+
+/* ------------------------------------------------------------- the words */
+
+typedef struct tier_word {
+	char *term;          /* NULL for an empty slot */
+	size_t len;
+	int64_t df;          /* lessons counted by this pass (negative when removing) */
+	index_tier_entry *heap; /* the best lessons seen, worst at [0] */
+	uint32_t n, cap;
+	uint64_t seen;       /* the pass's number of the lesson last seen in */
+	float freq;          /* column-weighted count in that lesson */
+} tier_word;
+
+typedef struct tier_map {
+	tier_word *slots;
+	size_t cap;          /* a power of two */
+	size_t n;
+} tier_map;
+
+static uint64_t hash_bytes(const char *s, size_t len)
+{
+	uint64_t h = 1469598103934665603u; /* FNV-1a */
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ (unsigned char)s[i]) * 1099511628211u;
+	return h;
+}
+
+static tier_word *map_find(const tier_map *map, const char *s, size_t len)
+{
+	if (!map->cap)
+		return NULL;
+	for (size_t i = hash_bytes(s, len) & (map->cap - 1);; i = (i + 1) & (map->cap - 1)) {
+		tier_word *w = &map->slots[i];
+		if (!w->term)
+			return NULL;
+		if (w->len == len && !memcmp(w->term, s, len))
+			return w;
+	}
+}
+
+static int map_add(tier_map *map, const char *s, size_t len)
+{
+	if (2 * (map->n + 1) > map->cap) {
+		size_t cap = map->cap ? 2 * map->cap : 1024;
+		tier_word *slots = calloc(cap, sizeof *slots);
+		if (!slots)
+			return KHO_ENOMEM;
+		for (size_t i = 0; i < map->cap; i++) {
+			tier_word *w = &map->slots[i];
+			if (!w->term)
+				continue;
+			size_t j = hash_bytes(w->term, w->len) & (cap - 1);
+			while (slots[j].term)
+				j = (j + 1) & (cap - 1);
+			slots[j] = *w;
+		}
+		free(map->slots);
+		map->slots = slots;
+		map->cap = cap;
+	}
+	size_t i = hash_bytes(s, len) & (map->cap - 1);
+	while (map->slots[i].term) {
+		if (map->slots[i].len == len && !memcmp(map->slots[i].term, s, len))
+			return KHO_OK;
+		i = (i + 1) & (map->cap - 1);
+	}
+	char *term = malloc(len + 1);
+	if (!term)
+		return KHO_ENOMEM;
+	memcpy(term, s, len);
+	term[len] = '\0';
+	map->slots[i] = (tier_word){ .term = term, .len = len };
+	map->n++;
+	return KHO_OK;
+}
+
+static void map_free(tier_map *map)
+{
+	for (size_t i = 0; i < map->cap; i++) {
+		free(map->slots[i].term);
+		free(map->slots[i].heap);
+	}
+	free(map->slots);
+	*map = (tier_map){ 0 };
+}
+
+/* ------------------------------------------------------------ the heaps */
+
+/* Whether a is a better entry than b: more weight, then the older lesson. */
+static bool better(index_tier_entry a, index_tier_entry b)
+{
+	return a.weight != b.weight ? a.weight > b.weight : a.lesson < b.lesson;
+}
+
+static void sift_down(index_tier_entry *h, uint32_t n, uint32_t i)
+{
+	for (;;) {
+		uint32_t worst = i, l = 2 * i + 1, r = l + 1;
+		if (l < n && better(h[worst], h[l]))
+			worst = l;
+		if (r < n && better(h[worst], h[r]))
+			worst = r;
+		if (worst == i)
+			return;
+		index_tier_entry t = h[i];
+		h[i] = h[worst];
+		h[worst] = t;
+		i = worst;
+	}
+}
+
+static int heap_push(tier_word *w, index_tier_entry e)
+{
+	if (w->n == INDEX_TIER_K) {
+		if (better(e, w->heap[0])) {
+			w->heap[0] = e;
+			sift_down(w->heap, w->n, 0);
+		}
+		return KHO_OK;
+	}
+	if (w->n == w->cap) {
+		uint32_t cap = w->cap ? 2 * w->cap : 8;
+		if (cap > INDEX_TIER_K)
+			cap = INDEX_TIER_K;
+		index_tier_entry *heap = realloc(w->heap, cap * sizeof *heap);
+		if (!heap)
+			return KHO_ENOMEM;
+		w->heap = heap;
+		w->cap = cap;
+	}
+	uint32_t i = w->n++;
+	w->heap[i] = e;
+	while (i > 0 && better(w->heap[(i - 1) / 2], w->heap[i])) {
+		index_tier_entry t = w->heap[i];
+		w->heap[i] = w->heap[(i - 1) / 2];
+		w->heap[(i - 1) / 2] = t;
+		i = (i - 1) / 2;
+	}
+	return KHO_OK;
+}
+
+static int entry_order(const void *pa, const void *pb)
+{
+	index_tier_entry a = *(const index_tier_entry *)pa, b = *(const index_tier_entry *)pb;
+	return better(a, b) ? -1 : better(b, a) ? 1 : 0;
+}
+
+/* ------------------------------------------------------ the stored lists */
+
+void index_tier_decode(index_tier_entry *out, const unsigned char *blob, size_t n)
+{
+	for (size_t i = 0; i < n; i++, blob += 8) {
+		uint32_t id = (uint32_t)blob[0] | (uint32_t)blob[1] << 8 | (uint32_t)blob[2] << 16 |
+			(uint32_t)blob[3] << 24;
+		uint32_t bits = (uint32_t)blob[4] | (uint32_t)blob[5] << 8 | (uint32_t)blob[6] << 16 |
+			(uint32_t)blob[7] << 24;
+		float weight;
+		memcpy(&weight, &bits, sizeof weight);
+		out[i] = (index_tier_entry){ weight, id };
+	}
+}
+
+static void encode(unsigned char *blob, const index_tier_entry *e, size_t n)
+{
+	for (size_t i = 0; i < n; i++, blob += 8) {
+		uint32_t bits;
+		memcpy(&bits, &e[i].weight, sizeof bits);
+		for (int b = 0; b < 4; b++) {
+			blob[b] = (unsigned char)(e[i].lesson >> (8 * b));
+			blob[4 + b] = (unsigned char)(bits >> (8 * b));
+		}
+	}
+}
+
+/* Writes one word's row: its df and its heap merged with the stored list
+ * (`merge`), best first, INDEX_TIER_K at most. */
+static int write_word(kho_index *index, sqlite3_stmt *read, sqlite3_stmt *write,
+	const tier_word *w, bool merge)
+{
+	int64_t df = w->df;
+	size_t n_old = 0;
+	index_tier_entry *all = NULL;
+	int rc = KHO_OK;
+	if (merge) {
+		sqlite3_bind_text(read, 1, w->term, (int)w->len, SQLITE_STATIC);
+		if (sqlite3_step(read) == SQLITE_ROW) {
+			df += sqlite3_column_int64(read, 0);
+			n_old = (size_t)sqlite3_column_bytes(read, 1) / 8;
+		}
+	}
+	all = malloc((n_old + w->n + 1) * sizeof *all);
+	if (!all) {
+		rc = kho_error_set(KHO_ENOMEM, "out of memory writing the word lists");
+		goto done;
+	}
+	if (n_old)
+		index_tier_decode(all, sqlite3_column_blob(read, 1), n_old);
+	memcpy(all + n_old, w->heap, w->n * sizeof *all);
+	size_t n = n_old + w->n;
+	qsort(all, n, sizeof *all, entry_order);
+	if (n > INDEX_TIER_K)
+		n = INDEX_TIER_K;
+	encode((unsigned char *)all, all, n); /* in place: entries are 8 bytes too */
+	sqlite3_bind_text(write, 1, w->term, (int)w->len, SQLITE_STATIC);
+	sqlite3_bind_int64(write, 2, df > 0 ? df : 0);
+	sqlite3_bind_blob(write, 3, all, (int)(n * 8), SQLITE_STATIC);
+	int src = sqlite3_step(write);
+	if (src != SQLITE_DONE)
+		rc = kho_store_error(index->store, src, "writing the word lists");
+	sqlite3_reset(write);
+done:
+	if (merge)
+		sqlite3_reset(read);
+	free(all);
+	return rc;
+}
+
+_Static_assert(sizeof(index_tier_entry) == 8, "tier entries are stored in their own 8 bytes");
+
+/* --------------------------------------------------------- reading text */
+
+typedef struct tier_pass {
+	tier_map *map;
+	uint64_t seq;        /* this lesson's number in the pass */
+	double weight;       /* of the column being read */
+	tier_word **touched; /* the words of this lesson */
+	size_t n_touched, cap_touched;
+	int64_t length;      /* tokens of this lesson */
+	int rc;
+} tier_pass;
+
+static int on_token(void *payload, int flags, const char *token, int len, int start, int end)
+{
+	(void)start;
+	(void)end;
+	tier_pass *p = payload;
+	if (!(flags & KHO_TOKEN_COLOCATED))
+		p->length++;
+	tier_word *w = map_find(p->map, token, (size_t)len);
+	if (!w)
+		return 0;
+	if (w->seen != p->seq) {
+		if (p->n_touched == p->cap_touched) {
+			size_t cap = p->cap_touched ? 2 * p->cap_touched : 256;
+			tier_word **t = realloc(p->touched, cap * sizeof *t);
+			if (!t)
+				return p->rc = KHO_ENOMEM;
+			p->touched = t;
+			p->cap_touched = cap;
+		}
+		p->touched[p->n_touched++] = w;
+		w->seen = p->seq;
+		w->freq = 0;
+	}
+	w->freq += (float)p->weight;
+	return 0;
+}
+
+/* Tokenizes the lessons that `sql` (?1 = pv) returns — id and the five
+ * indexed columns — counting each listed word once per lesson (`sign` -1
+ * when they leave the index) and, when adding, keeping its best lessons. */
+static int read_lessons(kho_index *index, tier_map *map, const char *sql, int64_t pv, int sign,
+	double avgdl, int64_t *lessons)
+{
+	tier_pass p = { .map = map };
+	sqlite3_stmt *st = NULL;
+	int src = sqlite3_prepare_v2(index->db, sql, -1, &st, NULL);
+	if (src != SQLITE_OK)
+		return kho_store_error(index->store, src, "reading lessons for the word lists");
+	sqlite3_bind_int64(st, 1, pv);
+	int rc = KHO_OK;
+	while (!rc && (src = sqlite3_step(st)) == SQLITE_ROW) {
+		int64_t id = sqlite3_column_int64(st, 0);
+		if (id < 1 || id > UINT32_MAX) {
+			rc = kho_error_set(KHO_ECORRUPT, "lesson id %lld out of range", (long long)id);
+			break;
+		}
+		p.seq++;
+		p.n_touched = 0;
+		p.length = 0;
+		for (int c = 0; c < INDEX_RANK_COLUMNS && !p.rc; c++) {
+			const char *text = (const char *)sqlite3_column_text(st, 1 + c);
+			int len = sqlite3_column_bytes(st, 1 + c);
+			p.weight = index_rank_weights[c];
+			if (text && len > 0)
+				kho_index_tokenize(text, (size_t)len, KHO_TOKENIZE_DOCUMENT, on_token, &p);
+		}
+		if (p.rc) {
+			rc = kho_error_set(KHO_ENOMEM, "out of memory reading lessons for the word lists");
+			break;
+		}
+		(*lessons)++;
+		for (size_t i = 0; i < p.n_touched && !rc; i++) {
+			tier_word *w = p.touched[i];
+			w->df += sign;
+			if (sign > 0) {
+				double weight = index_rank_term(w->freq, (double)p.length, avgdl);
+				rc = heap_push(w, (index_tier_entry){ (float)weight, (uint32_t)id });
+				if (rc)
+					rc = kho_error_set(rc, "out of memory keeping the word lists");
+			}
+		}
+	}
+	if (!rc && src != SQLITE_DONE)
+		rc = kho_store_error(index->store, src, "reading lessons for the word lists");
+	sqlite3_finalize(st);
+	free(p.touched);
+	return rc;
+}
+
+/* ------------------------------------------------------------- building */
+
+static int load_words(tier_map *map, kho_index *index, const char *sql, int64_t min_df)
+{
+	sqlite3_stmt *st = NULL;
+	int src = sqlite3_prepare_v2(index->db, sql, -1, &st, NULL);
+	if (src != SQLITE_OK)
+		return kho_store_error(index->store, src, "reading the word lists");
+	sqlite3_bind_int64(st, 1, min_df);
+	int rc = KHO_OK;
+	while (!rc && (src = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *term = (const char *)sqlite3_column_text(st, 0);
+		if (term && (rc = map_add(map, term, (size_t)sqlite3_column_bytes(st, 0))))
+			rc = kho_error_set(rc, "out of memory reading the word lists");
+	}
+	if (!rc && src != SQLITE_DONE)
+		rc = kho_store_error(index->store, src, "reading the word lists");
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static int mean_length(double *out, kho_index *index)
+{
+	sqlite3_stmt *st = NULL;
+	*out = 1.0;
+	int src = sqlite3_prepare_v2(index->db, "SELECT kho_avgdl(lesson_fts) FROM lesson_fts LIMIT 1",
+		-1, &st, NULL);
+	if (src == SQLITE_OK && (src = sqlite3_step(st)) == SQLITE_ROW)
+		*out = sqlite3_column_double(st, 0);
+	sqlite3_finalize(st);
+	return src == SQLITE_ROW || src == SQLITE_DONE ? KHO_OK :
+		kho_store_error(index->store, src, "reading the mean lesson length");
+}
+
+/* Writes every word of the map: merged into the stored lists, or replacing
+ * them (after a full build). */
+static int write_words(kho_index *index, tier_map *map, bool merge)
+{
+	sqlite3_stmt *read = NULL, *write = NULL;
+	int src = sqlite3_prepare_v2(index->db, "SELECT df, top FROM index_tier WHERE term = ?1", -1,
+		&read, NULL);
+	if (src == SQLITE_OK)
+		src = sqlite3_prepare_v2(index->db,
+			"INSERT OR REPLACE INTO index_tier (term, df, top) VALUES (?1, ?2, ?3)", -1,
+			&write, NULL);
+	int rc = src == SQLITE_OK ? KHO_OK :
+		kho_store_error(index->store, src, "writing the word lists");
+	for (size_t i = 0; !rc && i < map->cap; i++) {
+		tier_word *w = &map->slots[i];
+		if (w->term && (w->df != 0 || !merge))
+			rc = write_word(index, read, write, w, merge);
+	}
+	sqlite3_finalize(read);
+	sqlite3_finalize(write);
+	return rc;
+}
+
+static const char all_lessons_sql[] =
+	"SELECT l.id, l.title, l.keywords, l.unit_title, l.summary, l.body"
+	" FROM lessons l JOIN index_docs d ON d.lesson = l.id ORDER BY l.id";
+
+static const char version_lessons_sql[] =
+	"SELECT l.id, l.title, l.keywords, l.unit_title, l.summary, l.body"
+	" FROM lessons l JOIN index_docs d ON d.lesson = l.id WHERE l.pv = ?1 ORDER BY l.id";
+
+int index_tier_build(kho_index *index)
+{
+	int64_t lessons = 0;
+	int rc = index_query_int(&lessons, index, "SELECT count(*) FROM index_docs");
+	int64_t min_df = index->tier_min_df ? index->tier_min_df :
+		lessons / TIER_MIN_SHARE > TIER_MIN_DF ? lessons / TIER_MIN_SHARE : TIER_MIN_DF;
+	double avgdl = 1.0;
+	tier_map map = { 0 };
+	if (!rc)
+		rc = kho_store_exec(index->store, "DELETE FROM index_tier;"
+			"CREATE VIRTUAL TABLE IF NOT EXISTS temp.lesson_vocab"
+			" USING fts5vocab(main, lesson_fts, row);");
+	if (!rc)
+		rc = load_words(&map, index, "SELECT term FROM temp.lesson_vocab WHERE doc >= ?1",
+			min_df);
+	if (!rc && map.n > 0 && !(rc = mean_length(&avgdl, index))) {
+		int64_t read = 0;
+		rc = read_lessons(index, &map, all_lessons_sql, 0, 1, avgdl, &read);
+		if (!rc)
+			rc = write_words(index, &map, false);
+	}
+	if (!rc)
+		rc = index_meta_set(index, "tier_min_df", min_df);
+	if (!rc)
+		rc = index_meta_set(index, "tier_built", lessons);
+	if (!rc)
+		rc = index_meta_set(index, "tier_changed", 0);
+	if (!rc)
+		kho_log_debug("word lists: %zu words in at least %lld of %lld lessons", map.n,
+			(long long)min_df, (long long)lessons);
+	map_free(&map);
+	return rc;
+}
+
+int index_tier_change(kho_index *index, int64_t pv, int sign)
+{
+	int64_t changed = 0, lessons = 0;
+	int rc = index_meta_get(&changed, index, "tier_changed");
+	tier_map map = { 0 };
+	if (!rc)
+		rc = load_words(&map, index, "SELECT term FROM index_tier", 0);
+	double avgdl = 1.0;
+	if (!rc && sign > 0)
+		rc = mean_length(&avgdl, index);
+	if (!rc)
+		rc = read_lessons(index, &map, version_lessons_sql, pv, sign, avgdl, &lessons);
+	if (!rc)
+		rc = write_words(index, &map, true);
+	map_free(&map);
+	return rc ? rc : index_meta_set(index, "tier_changed", changed + lessons);
+}
+
+int index_tier_settle(kho_index *index)
+{
+	int64_t built = 0, changed = 0, min_df = 0;
+	int rc = index_meta_get(&built, index, "tier_built");
+	if (!rc)
+		rc = index_meta_get(&changed, index, "tier_changed");
+	if (!rc)
+		rc = index_meta_get(&min_df, index, "tier_min_df");
+	if (min_df <= 0)
+		min_df = index->tier_min_df ? index->tier_min_df : TIER_MIN_DF;
+	if (!rc && changed >= (built > min_df ? built : min_df))
+		rc = index_tier_build(index);
+	return rc;
+}
