@@ -296,6 +296,11 @@ int kho_index_open(kho_index **out, kho_store *store)
 	index->hooks.payload = index;
 	index->hooks.extract = hook_extract;
 	index->hooks.switched = hook_switched;
+	/* For tests and measurements: lists for words in this many lessons
+	 * (INDEX.md); the rule of tier.c otherwise. */
+	const char *min_df = getenv("KHO_TIER_MIN_DF");
+	if (min_df && atoll(min_df) > 0)
+		index->tier_min_df = atoll(min_df);
 
 	int rc = KHO_OK;
 	int src = kho_index_register_tokenizer(index->db);

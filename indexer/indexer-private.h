@@ -158,6 +158,9 @@ int kho_index_query_expression(char **out, const kho_query *query);
  * (bigrams and exact forms, which match no lesson their words do not). */
 int kho_index_query_match_expression(char **out, const kho_query *query);
 
+/* One node alone as an FTS5 expression (a phrase, or a prefix). */
+int kho_index_query_node_expression(char **out, const kho_query_node *node);
+
 /* Both steps at once. */
 int kho_index_query_build(char **out, const char *text, bool typing);
 
@@ -291,6 +294,28 @@ typedef struct kho_intent {
 
 /* Reads the intent of what was typed; never fails. */
 void kho_index_query_intent(kho_intent *out, const char *text);
+
+/* What a lesson of the subject or grade that the query names gains, in bm25
+ * units (a strong title match is worth about 10). */
+#define INDEX_INTENT_BONUS 5.0
+
+/* ---------------------------------------------------------- search-tier.c */
+
+/* One page of ranked lessons. */
+typedef struct index_page {
+	bool used;          /* false: the exact path must rank this query */
+	int64_t rowids[100];
+	double scores[100]; /* higher is better */
+	size_t n;
+	char *expr;         /* the FTS5 expression ranked, for snippets (owned) */
+} index_page;
+
+/* Ranks a query with common words through the word lists (tier.c) and sets
+ * the result's total and facets. page->used is false when the query has no
+ * listed word, or too few candidates for the page: then nothing is set and
+ * the exact path runs. `limit` is at most 100. */
+int index_tier_search(index_page *page, kho_search_result *result, kho_index *index,
+	const kho_query *parsed, const kho_search_query *q, int limit);
 
 /* ---------------------------------------------------------------- spell.c */
 

@@ -424,6 +424,18 @@ static int expression(char **out, const kho_query *query, bool matching)
 	return KHO_OK;
 }
 
+int kho_index_query_node_expression(char **out, const kho_query_node *node)
+{
+	strbuf sb = { NULL, 0, 0, false };
+	put_node(&sb, node);
+	if (sb.failed) {
+		free(sb.data);
+		return kho_error_set(KHO_ENOMEM, "out of memory writing the query");
+	}
+	*out = sb.data;
+	return KHO_OK;
+}
+
 int kho_index_query_expression(char **out, const kho_query *query)
 {
 	return expression(out, query, false);

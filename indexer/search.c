@@ -19,10 +19,6 @@
 /* Column weights for bm25, in lesson_fts column order. */
 #define RANK_EXPR "bm25(lesson_fts, 10.0, 6.0, 3.0, 2.0, 1.0)"
 
-/* What a lesson of the subject or grade that the query names gains, in bm25
- * units (a strong title match is worth about 10). */
-#define INTENT_BONUS 5.0
-
 /* Tokens of body text around the matches in a snippet. */
 #define SNIPPET_TOKENS "16"
 
@@ -324,23 +320,57 @@ static bool closest_token(void *payload, const char *token, const char *before,
 	return true;
 }
 
-/* The FTS5 expressions of what was typed, with the readings of unknown
- * words: *out to rank, *matching to count the matches; *reading gets the
- * query as read when any word was unknown. */
-static int build_expression(char **out, char **matching, char **reading, kho_index *index,
-	const kho_search_query *query)
+/* What was typed, parsed, with the readings of unknown words, and its FTS5
+ * expressions: *out to rank, *matching to count the matches; *reading gets
+ * the query as read when any word was unknown. */
+static int build_expression(kho_query **parsed, char **out, char **matching, char **reading,
+	kho_index *index, const kho_search_query *query)
 {
 	kho_vocabulary vocab = { index, known_token, closest_token };
-	kho_query *parsed = NULL;
-	int rc = kho_index_query_parse(&parsed, query->text, query->typing);
+	int rc = kho_index_query_parse(parsed, query->text, query->typing);
 	if (!rc)
-		rc = kho_index_query_expand(parsed, &vocab, reading);
+		rc = kho_index_query_expand(*parsed, &vocab, reading);
 	if (!rc)
-		rc = kho_index_query_expression(out, parsed);
+		rc = kho_index_query_expression(out, *parsed);
 	if (!rc)
-		rc = kho_index_query_match_expression(matching, parsed);
-	kho_index_query_free(parsed);
+		rc = kho_index_query_match_expression(matching, *parsed);
 	return rc;
+}
+
+/* The exact path: bm25 over every match, within the filters. */
+static int rank_exact(index_page *page, kho_index *index, const char *expr,
+	const kho_search_query *query, int limit)
+{
+	kho_intent intent;
+	kho_index_query_intent(&intent, query->text);
+	bool grade_bonus = intent.grade && !(query->grade && *query->grade);
+	bool subject_bonus = intent.n_subjects && !(query->subject && *query->subject);
+	const char *sql = grade_bonus || subject_bonus ? rank_intent_sql : rank_sql;
+	sqlite3_stmt *rank = NULL;
+	int src = sqlite3_prepare_v2(index->db, sql, -1, &rank, NULL);
+	if (src != SQLITE_OK)
+		return kho_store_error(index->store, src, "searching");
+	bind_filters(rank, expr, query);
+	sqlite3_bind_int(rank, 5, limit);
+	sqlite3_bind_int(rank, 6, query->offset);
+	if (sql == rank_intent_sql) {
+		char grade[8];
+		sqlite3_bind_double(rank, 7, INDEX_INTENT_BONUS);
+		if (grade_bonus) {
+			snprintf(grade, sizeof grade, "%d", intent.grade);
+			sqlite3_bind_text(rank, 8, grade, -1, SQLITE_TRANSIENT);
+		}
+		for (size_t i = 0; subject_bonus && i < intent.n_subjects; i++)
+			sqlite3_bind_text(rank, 9 + (int)i, intent.subjects[i], -1, SQLITE_STATIC);
+	}
+	while ((src = sqlite3_step(rank)) == SQLITE_ROW && page->n < (size_t)limit) {
+		page->rowids[page->n] = sqlite3_column_int64(rank, 0);
+		page->scores[page->n] = -sqlite3_column_double(rank, 1);
+		page->n++;
+	}
+	sqlite3_finalize(rank);
+	return src == SQLITE_DONE || src == SQLITE_ROW ? KHO_OK :
+		kho_store_error(index->store, src, "searching");
 }
 
 int kho_index_search(kho_search_result **out, kho_index *index, const kho_search_query *query)
@@ -356,67 +386,34 @@ int kho_index_search(kho_search_result **out, kho_index *index, const kho_search
 			query->offset);
 
 	kho_search_result *result = calloc(1, sizeof *result);
+	kho_query *parsed = NULL;
 	char *expr = NULL, *matching = NULL;
-	sqlite3_stmt *rank = NULL, *hit = NULL;
-	int64_t *rowids = NULL;
-	double *scores = NULL;
+	sqlite3_stmt *hit = NULL;
+	index_page *page = calloc(1, sizeof *page);
 	int rc = KHO_OK, src;
-	if (!result) {
+	if (!result || !page) {
 		rc = kho_error_set(KHO_ENOMEM, "out of memory searching");
 		goto cleanup;
 	}
-	if ((rc = build_expression(&expr, &matching, &result->did_you_mean, index, query)))
+	if ((rc = build_expression(&parsed, &expr, &matching, &result->did_you_mean, index, query)))
 		goto cleanup;
 	if (expr[0] == '\0')
 		goto done; /* nothing to look for: no results */
 
-	rowids = malloc((size_t)limit * sizeof *rowids);
-	scores = malloc((size_t)limit * sizeof *scores);
-	if (!rowids || !scores) {
-		rc = kho_error_set(KHO_ENOMEM, "out of memory searching");
+	/* Common words rank through their lists; else (or when those cannot fill
+	 * the page) bm25 over every match, then the total and the facets in one
+	 * more pass, which completions skip. */
+	if ((rc = index_tier_search(page, result, index, parsed, query, limit)))
 		goto cleanup;
+	if (!page->used) {
+		if ((rc = rank_exact(page, index, expr, query, limit)))
+			goto cleanup;
+		result->total = (int64_t)query->offset + (int64_t)page->n;
+		if (!query->hits_only && (page->n > 0 || query->offset > 0)
+			&& (rc = index_facets_count(result, index, matching, query)))
+			goto cleanup;
 	}
-
-	kho_intent intent;
-	kho_index_query_intent(&intent, query->text);
-	bool grade_bonus = intent.grade && !(query->grade && *query->grade);
-	bool subject_bonus = intent.n_subjects && !(query->subject && *query->subject);
-	const char *sql = grade_bonus || subject_bonus ? rank_intent_sql : rank_sql;
-	if ((src = sqlite3_prepare_v2(index->db, sql, -1, &rank, NULL)) != SQLITE_OK) {
-		rc = kho_store_error(index->store, src, "searching");
-		goto cleanup;
-	}
-	bind_filters(rank, expr, query);
-	sqlite3_bind_int(rank, 5, limit);
-	sqlite3_bind_int(rank, 6, query->offset);
-	if (sql == rank_intent_sql) {
-		char grade[8];
-		sqlite3_bind_double(rank, 7, INTENT_BONUS);
-		if (grade_bonus) {
-			snprintf(grade, sizeof grade, "%d", intent.grade);
-			sqlite3_bind_text(rank, 8, grade, -1, SQLITE_TRANSIENT);
-		}
-		for (size_t i = 0; subject_bonus && i < intent.n_subjects; i++)
-			sqlite3_bind_text(rank, 9 + (int)i, intent.subjects[i], -1, SQLITE_STATIC);
-	}
-	size_t n = 0;
-	while ((src = sqlite3_step(rank)) == SQLITE_ROW && n < (size_t)limit) {
-		rowids[n] = sqlite3_column_int64(rank, 0);
-		scores[n] = -sqlite3_column_double(rank, 1);
-		n++;
-	}
-	if (src != SQLITE_DONE && src != SQLITE_ROW) {
-		rc = kho_store_error(index->store, src, "searching");
-		goto cleanup;
-	}
-	sqlite3_finalize(rank);
-	rank = NULL;
-
-	/* The total and the facets in one more pass; completions skip it. */
-	result->total = (int64_t)query->offset + (int64_t)n;
-	if (!query->hits_only && (n > 0 || query->offset > 0)
-		&& (rc = index_facets_count(result, index, matching, query)))
-		goto cleanup;
+	size_t n = page->n;
 	if (n == 0)
 		goto done;
 
@@ -429,13 +426,13 @@ int kho_index_search(kho_search_result **out, kho_index *index, const kho_search
 		rc = kho_store_error(index->store, src, "reading search results");
 		goto cleanup;
 	}
-	sqlite3_bind_text(hit, 1, expr, -1, SQLITE_STATIC);
+	sqlite3_bind_text(hit, 1, page->used ? page->expr : expr, -1, SQLITE_STATIC);
 	sqlite3_bind_text(hit, 3, "\x02", 1, SQLITE_STATIC);
 	sqlite3_bind_text(hit, 4, "\x03", 1, SQLITE_STATIC);
 	for (size_t i = 0; i < n; i++) {
 		result->n_hits = i + 1;
-		result->hits[i].score = scores[i];
-		if ((rc = fill_hit(&result->hits[i], index, hit, rowids[i])))
+		result->hits[i].score = page->scores[i];
+		if ((rc = fill_hit(&result->hits[i], index, hit, page->rowids[i])))
 			goto cleanup;
 	}
 
@@ -443,10 +440,11 @@ done:
 	*out = result;
 	result = NULL;
 cleanup:
-	sqlite3_finalize(rank);
 	sqlite3_finalize(hit);
-	free(rowids);
-	free(scores);
+	if (page)
+		free(page->expr);
+	free(page);
+	kho_index_query_free(parsed);
 	free(expr);
 	free(matching);
 	kho_search_result_free(result);

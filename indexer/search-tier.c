@@ -1,0 +1,546 @@
+/*
+ * search-tier.c — ranking a search whose words are common without scoring
+ * every lesson that has them. FTS5's bm25() scores every match: for a word
+ * in most of 100,000 lessons that is most of the time of a search. When a
+ * word of the query has a list in index_tier (tier.c), the search ranks in
+ * two phases instead:
+ *
+ *   1. candidates: the listed lessons of each common word, scored with the
+ *      weights stored in the lists, and every lesson of each rarer word or
+ *      phrase, scored by kho_rank() over that word alone (few lessons); a
+ *      bigram of two common words is left to phase 2;
+ *      lessons outside the filters are left out as they come;
+ *   2. the best candidates of phase 1 (twice the page, RESCORE_MIN at least)
+ *      scored again by kho_rank() over the whole query — bigrams, exact
+ *      accents, phrases and exclusions included — which gives their final
+ *      order; a candidate that the whole query does not match is dropped.
+ *
+ * The scores are those of the exact path (bm25 with the same weights), except
+ * that a phrase whose words are all in more than PHRASE_COUNT_MAX lessons has
+ * its document frequency estimated (as if its words were independent)
+ * instead of counted. A lesson
+ * in none of the lists of the query's common words and without its rarer
+ * words is never a candidate: it could only rank first by a mix of common
+ * words weighing little in each, which the lists (INDEX_TIER_K long) make
+ * unlikely; docs/search.md has the measured agreement with the exact path.
+ * When fewer candidates survive than the page needs, the exact path runs.
+ *
+ * While typing, a prefix stands for the TIER_EXPANSIONS commonest words of
+ * the lists it begins (FTS5's prefix query would read every one).
+ */
+#include "indexer-private.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define TIER_EXPANSIONS 16
+#define RESCORE_MIN 30
+#define PHRASE_COUNT_MAX 5000
+
+/* --------------------------------------------------------- the word lists */
+
+typedef struct tier_list {
+	int64_t df;                 /* 0 when the word has no list */
+	index_tier_entry *entries;
+	size_t n;
+} tier_list;
+
+/* Reads the list of `token`; list->df stays 0 when there is none. */
+static int read_list(tier_list *list, kho_index *index, const char *token)
+{
+	*list = (tier_list){ 0 };
+	int src = SQLITE_OK;
+	if (!index->tier)
+		src = sqlite3_prepare_v2(index->db, "SELECT df, top FROM index_tier WHERE term = ?1",
+			-1, &index->tier, NULL);
+	if (src != SQLITE_OK)
+		return kho_store_error(index->store, src, "reading the word lists");
+	sqlite3_bind_text(index->tier, 1, token, -1, SQLITE_STATIC);
+	int rc = KHO_OK;
+	if ((src = sqlite3_step(index->tier)) == SQLITE_ROW) {
+		size_t n = (size_t)sqlite3_column_bytes(index->tier, 1) / 8;
+		list->df = sqlite3_column_int64(index->tier, 0);
+		list->entries = malloc((n ? n : 1) * sizeof *list->entries);
+		if (!list->entries)
+			rc = kho_error_set(KHO_ENOMEM, "out of memory reading the word lists");
+		else if (n)
+			index_tier_decode(list->entries, sqlite3_column_blob(index->tier, 1), n);
+		list->n = list->entries ? n : 0;
+	} else if (src != SQLITE_DONE) {
+		rc = kho_store_error(index->store, src, "reading the word lists");
+	}
+	sqlite3_reset(index->tier);
+	return rc;
+}
+
+/* ------------------------------------------------------ prefix expansion */
+
+static int copy_tokens(char ***out, char *const *tokens, size_t n)
+{
+	char **copy = calloc(n ? n : 1, sizeof *copy);
+	if (!copy)
+		return KHO_ENOMEM;
+	for (size_t i = 0; i < n; i++)
+		if (!(copy[i] = strdup(tokens[i]))) {
+			for (size_t j = 0; j < i; j++)
+				free(copy[j]);
+			free(copy);
+			return KHO_ENOMEM;
+		}
+	*out = copy;
+	return KHO_OK;
+}
+
+static int push_node(kho_query *q, size_t *cap, kho_query_kind kind, bool negated,
+	char *const *tokens, size_t n)
+{
+	if (q->n_nodes == *cap) {
+		size_t grown = *cap ? 2 * *cap : 16;
+		kho_query_node *nodes = realloc(q->nodes, grown * sizeof *nodes);
+		if (!nodes)
+			return KHO_ENOMEM;
+		q->nodes = nodes;
+		*cap = grown;
+	}
+	kho_query_node *node = &q->nodes[q->n_nodes];
+	*node = (kho_query_node){ .kind = kind, .negated = negated, .n_tokens = n };
+	int rc = copy_tokens(&node->tokens, tokens, n);
+	if (!rc)
+		q->n_nodes++;
+	return rc;
+}
+
+static int fold_token(void *payload, int flags, const char *token, int len, int start, int end)
+{
+	(void)flags;
+	(void)start;
+	(void)end;
+	const char *word = payload;
+	return (size_t)len == strlen(word) && !memcmp(word, token, (size_t)len) ? 0 : 1;
+}
+
+/* Whether a word of the lists is a folded form (not an exact one). */
+static bool is_folded(const char *word)
+{
+	return kho_index_tokenize(word, strlen(word), KHO_TOKENIZE_QUERY, fold_token,
+		(void *)word) == 0;
+}
+
+/* The commonest listed folded words that begin with `prefix`, into words[]
+ * (malloc'd); returns how many. */
+static size_t expand(char **words, kho_index *index, const char *prefix)
+{
+	size_t len = strlen(prefix), n = 0;
+	char *upper = malloc(len + 1);
+	sqlite3_stmt *st = NULL;
+	if (!upper || len == 0 || (unsigned char)prefix[len - 1] == 0xff)
+		goto done;
+	memcpy(upper, prefix, len + 1);
+	upper[len - 1] = (char)((unsigned char)upper[len - 1] + 1);
+	if (sqlite3_prepare_v2(index->db, "SELECT term FROM index_tier WHERE term >= ?1 AND term < ?2"
+			" ORDER BY df DESC, term LIMIT 64", -1, &st, NULL) != SQLITE_OK)
+		goto done;
+	sqlite3_bind_text(st, 1, prefix, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, upper, -1, SQLITE_STATIC);
+	while (n < TIER_EXPANSIONS && sqlite3_step(st) == SQLITE_ROW) {
+		const char *term = (const char *)sqlite3_column_text(st, 0);
+		if (term && is_folded(term) && (words[n] = strdup(term)))
+			n++;
+	}
+done:
+	sqlite3_finalize(st);
+	free(upper);
+	return n;
+}
+
+/* The query with each prefix that begins listed words replaced by those
+ * words (or phrases ending with them); *out is NULL when nothing changed. */
+static int expand_prefixes(kho_query **out, kho_index *index, const kho_query *in)
+{
+	*out = NULL;
+	kho_query *q = calloc(1, sizeof *q);
+	size_t cap = 0;
+	bool changed = false;
+	int rc = q ? KHO_OK : KHO_ENOMEM;
+	for (size_t i = 0; !rc && i < in->n_nodes; i++) {
+		const kho_query_node *node = &in->nodes[i];
+		char *words[TIER_EXPANSIONS];
+		size_t n = node->kind == KHO_QUERY_PREFIX && !node->negated && node->n_tokens ?
+			expand(words, index, node->tokens[node->n_tokens - 1]) : 0;
+		if (n == 0) {
+			rc = push_node(q, &cap, node->kind, node->negated, node->tokens, node->n_tokens);
+			continue;
+		}
+		changed = true;
+		for (size_t k = 0; k < n; k++) {
+			char *tokens[2] = { node->tokens[0], words[k] };
+			if (!rc)
+				rc = node->n_tokens == 1 ?
+					push_node(q, &cap, KHO_QUERY_TERM, false, &words[k], 1) :
+					push_node(q, &cap, KHO_QUERY_PHRASE, false, tokens, 2);
+			free(words[k]);
+		}
+	}
+	if (rc || !changed) {
+		kho_index_query_free(q);
+		return rc ? kho_error_set(KHO_ENOMEM, "out of memory reading the query") : KHO_OK;
+	}
+	q->truncated = in->truncated;
+	*out = q;
+	return KHO_OK;
+}
+
+/* ----------------------------------------------------------- candidates */
+
+typedef struct candidate {
+	uint32_t lesson;  /* 0: empty slot */
+	float score;
+} candidate;
+
+typedef struct candidates {
+	candidate *slots;
+	size_t cap, n;    /* cap: a power of two */
+} candidates;
+
+static int add_score(candidates *c, uint32_t lesson, double score)
+{
+	if (2 * (c->n + 1) > c->cap) {
+		size_t cap = c->cap ? 2 * c->cap : 1024;
+		candidate *slots = calloc(cap, sizeof *slots);
+		if (!slots)
+			return KHO_ENOMEM;
+		for (size_t i = 0; i < c->cap; i++) {
+			if (!c->slots[i].lesson)
+				continue;
+			size_t j = (c->slots[i].lesson * 2654435761u) & (cap - 1);
+			while (slots[j].lesson)
+				j = (j + 1) & (cap - 1);
+			slots[j] = c->slots[i];
+		}
+		free(c->slots);
+		c->slots = slots;
+		c->cap = cap;
+	}
+	size_t i = (lesson * 2654435761u) & (c->cap - 1);
+	while (c->slots[i].lesson && c->slots[i].lesson != lesson)
+		i = (i + 1) & (c->cap - 1);
+	if (!c->slots[i].lesson) {
+		c->slots[i].lesson = lesson;
+		c->n++;
+	}
+	c->slots[i].score += (float)score;
+	return KHO_OK;
+}
+
+static int by_score(const void *pa, const void *pb)
+{
+	const candidate *a = pa, *b = pb;
+	if (a->score != b->score)
+		return a->score > b->score ? -1 : 1;
+	return a->lesson < b->lesson ? -1 : a->lesson > b->lesson;
+}
+
+/* ------------------------------------------------------------- the search */
+
+typedef struct tier_search {
+	kho_index *index;
+	const kho_query *query;
+	index_facets *facets;
+	index_filter filter;
+	int bonus_grade;                        /* value numbers the intent names, -1 none */
+	int bonus_subjects[KHO_INTENT_MAX_SUBJECTS];
+	tier_list *lists;                       /* per node, its single token's list */
+	index_rank_params params;               /* idf per phrase of `expr` */
+	int64_t lessons;
+	bool truncated;                         /* a list holds fewer lessons than its df */
+} tier_search;
+
+static double bonus(const tier_search *s, int64_t lesson)
+{
+	double b = 0;
+	if (s->bonus_grade >= 0 && index_facets_has(s->facets, lesson, s->bonus_grade))
+		b += INDEX_INTENT_BONUS;
+	for (size_t i = 0; i < KHO_INTENT_MAX_SUBJECTS; i++)
+		if (s->bonus_subjects[i] >= 0 && index_facets_has(s->facets, lesson, s->bonus_subjects[i])) {
+			b += INDEX_INTENT_BONUS;
+			break;
+		}
+	return b;
+}
+
+/* How many lessons hold a node: listed; else counted by FTS5 when that reads
+ * at most PHRASE_COUNT_MAX lessons of its rarest word; else estimated from
+ * its words' counts as if they were independent. */
+static int node_df(int64_t *out, bool *counted, tier_search *s, size_t i)
+{
+	*counted = false;
+	const kho_query_node *node = &s->query->nodes[i];
+	if (s->lists[i].df) {
+		*out = s->lists[i].df;
+		return KHO_OK;
+	}
+	double estimate = (double)s->lessons;
+	int64_t rarest = INT64_MAX;
+	for (size_t t = 0; node->n_tokens > 1 && t < node->n_tokens; t++) {
+		tier_list one;
+		int rc = read_list(&one, s->index, node->tokens[t]);
+		free(one.entries);
+		if (rc)
+			return rc;
+		if (!one.df) {
+			rarest = 0; /* a word without a list is in fewer than min_df lessons */
+			break;
+		}
+		rarest = one.df < rarest ? one.df : rarest;
+		estimate *= (double)one.df / (double)(s->lessons ? s->lessons : 1);
+	}
+	if (node->n_tokens > 1 && rarest > PHRASE_COUNT_MAX) {
+		*out = estimate < 1 ? 1 : (int64_t)estimate;
+		return KHO_OK;
+	}
+	*counted = true;
+	char *expr = NULL;
+	int rc = kho_index_query_node_expression(&expr, node);
+	if (rc)
+		return rc;
+	sqlite3_stmt *st = NULL;
+	int src = sqlite3_prepare_v2(s->index->db,
+		"SELECT count(*) FROM lesson_fts WHERE lesson_fts MATCH ?1", -1, &st, NULL);
+	if (src == SQLITE_OK) {
+		sqlite3_bind_text(st, 1, expr, -1, SQLITE_STATIC);
+		if ((src = sqlite3_step(st)) == SQLITE_ROW)
+			*out = sqlite3_column_int64(st, 0);
+	}
+	sqlite3_finalize(st);
+	free(expr);
+	return src == SQLITE_ROW ? KHO_OK : kho_store_error(s->index->store, src, "searching");
+}
+
+/* Phase 1 for a node without a list: every lesson it matches, scored by
+ * kho_rank() over it alone. */
+static int score_rare(candidates *c, tier_search *s, size_t i, double idf)
+{
+	char *expr = NULL;
+	int rc = kho_index_query_node_expression(&expr, &s->query->nodes[i]);
+	if (rc)
+		return rc;
+	index_rank_params one = { .n_phrases = 1, .idf = { idf } };
+	sqlite3_stmt *st = NULL;
+	int src = sqlite3_prepare_v2(s->index->db, "SELECT rowid, kho_rank(lesson_fts, ?2)"
+		" FROM lesson_fts WHERE lesson_fts MATCH ?1", -1, &st, NULL);
+	if (src == SQLITE_OK) {
+		sqlite3_bind_text(st, 1, expr, -1, SQLITE_STATIC);
+		sqlite3_bind_pointer(st, 2, &one, INDEX_RANK_POINTER, NULL);
+		while (!rc && (src = sqlite3_step(st)) == SQLITE_ROW) {
+			int64_t id = sqlite3_column_int64(st, 0);
+			if (id >= 1 && id <= UINT32_MAX && index_facets_pass(s->facets, &s->filter, id) &&
+			    add_score(c, (uint32_t)id, sqlite3_column_double(st, 1)))
+				rc = kho_error_set(KHO_ENOMEM, "out of memory searching");
+		}
+	}
+	if (!rc && src != SQLITE_DONE)
+		rc = kho_store_error(s->index->store, src, "searching");
+	sqlite3_finalize(st);
+	free(expr);
+	return rc;
+}
+
+/* Phase 1: the candidates, with idf of each phrase set in s->params. */
+static int gather(candidates *c, tier_search *s)
+{
+	const kho_query *q = s->query;
+	int phrase = 0, rc = KHO_OK;
+	/* the expression lists the positive nodes first, then the negated ones */
+	for (int pass = 0; pass < 2 && !rc; pass++) {
+		for (size_t i = 0; i < q->n_nodes && !rc; i++) {
+			const kho_query_node *node = &q->nodes[i];
+			if (node->negated != (pass == 1))
+				continue;
+			double idf = 0;
+			bool counted = false;
+			if (!node->negated) {
+				int64_t df = 0;
+				if ((rc = node_df(&df, &counted, s, i)))
+					break;
+				idf = index_rank_idf(s->lessons, df);
+			}
+			s->params.idf[phrase++] = idf;
+			if (node->negated)
+				continue;
+			const tier_list *list = &s->lists[i];
+			if (list->df) {
+				if ((int64_t)list->n < list->df)
+					s->truncated = true;
+				for (size_t k = 0; k < list->n && !rc; k++) {
+					uint32_t id = list->entries[k].lesson;
+					if (index_facets_pass(s->facets, &s->filter, id) &&
+					    add_score(c, id, idf * list->entries[k].weight))
+						rc = kho_error_set(KHO_ENOMEM, "out of memory searching");
+				}
+			} else if (counted || node->kind != KHO_QUERY_BIGRAM) {
+				/* a rarer word or phrase: all its lessons; a phrase of common
+				 * words typed in quotes too, whatever it costs */
+				rc = score_rare(c, s, i, idf);
+			}
+		}
+	}
+	s->params.n_phrases = phrase;
+	return rc;
+}
+
+/* Phase 2: the candidates from `from` on, scored by the whole query, into
+ * found[] (score and lesson), `step` of them. */
+static int rescore(candidate *found, size_t *n_found, tier_search *s, sqlite3_stmt *st,
+	const candidate *list, size_t n, size_t *from, size_t step)
+{
+	size_t end = *from + step < n ? *from + step : n;
+	for (; *from < end; (*from)++) {
+		uint32_t id = list[*from].lesson;
+		sqlite3_bind_int64(st, 3, id);
+		int src = sqlite3_step(st);
+		if (src == SQLITE_ROW)
+			found[(*n_found)++] = (candidate){ id,
+				(float)(sqlite3_column_double(st, 0) + bonus(s, id)) };
+		sqlite3_reset(st);
+		if (src != SQLITE_ROW && src != SQLITE_DONE)
+			return kho_store_error(s->index->store, src, "searching");
+	}
+	return KHO_OK;
+}
+
+static void set_intent(tier_search *s, const kho_search_query *q)
+{
+	kho_intent intent;
+	kho_index_query_intent(&intent, q->text);
+	s->bonus_grade = -1;
+	for (size_t i = 0; i < KHO_INTENT_MAX_SUBJECTS; i++)
+		s->bonus_subjects[i] = -1;
+	if (intent.grade && !(q->grade && *q->grade)) {
+		char grade[8];
+		snprintf(grade, sizeof grade, "%d", intent.grade);
+		s->bonus_grade = index_facets_value(s->facets, "grade", grade);
+	}
+	for (size_t i = 0; !(q->subject && *q->subject) && i < intent.n_subjects; i++)
+		s->bonus_subjects[i] = index_facets_value(s->facets, "subject", intent.subjects[i]);
+}
+
+int index_tier_search(index_page *page, kho_search_result *result, kho_index *index,
+	const kho_query *parsed, const kho_search_query *q, int limit)
+{
+	*page = (index_page){ 0 };
+	kho_query *expanded = NULL;
+	tier_search s = { .index = index };
+	candidates c = { 0 };
+	candidate *found = NULL;
+	sqlite3_stmt *st = NULL;
+	char *matching = NULL;
+	int rc = expand_prefixes(&expanded, index, parsed);
+	if (rc)
+		return rc;
+	s.query = expanded ? expanded : parsed;
+	if (s.query->n_nodes == 0 || s.query->n_nodes > INDEX_RANK_MAX_PHRASES)
+		goto done;
+	s.lists = calloc(s.query->n_nodes, sizeof *s.lists);
+	if (!s.lists) {
+		rc = kho_error_set(KHO_ENOMEM, "out of memory searching");
+		goto done;
+	}
+	bool listed = false;
+	for (size_t i = 0; i < s.query->n_nodes && !rc; i++) {
+		const kho_query_node *node = &s.query->nodes[i];
+		if (node->n_tokens == 1 && node->kind != KHO_QUERY_PREFIX && !node->negated) {
+			rc = read_list(&s.lists[i], index, node->tokens[0]);
+			listed = listed || s.lists[i].df > 0;
+		}
+	}
+	if (rc || !listed)
+		goto done; /* no common word: the exact path is fast */
+
+	if ((rc = index_facets_current(&s.facets, index)))
+		goto done;
+	s.lessons = index_facets_lessons(s.facets);
+	index_facets_filter(&s.filter, s.facets, q);
+	set_intent(&s, q);
+	if ((rc = kho_index_query_expression(&page->expr, s.query)) ||
+	    (rc = kho_index_query_match_expression(&matching, s.query)))
+		goto done;
+
+	size_t want = (size_t)q->offset + (size_t)limit;
+	if (!q->hits_only && (rc = index_facets_count(result, index, matching, q)))
+		goto done;
+	if (s.filter.none || (!q->hits_only && result->total == 0)) {
+		page->used = true;
+		goto done;
+	}
+	if ((rc = gather(&c, &s)))
+		goto done;
+
+	/* the candidates, best first, packed at the start of the table */
+	size_t n = 0;
+	for (size_t i = 0; i < c.cap; i++)
+		if (c.slots[i].lesson) {
+			candidate k = c.slots[i];
+			k.score += (float)bonus(&s, k.lesson);
+			c.slots[n++] = k;
+		}
+	qsort(c.slots, n, sizeof *c.slots, by_score);
+
+	found = malloc((n ? n : 1) * sizeof *found);
+	int src = sqlite3_prepare_v2(index->db, "SELECT kho_rank(lesson_fts, ?2) FROM lesson_fts"
+		" WHERE lesson_fts MATCH ?1 AND rowid = ?3", -1, &st, NULL);
+	if (!found || src != SQLITE_OK) {
+		rc = found ? kho_store_error(index->store, src, "searching") :
+			kho_error_set(KHO_ENOMEM, "out of memory searching");
+		goto done;
+	}
+	sqlite3_bind_text(st, 1, page->expr, -1, SQLITE_STATIC);
+	sqlite3_bind_pointer(st, 2, &s.params, INDEX_RANK_POINTER, NULL);
+	size_t n_found = 0, from = 0, step = 2 * want > RESCORE_MIN ? 2 * want : RESCORE_MIN;
+	while (!rc && n_found < want && from < n)
+		rc = rescore(found, &n_found, &s, st, c.slots, n, &from, step);
+	if (rc)
+		goto done;
+	qsort(found, n_found, sizeof *found, by_score);
+
+	/* Too few: unless every match was a candidate, the exact path decides. */
+	bool complete = q->hits_only ? !s.truncated : result->total <= (int64_t)n_found;
+	if (n_found < want && !complete)
+		goto done;
+	page->used = true;
+	for (size_t i = q->offset; i < n_found && page->n < (size_t)limit; i++) {
+		page->rowids[page->n] = found[i].lesson;
+		page->scores[page->n] = found[i].score;
+		page->n++;
+	}
+	if (q->hits_only)
+		result->total = (int64_t)q->offset + (int64_t)page->n;
+
+done:
+	if (!page->used || rc) {
+		free(page->expr);
+		page->expr = NULL;
+		page->used = false;
+		page->n = 0;
+		if (!rc) {
+			/* the exact path counts again */
+			for (size_t i = 0; i < result->n_facets; i++) {
+				free(result->facets[i].kind);
+				free(result->facets[i].value);
+			}
+			free(result->facets);
+			result->facets = NULL;
+			result->n_facets = 0;
+			result->total = 0;
+		}
+	}
+	for (size_t i = 0; s.lists && i < s.query->n_nodes; i++)
+		free(s.lists[i].entries);
+	free(s.lists);
+	free(c.slots);
+	free(found);
+	free(matching);
+	sqlite3_finalize(st);
+	kho_index_query_free(expanded);
+	return rc;
+}
