@@ -195,7 +195,7 @@ static int expand_prefixes(kho_query **out, kho_index *index, const kho_query *i
 
 typedef struct candidate {
 	uint32_t lesson;  /* 0: empty slot */
-	float score;
+	double score;
 } candidate;
 
 typedef struct candidates {
@@ -229,7 +229,7 @@ static int add_score(candidates *c, uint32_t lesson, double score)
 		c->slots[i].lesson = lesson;
 		c->n++;
 	}
-	c->slots[i].score += (float)score;
+	c->slots[i].score += score;
 	return KHO_OK;
 }
 
@@ -400,8 +400,7 @@ static int rescore(candidate *found, size_t *n_found, tier_search *s, sqlite3_st
 		sqlite3_bind_int64(st, 3, id);
 		int src = sqlite3_step(st);
 		if (src == SQLITE_ROW)
-			found[(*n_found)++] = (candidate){ id,
-				(float)(sqlite3_column_double(st, 0) + bonus(s, id)) };
+			found[(*n_found)++] = (candidate){ id, sqlite3_column_double(st, 0) + bonus(s, id) };
 		sqlite3_reset(st);
 		if (src != SQLITE_ROW && src != SQLITE_DONE)
 			return kho_store_error(s->index->store, src, "searching");
@@ -481,7 +480,7 @@ int index_tier_search(index_page *page, kho_search_result *result, kho_index *in
 	for (size_t i = 0; i < c.cap; i++)
 		if (c.slots[i].lesson) {
 			candidate k = c.slots[i];
-			k.score += (float)bonus(&s, k.lesson);
+			k.score += bonus(&s, k.lesson);
 			c.slots[n++] = k;
 		}
 	qsort(c.slots, n, sizeof *c.slots, by_score);

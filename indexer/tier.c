@@ -18,7 +18,8 @@
  * through small installs gets a list at the next full build, which happens
  * once the lessons added or removed since the last one reach the number
  * indexed then (so builds cost at most about twice the tokenizing of every
- * lesson, however the packs come). Until then the word is searched like a
+ * lesson, however the packs come). A full build also merges FTS5's segments
+ * into one ('optimize'). Until then the word is searched like a
  * rare one: correctly, only more slowly.
  *
  * `top` is INDEX_TIER_K entries at most of 8 bytes each: the lesson id
@@ -229,7 +230,8 @@ static int write_word(kho_index *index, sqlite3_stmt *read, sqlite3_stmt *write,
 	}
 	if (n_old)
 		index_tier_decode(all, sqlite3_column_blob(read, 1), n_old);
-	memcpy(all + n_old, w->heap, w->n * sizeof *all);
+	if (w->n)
+		memcpy(all + n_old, w->heap, w->n * sizeof *all);
 	size_t n = n_old + w->n;
 	qsort(all, n, sizeof *all, entry_order);
 	if (n > INDEX_TIER_K)
@@ -428,6 +430,12 @@ int index_tier_build(kho_index *index)
 		if (!rc)
 			rc = write_words(index, &map, false);
 	}
+	/* Merging FTS5's segments into one costs about a read of the index and
+	 * makes every lookup of a word cheaper (a search's phase 2 and snippets
+	 * look up each word for each lesson): it runs on the same schedule. */
+	if (!rc)
+		rc = kho_store_exec(index->store,
+			"INSERT INTO lesson_fts (lesson_fts) VALUES ('optimize');");
 	if (!rc)
 		rc = index_meta_set(index, "tier_min_df", min_df);
 	if (!rc)

@@ -1,0 +1,220 @@
+/*
+ * test-tier.c — the word lists (tier.c) and the search that ranks through
+ * them (search-tier.c), against the exact path. Two homes hold the bundled
+ * packs: in `listed` every word in 3 lessons or more has a list, so that the
+ * fast path runs for almost every query; in `plain` no word has one (the
+ * bundled packs are far below the default threshold), so that the exact path
+ * runs. The same queries must give the same totals, facets, lessons, order
+ * and scores; the lists must agree with FTS5 after installs and removals.
+ */
+#include "kho-test.h"
+#include "indexer-private.h"
+
+#include <dirent.h>
+#include <math.h>
+
+typedef struct home {
+	kho_store *store;
+	kho_index *index;
+	char *dir;
+} home;
+
+static home listed, plain;
+
+static const char *bundled[] = {
+	"en.kho.science-basics", "vn.kho.dao-duc-3", "vn.kho.khoa-hoc-5", "vn.kho.khtn-7",
+	"vn.kho.lich-su-dia-li-6", "vn.kho.ngu-van-10", "vn.kho.tieng-anh-6", "vn.kho.tieng-viet-4",
+	"vn.kho.tin-hoc-10", "vn.kho.toan-5", "vn.kho.toan-8",
+};
+#define N_BUNDLED (sizeof bundled / sizeof bundled[0])
+
+static void install(home *h, const char *name)
+{
+	char rel[256];
+	snprintf(rel, sizeof rel, "content-packs/packs/%s", name);
+	char *path = kho_test_source(rel);
+	kho_pack *pack = NULL;
+	kho_install_info info;
+	CHECK_OK(kho_pack_open(&pack, path));
+	if (pack)
+		CHECK_OK(kho_index_install(&info, h->index, pack));
+	kho_pack_free(pack);
+	free(path);
+}
+
+static void open_home(home *h, const char *name, int64_t min_df)
+{
+	h->dir = kho_test_tmpdir(name);
+	CHECK_OK(kho_store_open(&h->store, h->dir));
+	CHECK_OK(kho_index_open(&h->index, h->store));
+	if (h->index && min_df) {
+		h->index->tier_min_df = min_df;
+		CHECK_OK(kho_index_rebuild(h->index)); /* so that installs keep it */
+	}
+	for (size_t i = 0; h->index && i < N_BUNDLED; i++)
+		install(h, bundled[i]);
+}
+
+static kho_search_result *run(home *h, const char *text, const char *grade, const char *subject,
+	int offset, bool hits_only)
+{
+	kho_search_query q = { text, grade, subject, NULL, 10, offset, false, hits_only };
+	kho_search_result *r = NULL;
+	CHECK_OK(kho_index_search(&r, h->index, &q));
+	return r;
+}
+
+static int compared, differing;
+
+/* The same query on both homes gives the same result. */
+static void same(const char *text, const char *grade, const char *subject, int offset,
+	bool hits_only)
+{
+	kho_search_result *a = run(&listed, text, grade, subject, offset, hits_only);
+	kho_search_result *b = run(&plain, text, grade, subject, offset, hits_only);
+	if (!a || !b)
+		goto done;
+	compared++;
+	bool ok = a->total == b->total && a->n_facets == b->n_facets && a->n_hits == b->n_hits;
+	for (size_t i = 0; ok && i < a->n_facets; i++)
+		ok = !strcmp(a->facets[i].kind, b->facets[i].kind) &&
+			!strcmp(a->facets[i].value, b->facets[i].value) &&
+			a->facets[i].count == b->facets[i].count;
+	for (size_t i = 0; ok && i < a->n_hits; i++)
+		ok = !strcmp(a->hits[i].pack, b->hits[i].pack) &&
+			!strcmp(a->hits[i].lesson, b->hits[i].lesson) &&
+			fabs(a->hits[i].score - b->hits[i].score) <= 1e-4 * fabs(b->hits[i].score) + 1e-6 &&
+			!strcmp(a->hits[i].snippet, b->hits[i].snippet);
+	if (!ok) {
+		differing++;
+		fprintf(stderr, "differs: '%s' (grade %s, subject %s, offset %d): total %lld/%lld,"
+			" hits %zu/%zu\n", text, grade ? grade : "-", subject ? subject : "-", offset,
+			(long long)a->total, (long long)b->total, a->n_hits, b->n_hits);
+		for (size_t i = 0; i < a->n_hits || i < b->n_hits; i++)
+			fprintf(stderr, "  %-40s %8.4f | %-40s %8.4f\n",
+				i < a->n_hits ? a->hits[i].lesson : "", i < a->n_hits ? a->hits[i].score : 0,
+				i < b->n_hits ? b->hits[i].lesson : "", i < b->n_hits ? b->hits[i].score : 0);
+	}
+done:
+	kho_search_result_free(a);
+	kho_search_result_free(b);
+}
+
+/* Every list: best first, at most INDEX_TIER_K, df as FTS5 counts it, and
+ * only lessons in the index. Returns how many words have a list. */
+static int64_t check_lists(home *h)
+{
+	sqlite3 *db = kho_store_db(h->store);
+	sqlite3_stmt *st = NULL, *count = NULL, *indexed = NULL;
+	int64_t words = 0;
+	CHECK(sqlite3_prepare_v2(db, "SELECT term, df, top FROM index_tier", -1, &st, NULL) == SQLITE_OK);
+	CHECK(sqlite3_prepare_v2(db, "SELECT count(*) FROM lesson_fts WHERE lesson_fts MATCH ?1", -1,
+		&count, NULL) == SQLITE_OK);
+	CHECK(sqlite3_prepare_v2(db, "SELECT 1 FROM index_docs WHERE lesson = ?1", -1, &indexed,
+		NULL) == SQLITE_OK);
+	int bad_df = 0, bad_order = 0, stale = 0;
+	while (st && count && indexed && sqlite3_step(st) == SQLITE_ROW) {
+		words++;
+		const char *term = (const char *)sqlite3_column_text(st, 0);
+		int64_t df = sqlite3_column_int64(st, 1);
+		size_t n = (size_t)sqlite3_column_bytes(st, 2) / 8;
+		index_tier_entry *e = calloc(n + 1, sizeof *e);
+		index_tier_decode(e, sqlite3_column_blob(st, 2), n);
+		char expr[300];
+		/* exact forms are looked up as the query parser does */
+		bool ascii = true;
+		for (const char *c = term; *c; c++)
+			ascii = ascii && (unsigned char)*c < 0x80;
+		snprintf(expr, sizeof expr, "\"%s%s\"", ascii ? "" : "\x01", term);
+		sqlite3_bind_text(count, 1, expr, -1, SQLITE_TRANSIENT);
+		if (sqlite3_step(count) != SQLITE_ROW || sqlite3_column_int64(count, 0) != df) {
+			fprintf(stderr, "df of '%s': %lld listed, %lld indexed\n", term, (long long)df,
+				(long long)sqlite3_column_int64(count, 0));
+			bad_df++;
+		}
+		sqlite3_reset(count);
+		if (n > INDEX_TIER_K || (int64_t)n > df)
+			bad_order++;
+		for (size_t i = 0; i < n; i++) {
+			if (i > 0 && e[i].weight > e[i - 1].weight)
+				bad_order++;
+			sqlite3_bind_int64(indexed, 1, e[i].lesson);
+			if (sqlite3_step(indexed) != SQLITE_ROW)
+				stale++;
+			sqlite3_reset(indexed);
+		}
+		free(e);
+	}
+	CHECK(bad_df == 0);
+	CHECK(bad_order == 0);
+	CHECK(stale == 0);
+	sqlite3_finalize(st);
+	sqlite3_finalize(count);
+	sqlite3_finalize(indexed);
+	return words;
+}
+
+static const char *queries[] = {
+	"hoc", "học", "phân số", "phan so", "toan 6 phan so", "tim dien tich hinh chu nhat",
+	"diện tích hình tròn", "\"hinh tron\"", "hoc -toan", "lịch sử lớp 6", "tieengs vieejt",
+	"cach mang thang tam", "the water cycle", "bai tap van dung", "muc tieu",
+	"vì sao lá cây có màu xanh", "ban", "bạn", "bán", "nhan chia so thap phan", "so",
+	"phương trình bậc nhất một ẩn", "python", "co2", "đ", "duong", "môi trường và sinh vật",
+	"khoa hoc lop 5", "ngữ văn 10 truyện kiều", "\"phân số\" -thập", "the OR va",
+};
+
+int main(void)
+{
+	open_home(&listed, "tier-listed", 3);
+	open_home(&plain, "tier-plain", 0);
+	if (!listed.index || !plain.index)
+		return kho_test_done();
+
+	/* The bundled packs are far below the default threshold. */
+	CHECK(kho_test_scalar(kho_store_db(plain.store), "SELECT count(*) FROM index_tier") == 0);
+	/* With 3, most words have a list; build and installs kept them right. */
+	CHECK(check_lists(&listed) > 1000);
+
+	for (size_t i = 0; i < sizeof queries / sizeof queries[0]; i++) {
+		same(queries[i], NULL, NULL, 0, false);
+		same(queries[i], NULL, NULL, 10, false);
+		same(queries[i], NULL, NULL, 0, true);
+		same(queries[i], "5", NULL, 0, false);
+		same(queries[i], NULL, "toan", 0, false);
+		same(queries[i], "8", "toan", 3, false);
+	}
+	CHECK(compared == 6 * (int)(sizeof queries / sizeof queries[0]));
+	CHECK(differing == 0);
+
+	/* Removing and installing again keeps the counts exact (entries of
+	 * removed lessons are skipped by searches; a full build drops them). */
+	CHECK_OK(kho_index_remove(listed.index, "vn.kho.toan-5"));
+	CHECK_OK(kho_index_remove(plain.index, "vn.kho.toan-5"));
+	same("phan so", NULL, NULL, 0, false);
+	same("hoc", "5", NULL, 0, false);
+	install(&listed, "vn.kho.toan-5");
+	install(&plain, "vn.kho.toan-5");
+	same("phan so", NULL, NULL, 0, false);
+	same("so thap phan", NULL, NULL, 0, false);
+	CHECK(differing == 0);
+	CHECK_OK(kho_index_rebuild(listed.index));
+	CHECK(check_lists(&listed) > 1000);
+	same("phan so", NULL, NULL, 0, false);
+	CHECK(differing == 0);
+
+	/* While typing, a prefix stands for the commonest listed words it
+	 * begins: "hin" finds hình. */
+	kho_search_query q = { "hin", NULL, NULL, NULL, 10, 0, true, false };
+	kho_search_result *r = NULL;
+	CHECK_OK(kho_index_search(&r, listed.index, &q));
+	CHECK(r && r->total > 0 && r->n_hits == 10);
+	kho_search_result_free(r);
+
+	home *homes[] = { &listed, &plain };
+	for (size_t i = 0; i < 2; i++) {
+		kho_index_free(homes[i]->index);
+		kho_store_free(homes[i]->store);
+		free(homes[i]->dir);
+	}
+	return kho_test_done();
+}
