@@ -3,8 +3,8 @@
  * every match to the store's tables. What a facet needs of a lesson (its pack
  * and its grade and subject tags) is read once into memory, as a small list
  * of numbers per lesson id, and read again only when the index changes
- * (index_meta's `generation`). A search then walks the matching rowids that
- * FTS5 returns, without ranking them, and counts.
+ * (index_meta's `generation`). A search then takes the set of matching
+ * lessons (matches.c) and counts.
  *
  * Memory: 4 bytes per lesson id up to the largest, plus 2 bytes per tag
  * (about 14 MB for a million lessons).
@@ -252,7 +252,7 @@ bool index_facets_pass(const index_facets *f, const index_filter *filter, int64_
 		index_facets_has(f, id, filter->pack);
 }
 
-int index_facets_count(kho_search_result *result, kho_index *index, const char *expr,
+int index_facets_count(kho_search_result *result, kho_index *index, const kho_query *query,
 	const kho_search_query *q)
 {
 	index_facets *f = NULL;
@@ -265,20 +265,15 @@ int index_facets_count(kho_search_result *result, kho_index *index, const char *
 	if (filter.none)
 		return KHO_OK;
 
+	uint64_t *set = NULL;
+	size_t n_words = 0;
 	int64_t *counts = calloc(f->n_dict + 1, sizeof *counts);
 	if (!counts)
 		return kho_error_set(KHO_ENOMEM, "out of memory counting facets");
-	sqlite3_stmt *st = NULL;
-	int src = sqlite3_prepare_v2(index->db,
-		"SELECT rowid FROM lesson_fts WHERE lesson_fts MATCH ?1", -1, &st, NULL);
-	if (src == SQLITE_OK) {
-		sqlite3_bind_text(st, 1, expr, -1, SQLITE_STATIC);
-		while ((src = sqlite3_step(st)) == SQLITE_ROW) {
-			int64_t id = sqlite3_column_int64(st, 0);
-			if (id < 1 || id > f->max_id) {
-				src = SQLITE_CORRUPT;
-				break;
-			}
+	rc = index_matches(&set, &n_words, index, query, f->generation, f->max_id);
+	for (size_t w = 0; !rc && w < n_words; w++) {
+		for (uint64_t bits = set[w]; bits; bits &= bits - 1) {
+			int64_t id = (int64_t)(w * 64 + (size_t)__builtin_ctzll(bits));
 			if (!index_facets_pass(f, &filter, id))
 				continue;
 			result->total++;
@@ -286,14 +281,9 @@ int index_facets_count(kho_search_result *result, kho_index *index, const char *
 				counts[f->values[i]]++;
 		}
 	}
-	if (src == SQLITE_CORRUPT)
-		rc = kho_error_set(KHO_ECORRUPT, "the search index holds a lesson the store does not"
-			" list; rebuild the index");
-	else if (src != SQLITE_DONE)
-		rc = kho_store_error(index->store, src, "counting facets");
-	sqlite3_finalize(st);
 	if (!rc)
 		rc = put_facets(result, f, counts);
+	free(set);
 	free(counts);
 	return rc;
 }

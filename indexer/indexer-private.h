@@ -153,11 +153,6 @@ bool kho_index_query_same_node(const kho_query_node *a, const kho_query_node *b)
  * KHO_ENOMEM only. */
 int kho_index_query_expression(char **out, const kho_query *query);
 
-/* The expression of the lessons the query matches, for counting them: the
- * same as kho_index_query_expression() without the nodes that only rank
- * (bigrams and exact forms, which match no lesson their words do not). */
-int kho_index_query_match_expression(char **out, const kho_query *query);
-
 /* One node alone as an FTS5 expression (a phrase, or a prefix). */
 int kho_index_query_node_expression(char **out, const kho_query_node *node);
 
@@ -167,6 +162,7 @@ int kho_index_query_build(char **out, const char *text, bool typing);
 /* ---------------------------------------------------------------- index.c */
 
 typedef struct index_facets index_facets;
+typedef struct index_match_cache index_match_cache;
 
 struct kho_index {
 	kho_store *store;        /* borrowed; outlives the index */
@@ -175,6 +171,7 @@ struct kho_index {
 	sqlite3_stmt *vocab;     /* "is this token in the index?", prepared on first use */
 	sqlite3_stmt *generation; /* reads index_meta's generation, prepared on first use */
 	index_facets *facets;    /* facets.c's lesson values, owned; NULL until needed */
+	index_match_cache *match_cache; /* matches.c's sets of common words, owned */
 	sqlite3_stmt *tier;      /* reads one word's row of index_tier, prepared on first use */
 	int64_t tier_min_df;     /* tests: the next full build's min_df instead of the rule */
 };
@@ -249,10 +246,10 @@ int index_tier_settle(kho_index *index);
 
 /* --------------------------------------------------------------- facets.c */
 
-/* Sets result->total and result->facets: every lesson matching the FTS5
- * expression `expr` within the query's grade, subject and pack filters, and
- * how many of them have each pack, grade and subject. */
-int index_facets_count(kho_search_result *result, kho_index *index, const char *expr,
+/* Sets result->total and result->facets: every lesson that `query` matches
+ * within the grade, subject and pack filters of `q`, and how many of them
+ * have each pack, grade and subject. */
+int index_facets_count(kho_search_result *result, kho_index *index, const kho_query *query,
 	const kho_search_query *q);
 void index_facets_free(index_facets *facets);
 
@@ -298,6 +295,15 @@ void kho_index_query_intent(kho_intent *out, const char *text);
 /* What a lesson of the subject or grade that the query names gains, in bm25
  * units (a strong title match is worth about 10). */
 #define INDEX_INTENT_BONUS 5.0
+
+/* --------------------------------------------------------------- matches.c */
+
+/* The lessons `query` matches, as a bitset of lesson ids 0..max_id (*out,
+ * malloc'd, *n_words 64-bit words); sets of common words are kept in the
+ * index's cache, for the index of `generation`. */
+int index_matches(uint64_t **out, size_t *n_words, kho_index *index, const kho_query *query,
+	int64_t generation, int64_t max_id);
+void index_match_cache_free(index_match_cache *cache);
 
 /* ---------------------------------------------------------- search-tier.c */
 

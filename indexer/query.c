@@ -373,19 +373,12 @@ static void put_node(strbuf *sb, const kho_query_node *node)
 		sb_put(sb, "*", 1);
 }
 
-/* Whether a node only ranks: it matches no lesson that other nodes do not. */
-static bool ranks_only(const kho_query_node *node)
-{
-	return !node->negated && (node->kind == KHO_QUERY_BIGRAM || node->kind == KHO_QUERY_EXACT);
-}
-
-/* All nodes with the given negation, joined with OR (without those that only
- * rank when `matching`). Returns how many. */
-static size_t put_group(strbuf *sb, const kho_query *query, bool negated, bool matching)
+/* All nodes with the given negation, joined with OR. Returns how many. */
+static size_t put_group(strbuf *sb, const kho_query *query, bool negated)
 {
 	size_t n = 0;
 	for (size_t i = 0; i < query->n_nodes; i++) {
-		if (query->nodes[i].negated != negated || (matching && ranks_only(&query->nodes[i])))
+		if (query->nodes[i].negated != negated)
 			continue;
 		if (n++ > 0)
 			sb_str(sb, " OR ");
@@ -394,7 +387,7 @@ static size_t put_group(strbuf *sb, const kho_query *query, bool negated, bool m
 	return n;
 }
 
-static int expression(char **out, const kho_query *query, bool matching)
+int kho_index_query_expression(char **out, const kho_query *query)
 {
 	strbuf sb = { NULL, 0, 0, false };
 	sb_put(&sb, "", 0);
@@ -402,17 +395,17 @@ static int expression(char **out, const kho_query *query, bool matching)
 	for (size_t i = 0; i < query->n_nodes; i++) {
 		if (query->nodes[i].negated)
 			negatives++;
-		else if (!matching || !ranks_only(&query->nodes[i]))
+		else
 			positives++;
 	}
 	if (positives > 0) {
 		/* NOT binds tighter than OR in FTS5: group each side. */
 		sb_str(&sb, "(");
-		put_group(&sb, query, false, matching);
+		put_group(&sb, query, false);
 		sb_str(&sb, ")");
 		if (negatives > 0) {
 			sb_str(&sb, " NOT (");
-			put_group(&sb, query, true, matching);
+			put_group(&sb, query, true);
 			sb_str(&sb, ")");
 		}
 	}
@@ -434,16 +427,6 @@ int kho_index_query_node_expression(char **out, const kho_query_node *node)
 	}
 	*out = sb.data;
 	return KHO_OK;
-}
-
-int kho_index_query_expression(char **out, const kho_query *query)
-{
-	return expression(out, query, false);
-}
-
-int kho_index_query_match_expression(char **out, const kho_query *query)
-{
-	return expression(out, query, true);
 }
 
 int kho_index_query_build(char **out, const char *text, bool typing)

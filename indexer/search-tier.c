@@ -433,7 +433,6 @@ int index_tier_search(index_page *page, kho_search_result *result, kho_index *in
 	candidates c = { 0 };
 	candidate *found = NULL;
 	sqlite3_stmt *st = NULL;
-	char *matching = NULL;
 	int rc = expand_prefixes(&expanded, index, parsed);
 	if (rc)
 		return rc;
@@ -461,12 +460,11 @@ int index_tier_search(index_page *page, kho_search_result *result, kho_index *in
 	s.lessons = index_facets_lessons(s.facets);
 	index_facets_filter(&s.filter, s.facets, q);
 	set_intent(&s, q);
-	if ((rc = kho_index_query_expression(&page->expr, s.query)) ||
-	    (rc = kho_index_query_match_expression(&matching, s.query)))
+	if ((rc = kho_index_query_expression(&page->expr, s.query)))
 		goto done;
 
 	size_t want = (size_t)q->offset + (size_t)limit;
-	if (!q->hits_only && (rc = index_facets_count(result, index, matching, q)))
+	if (!q->hits_only && (rc = index_facets_count(result, index, s.query, q)))
 		goto done;
 	if (s.filter.none || (!q->hits_only && result->total == 0)) {
 		page->used = true;
@@ -538,7 +536,6 @@ done:
 	free(s.lists);
 	free(c.slots);
 	free(found);
-	free(matching);
 	sqlite3_finalize(st);
 	kho_index_query_free(expanded);
 	return rc;

@@ -5,10 +5,10 @@
  * words marked for the web app.
  *
  * A search runs in steps so that the costly parts happen only for the page
- * shown: one query ranks the matches and returns the page's rowids, a walk
- * over the matching rowids counts them and their facets (facets.c; skipped
- * for completions), and a third computes each shown lesson's fields and
- * snippet.
+ * shown: one query ranks the matches and returns the page's rowids (or the
+ * word lists do, search-tier.c), the set of matching lessons gives the total
+ * and the facets (facets.c, matches.c; skipped for completions), and a third
+ * query computes each shown lesson's fields and snippet.
  */
 #include "indexer-private.h"
 
@@ -321,10 +321,9 @@ static bool closest_token(void *payload, const char *token, const char *before,
 }
 
 /* What was typed, parsed, with the readings of unknown words, and its FTS5
- * expressions: *out to rank, *matching to count the matches; *reading gets
- * the query as read when any word was unknown. */
-static int build_expression(kho_query **parsed, char **out, char **matching, char **reading,
-	kho_index *index, const kho_search_query *query)
+ * expression; *reading gets the query as read when any word was unknown. */
+static int build_expression(kho_query **parsed, char **out, char **reading, kho_index *index,
+	const kho_search_query *query)
 {
 	kho_vocabulary vocab = { index, known_token, closest_token };
 	int rc = kho_index_query_parse(parsed, query->text, query->typing);
@@ -332,8 +331,6 @@ static int build_expression(kho_query **parsed, char **out, char **matching, cha
 		rc = kho_index_query_expand(*parsed, &vocab, reading);
 	if (!rc)
 		rc = kho_index_query_expression(out, *parsed);
-	if (!rc)
-		rc = kho_index_query_match_expression(matching, *parsed);
 	return rc;
 }
 
@@ -387,7 +384,7 @@ int kho_index_search(kho_search_result **out, kho_index *index, const kho_search
 
 	kho_search_result *result = calloc(1, sizeof *result);
 	kho_query *parsed = NULL;
-	char *expr = NULL, *matching = NULL;
+	char *expr = NULL;
 	sqlite3_stmt *hit = NULL;
 	index_page *page = calloc(1, sizeof *page);
 	int rc = KHO_OK, src;
@@ -395,7 +392,7 @@ int kho_index_search(kho_search_result **out, kho_index *index, const kho_search
 		rc = kho_error_set(KHO_ENOMEM, "out of memory searching");
 		goto cleanup;
 	}
-	if ((rc = build_expression(&parsed, &expr, &matching, &result->did_you_mean, index, query)))
+	if ((rc = build_expression(&parsed, &expr, &result->did_you_mean, index, query)))
 		goto cleanup;
 	if (expr[0] == '\0')
 		goto done; /* nothing to look for: no results */
@@ -410,7 +407,7 @@ int kho_index_search(kho_search_result **out, kho_index *index, const kho_search
 			goto cleanup;
 		result->total = (int64_t)query->offset + (int64_t)page->n;
 		if (!query->hits_only && (page->n > 0 || query->offset > 0)
-			&& (rc = index_facets_count(result, index, matching, query)))
+			&& (rc = index_facets_count(result, index, parsed, query)))
 			goto cleanup;
 	}
 	size_t n = page->n;
@@ -446,7 +443,6 @@ cleanup:
 	free(page);
 	kho_index_query_free(parsed);
 	free(expr);
-	free(matching);
 	kho_search_result_free(result);
 	return rc;
 }
