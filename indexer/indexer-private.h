@@ -305,6 +305,20 @@ int index_matches(uint64_t **out, size_t *n_words, kho_index *index, const kho_q
 	int64_t generation, int64_t max_id);
 void index_match_cache_free(index_match_cache *cache);
 
+/* --------------------------------------------------------------- rescore.c */
+
+typedef struct index_rescorer index_rescorer;
+
+/* Scores lessons for `query` from their stored text, as kho_rank() would
+ * with `params` (for the query's FTS5 expression); both must outlive it. */
+int index_rescorer_new(index_rescorer **out, kho_index *index, const kho_query *query,
+	const index_rank_params *params);
+void index_rescorer_free(index_rescorer *r);
+
+/* *matches: whether the query matches lesson `lesson` (false too when the
+ * lesson is not in the store); *score: its kho_rank() score. */
+int index_rescore(bool *matches, double *score, index_rescorer *r, int64_t lesson);
+
 /* ---------------------------------------------------------- search-tier.c */
 
 /* One page of ranked lessons. */

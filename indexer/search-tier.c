@@ -11,9 +11,10 @@
  *      bigram of two common words is left to phase 2;
  *      lessons outside the filters are left out as they come;
  *   2. the best candidates of phase 1 (twice the page, RESCORE_MIN at least)
- *      scored again by kho_rank() over the whole query — bigrams, exact
- *      accents, phrases and exclusions included — which gives their final
- *      order; a candidate that the whole query does not match is dropped.
+ *      scored again for the whole query — bigrams, exact accents, phrases and
+ *      exclusions included — from their stored text (rescore.c, the same
+ *      numbers as kho_rank()), which gives their final order; a candidate
+ *      that the whole query does not match is dropped.
  *
  * The scores are those of the exact path (bm25 with the same weights), except
  * that a phrase whose words are all in more than PHRASE_COUNT_MAX lessons has
@@ -36,7 +37,7 @@
 
 #define TIER_EXPANSIONS 16
 #define RESCORE_MIN 30
-#define PHRASE_COUNT_MAX 5000
+#define PHRASE_COUNT_MAX 1000
 
 /* --------------------------------------------------------- the word lists */
 
@@ -346,6 +347,28 @@ static int score_rare(candidates *c, tier_search *s, size_t i, double idf)
 	return rc;
 }
 
+/* Phase 1 for a phrase of listed words: their listed lessons, each word
+ * counting for its share of the phrase. */
+static int gather_words(candidates *c, tier_search *s, const kho_query_node *node, double idf)
+{
+	int rc = KHO_OK;
+	for (size_t t = 0; !rc && t < node->n_tokens; t++) {
+		tier_list list;
+		if ((rc = read_list(&list, s->index, node->tokens[t])))
+			break;
+		if ((int64_t)list.n < list.df)
+			s->truncated = true;
+		for (size_t k = 0; k < list.n && !rc; k++) {
+			uint32_t id = list.entries[k].lesson;
+			if (index_facets_pass(s->facets, &s->filter, id) &&
+			    add_score(c, id, idf * list.entries[k].weight / (double)node->n_tokens))
+				rc = kho_error_set(KHO_ENOMEM, "out of memory searching");
+		}
+		free(list.entries);
+	}
+	return rc;
+}
+
 /* Phase 1: the candidates, with idf of each phrase set in s->params. */
 static int gather(candidates *c, tier_search *s)
 {
@@ -378,10 +401,13 @@ static int gather(candidates *c, tier_search *s)
 					    add_score(c, id, idf * list->entries[k].weight))
 						rc = kho_error_set(KHO_ENOMEM, "out of memory searching");
 				}
-			} else if (counted || node->kind != KHO_QUERY_BIGRAM) {
-				/* a rarer word or phrase: all its lessons; a phrase of common
-				 * words typed in quotes too, whatever it costs */
+			} else if (counted || node->n_tokens == 1) {
+				/* a rarer word or phrase: all its lessons */
 				rc = score_rare(c, s, i, idf);
+			} else if (node->kind != KHO_QUERY_BIGRAM) {
+				/* a phrase of common words (a bigram's words are nodes of
+				 * their own): the lessons where its words weigh most */
+				rc = gather_words(c, s, node, idf);
 			}
 		}
 	}
@@ -391,19 +417,19 @@ static int gather(candidates *c, tier_search *s)
 
 /* Phase 2: the candidates from `from` on, scored by the whole query, into
  * found[] (score and lesson), `step` of them. */
-static int rescore(candidate *found, size_t *n_found, tier_search *s, sqlite3_stmt *st,
+static int rescore(candidate *found, size_t *n_found, tier_search *s, index_rescorer *r,
 	const candidate *list, size_t n, size_t *from, size_t step)
 {
 	size_t end = *from + step < n ? *from + step : n;
 	for (; *from < end; (*from)++) {
 		uint32_t id = list[*from].lesson;
-		sqlite3_bind_int64(st, 3, id);
-		int src = sqlite3_step(st);
-		if (src == SQLITE_ROW)
-			found[(*n_found)++] = (candidate){ id, sqlite3_column_double(st, 0) + bonus(s, id) };
-		sqlite3_reset(st);
-		if (src != SQLITE_ROW && src != SQLITE_DONE)
-			return kho_store_error(s->index->store, src, "searching");
+		bool matches = false;
+		double score = 0;
+		int rc = index_rescore(&matches, &score, r, id);
+		if (rc)
+			return rc;
+		if (matches)
+			found[(*n_found)++] = (candidate){ id, score + bonus(s, id) };
 	}
 	return KHO_OK;
 }
@@ -432,7 +458,7 @@ int index_tier_search(index_page *page, kho_search_result *result, kho_index *in
 	tier_search s = { .index = index };
 	candidates c = { 0 };
 	candidate *found = NULL;
-	sqlite3_stmt *st = NULL;
+	index_rescorer *scorer = NULL;
 	int rc = expand_prefixes(&expanded, index, parsed);
 	if (rc)
 		return rc;
@@ -484,18 +510,15 @@ int index_tier_search(index_page *page, kho_search_result *result, kho_index *in
 	qsort(c.slots, n, sizeof *c.slots, by_score);
 
 	found = malloc((n ? n : 1) * sizeof *found);
-	int src = sqlite3_prepare_v2(index->db, "SELECT kho_rank(lesson_fts, ?2) FROM lesson_fts"
-		" WHERE lesson_fts MATCH ?1 AND rowid = ?3", -1, &st, NULL);
-	if (!found || src != SQLITE_OK) {
-		rc = found ? kho_store_error(index->store, src, "searching") :
-			kho_error_set(KHO_ENOMEM, "out of memory searching");
+	if (!found) {
+		rc = kho_error_set(KHO_ENOMEM, "out of memory searching");
 		goto done;
 	}
-	sqlite3_bind_text(st, 1, page->expr, -1, SQLITE_STATIC);
-	sqlite3_bind_pointer(st, 2, &s.params, INDEX_RANK_POINTER, NULL);
+	if ((rc = index_rescorer_new(&scorer, index, s.query, &s.params)))
+		goto done;
 	size_t n_found = 0, from = 0, step = 2 * want > RESCORE_MIN ? 2 * want : RESCORE_MIN;
 	while (!rc && n_found < want && from < n)
-		rc = rescore(found, &n_found, &s, st, c.slots, n, &from, step);
+		rc = rescore(found, &n_found, &s, scorer, c.slots, n, &from, step);
 	if (rc)
 		goto done;
 	qsort(found, n_found, sizeof *found, by_score);
@@ -536,7 +559,7 @@ done:
 	free(s.lists);
 	free(c.slots);
 	free(found);
-	sqlite3_finalize(st);
+	index_rescorer_free(scorer);
 	kho_index_query_free(expanded);
 	return rc;
 }
