@@ -81,6 +81,9 @@ void kho_log(kho_log_level level, const char *fmt, ...)
 #define kho_log_info(...) kho_log(KHO_LOG_INFO, __VA_ARGS__)
 #define kho_log_debug(...) kho_log(KHO_LOG_DEBUG, __VA_ARGS__)
 
+/* Seconds on a monotonic clock, for logging how long steps take. */
+double kho_log_clock(void);
+
 /* ----------------------------------------------------------------- paths */
 
 /* The box's home folder: `flag` when given (--home), else $KHO_HOME, else

@@ -3,6 +3,7 @@
  * from $KHO_LOG until a command sets it (--verbose, --quiet).
  */
 #include <stdio.h>
+#include <time.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -44,4 +45,11 @@ void kho_log(kho_log_level l, const char *fmt, ...)
 	vsnprintf(line, sizeof line, fmt, ap);
 	va_end(ap);
 	fprintf(stderr, "kho: %s: %s\n", names[l], line);
+}
+
+double kho_log_clock(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
 }

@@ -15,13 +15,6 @@
 
 #include "core-private.h"
 
-static double now(void)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
-
 /* Largest lesson file whose text is extracted. */
 #define MAX_LESSON_FILE (32u * 1024 * 1024)
 
@@ -376,7 +369,7 @@ static int run_install(install *in, int64_t old_pv, bool is_new)
 		"INSERT OR IGNORE INTO lesson_tags (kind, value, lesson) VALUES (?1, ?2, ?3)");
 	if (!in->ins_file || !in->ins_lesson || !in->ins_tag)
 		return kho_error_last_code();
-	double t0 = now();
+	double t0 = kho_log_clock();
 	if (in->hooks && in->hooks->extract && (rc = text_pipe_start(&in->pipe, in->hooks)))
 		return rc;
 	for (size_t i = 0; i < n; i++)
@@ -384,7 +377,7 @@ static int run_install(install *in, int64_t old_pv, bool is_new)
 			return rc;
 	if ((rc = finish_texts(in, true)))
 		return rc;
-	double t1 = now();
+	double t1 = kho_log_clock();
 
 	sqlite3_stmt *st = store_prepare(in->store,
 		"UPDATE pack_versions SET manifest = ?2 WHERE id = ?1");
@@ -401,10 +394,10 @@ static int run_install(install *in, int64_t old_pv, bool is_new)
 	if (in->hooks && in->hooks->switched
 		&& (rc = in->hooks->switched(in->hooks->payload, old_pv, in->pv)))
 		return rc;
-	double t2 = now();
+	double t2 = kho_log_clock();
 	rc = kho_blobs_commit(kho_store_blobs(in->store));
 	kho_log_info("%s: files and rows %.2f s, switching versions %.2f s, making blobs durable "
-		"%.2f s", in->m->id, t1 - t0, t2 - t1, now() - t2);
+		"%.2f s", in->m->id, t1 - t0, t2 - t1, kho_log_clock() - t2);
 	return rc;
 }
 
@@ -453,10 +446,10 @@ int kho_store_install(kho_install_info *out, kho_store *store, kho_pack *pack,
 	rc = plan(&info, &old_pv, &is_new, store, m);
 	if (!rc && info.outcome != KHO_INSTALL_SAME) {
 		rc = run_install(&in, old_pv, is_new);
-		double t = now();
+		double t = kho_log_clock();
 		if (!rc)
 			rc = kho_store_exec(store, "COMMIT;");
-		kho_log_info("%s: commit %.2f s", m->id, now() - t);
+		kho_log_info("%s: commit %.2f s", m->id, kho_log_clock() - t);
 	}
 	text_pipe_free(in.pipe);
 	sqlite3_finalize(in.ins_file);

@@ -210,17 +210,16 @@ int index_generation(int64_t *out, kho_index *index)
 static int hook_switched(void *payload, int64_t old_pv, int64_t new_pv)
 {
 	kho_index *index = payload;
+	bool rebuild = false;
 	int rc = bump_generation(index);
-	if (rc == KHO_OK && old_pv > 0)
-		rc = index_tier_change(index, old_pv, -1);
+	if (rc == KHO_OK)
+		rc = index_tier_before(&rebuild, index, old_pv, new_pv);
 	if (rc == KHO_OK && old_pv > 0)
 		rc = unindex_version(index, old_pv);
 	if (rc == KHO_OK && new_pv > 0)
 		rc = index_version(index, new_pv);
-	if (rc == KHO_OK && new_pv > 0)
-		rc = index_tier_change(index, new_pv, 1);
 	if (rc == KHO_OK)
-		rc = index_tier_settle(index);
+		rc = index_tier_after(index, new_pv, rebuild);
 	return rc;
 }
 

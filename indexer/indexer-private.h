@@ -14,7 +14,7 @@
 
 /* Bumped whenever the tokenizer's output or the index tables change; an index
  * of another format is dropped and rebuilt on open (see INDEX.md). */
-#define KHO_INDEX_FORMAT 2
+#define KHO_INDEX_FORMAT 3
 
 /* ----------------------------------------------------------------- UTF-8 */
 
@@ -64,17 +64,12 @@ bad:
 
 /* What the tokens are for; the same values as FTS5_TOKENIZE_*. */
 typedef enum kho_tokenize_mode {
-	KHO_TOKENIZE_DOCUMENT = 0x0004, /* folded form + colocated exact form */
+	KHO_TOKENIZE_DOCUMENT = 0x0004, /* folded form + colocated exact form (tier.c,
+	                                 * rescore.c; FTS5 gets folded forms only) */
 	KHO_TOKENIZE_QUERY = 0x0001,    /* folded form only */
 	KHO_TOKENIZE_AUX = 0x0008,      /* folded form only (positions for snippets) */
 	KHO_TOKENIZE_EXACT = 0x0100,    /* exact form only (the folded one when equal) */
 } kho_tokenize_mode;
-
-/* A query string that starts with this byte asks the tokenizer for exact
- * forms (KHO_TOKENIZE_EXACT) instead of folded ones: how the query parser
- * looks for a word with exactly the accents typed. Users cannot type it: the
- * parser treats control characters as separators. */
-#define KHO_EXACT_MARK '\x01'
 
 /* Flag passed to the callback with a colocated token (FTS5_TOKEN_COLOCATED). */
 #define KHO_TOKEN_COLOCATED 0x0001
@@ -149,8 +144,9 @@ bool kho_index_query_same_node(const kho_query_node *a, const kho_query_node *b)
 
 /* The FTS5 MATCH expression of a parsed query, malloc'd: every term is a
  * double-quoted string of folded tokens, so that FTS5 cannot fail to parse
- * it. "" when the query has nothing to look for (it matches nothing).
- * KHO_ENOMEM only. */
+ * it; exact-form nodes are left out (FTS5 holds folded forms only; they are
+ * scored from the text). "" when the query has nothing to look for (it
+ * matches nothing). KHO_ENOMEM only. */
 int kho_index_query_expression(char **out, const kho_query *query);
 
 /* One node alone as an FTS5 expression (a phrase, or a prefix). */
@@ -236,13 +232,12 @@ void index_tier_decode(index_tier_entry *out, const unsigned char *blob, size_t 
 /* Builds index_tier afresh from the indexed lessons. */
 int index_tier_build(kho_index *index);
 
-/* Counts the lessons of pack version `pv` in (sign 1, after they were
- * indexed) or out of (sign -1, before they are unindexed) the lists. */
-int index_tier_change(kho_index *index, int64_t pv, int sign);
-
-/* Builds afresh when the lessons changed since the last build reach the
- * number indexed then. */
-int index_tier_settle(kho_index *index);
+/* Around a switch of pack versions (0: none) in the index: before it, says
+ * whether the lists will be built afresh (*rebuild: the lessons changed since
+ * the last build reach the number indexed then) and, if not, counts the old
+ * version's lessons out; after it, builds or counts the new lessons in. */
+int index_tier_before(bool *rebuild, kho_index *index, int64_t old_pv, int64_t new_pv);
+int index_tier_after(kho_index *index, int64_t new_pv, bool rebuild);
 
 /* --------------------------------------------------------------- facets.c */
 
@@ -319,22 +314,20 @@ void index_rescorer_free(index_rescorer *r);
  * lesson is not in the store); *score: its kho_rank() score. */
 int index_rescore(bool *matches, double *score, index_rescorer *r, int64_t lesson);
 
-/* ---------------------------------------------------------- search-tier.c */
+/* ---------------------------------------------------------- search-rank.c */
 
 /* One page of ranked lessons. */
 typedef struct index_page {
-	bool used;          /* false: the exact path must rank this query */
 	int64_t rowids[100];
 	double scores[100]; /* higher is better */
 	size_t n;
-	char *expr;         /* the FTS5 expression ranked, for snippets (owned) */
+	char *expr;         /* the FTS5 expression searched, for snippets (owned) */
 } index_page;
 
-/* Ranks a query with common words through the word lists (tier.c) and sets
- * the result's total and facets. page->used is false when the query has no
- * listed word, or too few candidates for the page: then nothing is set and
- * the exact path runs. `limit` is at most 100. */
-int index_tier_search(index_page *page, kho_search_result *result, kho_index *index,
+/* Ranks a parsed query in two phases (candidates from the word lists or
+ * bm25, then scored from their text) and sets the result's total and facets
+ * (unless q->hits_only). `limit` is at most 100. */
+int index_rank_page(index_page *page, kho_search_result *result, kho_index *index,
 	const kho_query *parsed, const kho_search_query *q, int limit);
 
 /* ---------------------------------------------------------------- spell.c */

@@ -356,8 +356,6 @@ static void sb_str(strbuf *sb, const char *s)
 static void put_node(strbuf *sb, const kho_query_node *node)
 {
 	sb_put(sb, "\"", 1);
-	if (node->kind == KHO_QUERY_EXACT)
-		sb_put(sb, (const char[]){ KHO_EXACT_MARK }, 1);
 	for (size_t i = 0; i < node->n_tokens; i++) {
 		if (i > 0)
 			sb_put(sb, " ", 1);
@@ -373,12 +371,18 @@ static void put_node(strbuf *sb, const kho_query_node *node)
 		sb_put(sb, "*", 1);
 }
 
+/* Whether FTS5 can look for a node: it indexes folded forms only. */
+static bool in_fts5(const kho_query_node *node)
+{
+	return node->kind != KHO_QUERY_EXACT;
+}
+
 /* All nodes with the given negation, joined with OR. Returns how many. */
 static size_t put_group(strbuf *sb, const kho_query *query, bool negated)
 {
 	size_t n = 0;
 	for (size_t i = 0; i < query->n_nodes; i++) {
-		if (query->nodes[i].negated != negated)
+		if (query->nodes[i].negated != negated || !in_fts5(&query->nodes[i]))
 			continue;
 		if (n++ > 0)
 			sb_str(sb, " OR ");
@@ -393,6 +397,8 @@ int kho_index_query_expression(char **out, const kho_query *query)
 	sb_put(&sb, "", 0);
 	size_t positives = 0, negatives = 0;
 	for (size_t i = 0; i < query->n_nodes; i++) {
+		if (!in_fts5(&query->nodes[i]))
+			continue;
 		if (query->nodes[i].negated)
 			negatives++;
 		else

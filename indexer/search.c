@@ -1,14 +1,8 @@
 /*
- * search.c — answering a search over the index: the query parser's FTS5
- * expression, the grade, subject and pack filters, bm25 ranking with titles
- * and keywords weighing more than body text, and snippets with the matched
- * words marked for the web app.
- *
- * A search runs in steps so that the costly parts happen only for the page
- * shown: one query ranks the matches and returns the page's rowids (or the
- * word lists do, search-tier.c), the set of matching lessons gives the total
- * and the facets (facets.c, matches.c; skipped for completions), and a third
- * query computes each shown lesson's fields and snippet.
+ * search.c — answering a search over the index: the query as read (Telex,
+ * VNI and spelling through the index's vocabulary), its ranked page
+ * (search-rank.c, which also counts the total and the facets), and each shown
+ * lesson's fields and snippet, with the matched words marked for the web app.
  */
 #include "indexer-private.h"
 
@@ -16,48 +10,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Column weights for bm25, in lesson_fts column order. */
-#define RANK_EXPR "bm25(lesson_fts, 10.0, 6.0, 3.0, 2.0, 1.0)"
-
 /* Tokens of body text around the matches in a snippet. */
 #define SNIPPET_TOKENS "16"
 
 /* Markers that snippet() puts around matches; never in extracted text. */
 #define MARK_OPEN '\x02'
 #define MARK_CLOSE '\x03'
-
-/* The visible lessons that match ?1, within the filters ?2 (grade), ?3
- * (subject) and ?4 (pack); a NULL filter lets everything through. */
-#define MATCHING_LESSONS \
-	" FROM lesson_fts" \
-	" JOIN lessons l ON l.id = lesson_fts.rowid" \
-	" JOIN pack_versions v ON v.id = l.pv" \
-	" JOIN packs p ON p.id = v.pack_id AND p.current_version = v.version" \
-	" WHERE lesson_fts MATCH ?1" \
-	"  AND (?2 IS NULL OR l.id IN" \
-	"   (SELECT lesson FROM lesson_tags WHERE kind = 'grade' AND value = ?2))" \
-	"  AND (?3 IS NULL OR l.id IN" \
-	"   (SELECT lesson FROM lesson_tags WHERE kind = 'subject' AND value = ?3))" \
-	"  AND (?4 IS NULL OR v.pack_id = ?4)"
-
-/* Score: bm25, less (better) by ?7 for a lesson of the grade ?8 the query
- * names and by ?7 for one of the subjects ?9–?11 it names (intent.c). */
-static const char rank_intent_sql[] =
-	"SELECT l.id, " RANK_EXPR
-	"  - ?7 * EXISTS (SELECT 1 FROM lesson_tags g"
-	"    WHERE g.lesson = l.id AND g.kind = 'grade' AND g.value = ?8)"
-	"  - ?7 * EXISTS (SELECT 1 FROM lesson_tags s"
-	"    WHERE s.lesson = l.id AND s.kind = 'subject' AND s.value IN (?9, ?10, ?11))"
-	" AS score" MATCHING_LESSONS
-	" ORDER BY score, l.id"
-	" LIMIT ?5 OFFSET ?6";
-
-/* The same without subject or grade named: no lookups per match. */
-static const char rank_sql[] =
-	"SELECT l.id, " RANK_EXPR " AS score" MATCHING_LESSONS
-	" ORDER BY score, l.id"
-	" LIMIT ?5 OFFSET ?6";
-
 
 static const char hit_sql[] =
 	"SELECT v.pack_id, v.version, l.lesson_id, l.title, l.unit_title, l.summary,"
@@ -199,17 +157,6 @@ static int fill_hit(kho_search_hit *hit, kho_index *index, sqlite3_stmt *st, int
 	return rc ? kho_error_set(rc, "out of memory reading search results") : KHO_OK;
 }
 
-static void bind_filters(sqlite3_stmt *st, const char *expr, const kho_search_query *q)
-{
-	sqlite3_bind_text(st, 1, expr, -1, SQLITE_STATIC);
-	if (q->grade && *q->grade)
-		sqlite3_bind_text(st, 2, q->grade, -1, SQLITE_STATIC);
-	if (q->subject && *q->subject)
-		sqlite3_bind_text(st, 3, q->subject, -1, SQLITE_STATIC);
-	if (q->pack && *q->pack)
-		sqlite3_bind_text(st, 4, q->pack, -1, SQLITE_STATIC);
-}
-
 /* The index's vocabulary, as a table made for this connection only; false
  * when it cannot be had (then every word is taken as it is). */
 static bool vocab_ready(kho_index *index)
@@ -320,54 +267,16 @@ static bool closest_token(void *payload, const char *token, const char *before,
 	return true;
 }
 
-/* What was typed, parsed, with the readings of unknown words, and its FTS5
- * expression; *reading gets the query as read when any word was unknown. */
-static int build_expression(kho_query **parsed, char **out, char **reading, kho_index *index,
+/* What was typed, parsed, with the readings of unknown words; *reading gets
+ * the query as read when any word was unknown. */
+static int read_query(kho_query **parsed, char **reading, kho_index *index,
 	const kho_search_query *query)
 {
 	kho_vocabulary vocab = { index, known_token, closest_token };
 	int rc = kho_index_query_parse(parsed, query->text, query->typing);
 	if (!rc)
 		rc = kho_index_query_expand(*parsed, &vocab, reading);
-	if (!rc)
-		rc = kho_index_query_expression(out, *parsed);
 	return rc;
-}
-
-/* The exact path: bm25 over every match, within the filters. */
-static int rank_exact(index_page *page, kho_index *index, const char *expr,
-	const kho_search_query *query, int limit)
-{
-	kho_intent intent;
-	kho_index_query_intent(&intent, query->text);
-	bool grade_bonus = intent.grade && !(query->grade && *query->grade);
-	bool subject_bonus = intent.n_subjects && !(query->subject && *query->subject);
-	const char *sql = grade_bonus || subject_bonus ? rank_intent_sql : rank_sql;
-	sqlite3_stmt *rank = NULL;
-	int src = sqlite3_prepare_v2(index->db, sql, -1, &rank, NULL);
-	if (src != SQLITE_OK)
-		return kho_store_error(index->store, src, "searching");
-	bind_filters(rank, expr, query);
-	sqlite3_bind_int(rank, 5, limit);
-	sqlite3_bind_int(rank, 6, query->offset);
-	if (sql == rank_intent_sql) {
-		char grade[8];
-		sqlite3_bind_double(rank, 7, INDEX_INTENT_BONUS);
-		if (grade_bonus) {
-			snprintf(grade, sizeof grade, "%d", intent.grade);
-			sqlite3_bind_text(rank, 8, grade, -1, SQLITE_TRANSIENT);
-		}
-		for (size_t i = 0; subject_bonus && i < intent.n_subjects; i++)
-			sqlite3_bind_text(rank, 9 + (int)i, intent.subjects[i], -1, SQLITE_STATIC);
-	}
-	while ((src = sqlite3_step(rank)) == SQLITE_ROW && page->n < (size_t)limit) {
-		page->rowids[page->n] = sqlite3_column_int64(rank, 0);
-		page->scores[page->n] = -sqlite3_column_double(rank, 1);
-		page->n++;
-	}
-	sqlite3_finalize(rank);
-	return src == SQLITE_DONE || src == SQLITE_ROW ? KHO_OK :
-		kho_store_error(index->store, src, "searching");
 }
 
 int kho_index_search(kho_search_result **out, kho_index *index, const kho_search_query *query)
@@ -384,7 +293,6 @@ int kho_index_search(kho_search_result **out, kho_index *index, const kho_search
 
 	kho_search_result *result = calloc(1, sizeof *result);
 	kho_query *parsed = NULL;
-	char *expr = NULL;
 	sqlite3_stmt *hit = NULL;
 	index_page *page = calloc(1, sizeof *page);
 	int rc = KHO_OK, src;
@@ -392,24 +300,11 @@ int kho_index_search(kho_search_result **out, kho_index *index, const kho_search
 		rc = kho_error_set(KHO_ENOMEM, "out of memory searching");
 		goto cleanup;
 	}
-	if ((rc = build_expression(&parsed, &expr, &result->did_you_mean, index, query)))
+	if ((rc = read_query(&parsed, &result->did_you_mean, index, query)))
 		goto cleanup;
-	if (expr[0] == '\0')
-		goto done; /* nothing to look for: no results */
 
-	/* Common words rank through their lists; else (or when those cannot fill
-	 * the page) bm25 over every match, then the total and the facets in one
-	 * more pass, which completions skip. */
-	if ((rc = index_tier_search(page, result, index, parsed, query, limit)))
+	if ((rc = index_rank_page(page, result, index, parsed, query, limit)))
 		goto cleanup;
-	if (!page->used) {
-		if ((rc = rank_exact(page, index, expr, query, limit)))
-			goto cleanup;
-		result->total = (int64_t)query->offset + (int64_t)page->n;
-		if (!query->hits_only && (page->n > 0 || query->offset > 0)
-			&& (rc = index_facets_count(result, index, parsed, query)))
-			goto cleanup;
-	}
 	size_t n = page->n;
 	if (n == 0)
 		goto done;
@@ -423,7 +318,7 @@ int kho_index_search(kho_search_result **out, kho_index *index, const kho_search
 		rc = kho_store_error(index->store, src, "reading search results");
 		goto cleanup;
 	}
-	sqlite3_bind_text(hit, 1, page->used ? page->expr : expr, -1, SQLITE_STATIC);
+	sqlite3_bind_text(hit, 1, page->expr, -1, SQLITE_STATIC);
 	sqlite3_bind_text(hit, 3, "\x02", 1, SQLITE_STATIC);
 	sqlite3_bind_text(hit, 4, "\x03", 1, SQLITE_STATIC);
 	for (size_t i = 0; i < n; i++) {
@@ -442,7 +337,6 @@ cleanup:
 		free(page->expr);
 	free(page);
 	kho_index_query_free(parsed);
-	free(expr);
 	kho_search_result_free(result);
 	return rc;
 }

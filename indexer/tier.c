@@ -10,9 +10,10 @@
  *         length — the same formula as the ranking's, without the idf.
  *
  * How the lists are kept (INDEX.md has the whole story): a full build reads
- * the words with df ≥ min_df from FTS5's vocabulary, then tokenizes every
- * indexed lesson once, keeping for each such word a heap of its best
- * lessons. An install tokenizes only its new lessons and merges them into
+ * the folded words with df ≥ min_df from FTS5's vocabulary, then tokenizes
+ * every indexed lesson once, keeping for each such word, and for every exact
+ * form it meets (FTS5 holds folded words only), a heap of its best lessons;
+ * exact forms below min_df are dropped at the end. An install tokenizes only its new lessons and merges them into
  * the existing lists; a removal takes its lessons off the counts (their
  * entries stay in `top` and searches skip them). A word that becomes common
  * through small installs gets a list at the next full build, which happens
@@ -255,8 +256,19 @@ _Static_assert(sizeof(index_tier_entry) == 8, "tier entries are stored in their 
 
 /* --------------------------------------------------------- reading text */
 
+/* An exact form first seen in the lesson being read (a full build lists
+ * common exact forms too, which FTS5's vocabulary does not hold). */
+typedef struct tier_new_form {
+	char *term;
+	size_t len;
+	float freq;
+} tier_new_form;
+
 typedef struct tier_pass {
 	tier_map *map;
+	bool grow;           /* add exact forms not in the map */
+	tier_new_form *forms; /* this lesson's new exact forms */
+	size_t n_forms, cap_forms;
 	uint64_t seq;        /* this lesson's number in the pass */
 	double weight;       /* of the column being read */
 	tier_word **touched; /* the words of this lesson */
@@ -273,6 +285,29 @@ static int on_token(void *payload, int flags, const char *token, int len, int st
 	if (!(flags & KHO_TOKEN_COLOCATED))
 		p->length++;
 	tier_word *w = map_find(p->map, token, (size_t)len);
+	if (!w && p->grow && (flags & KHO_TOKEN_COLOCATED)) {
+		for (size_t i = 0; i < p->n_forms; i++)
+			if (p->forms[i].len == (size_t)len && !memcmp(p->forms[i].term, token, (size_t)len)) {
+				p->forms[i].freq += (float)p->weight;
+				return 0;
+			}
+		if (p->n_forms == p->cap_forms) {
+			size_t cap = p->cap_forms ? 2 * p->cap_forms : 16;
+			tier_new_form *f = realloc(p->forms, cap * sizeof *f);
+			if (!f)
+				return p->rc = KHO_ENOMEM;
+			p->forms = f;
+			p->cap_forms = cap;
+		}
+		tier_new_form *f = &p->forms[p->n_forms];
+		if (!(f->term = malloc((size_t)len)))
+			return p->rc = KHO_ENOMEM;
+		memcpy(f->term, token, (size_t)len);
+		f->len = (size_t)len;
+		f->freq = (float)p->weight;
+		p->n_forms++;
+		return 0;
+	}
 	if (!w)
 		return 0;
 	if (w->seen != p->seq) {
@@ -292,13 +327,45 @@ static int on_token(void *payload, int flags, const char *token, int len, int st
 	return 0;
 }
 
-/* Tokenizes the lessons that `sql` (?1 = pv) returns — id and the five
- * indexed columns — counting each listed word once per lesson (`sign` -1
- * when they leave the index) and, when adding, keeping its best lessons. */
-static int read_lessons(kho_index *index, tier_map *map, const char *sql, int64_t pv, int sign,
-	double avgdl, int64_t *lessons)
+/* Counts word `w` in lesson `id` of `length` tokens. */
+static int count_word(tier_word *w, int sign, int64_t id, int64_t length, double avgdl)
 {
-	tier_pass p = { .map = map };
+	w->df += sign;
+	if (sign < 0)
+		return KHO_OK;
+	double weight = index_rank_term(w->freq, (double)length, avgdl);
+	int rc = heap_push(w, (index_tier_entry){ (float)weight, (uint32_t)id });
+	return rc ? kho_error_set(rc, "out of memory keeping the word lists") : KHO_OK;
+}
+
+/* The lesson's new exact forms into the map, counted. */
+static int add_forms(tier_pass *p, int sign, int64_t id, double avgdl)
+{
+	int rc = KHO_OK;
+	for (size_t i = 0; i < p->n_forms; i++) {
+		tier_new_form *f = &p->forms[i];
+		tier_word *w = NULL;
+		if (!rc && (rc = map_add(p->map, f->term, f->len)))
+			rc = kho_error_set(rc, "out of memory keeping the word lists");
+		if (!rc && (w = map_find(p->map, f->term, f->len))) {
+			w->seen = p->seq;
+			w->freq = f->freq;
+			rc = count_word(w, sign, id, p->length, avgdl);
+		}
+		free(f->term);
+	}
+	p->n_forms = 0;
+	return rc;
+}
+
+/* Tokenizes the lessons that `sql` (?1 = pv) returns — id and the five
+ * indexed columns — counting each word of the map once per lesson (`sign`
+ * -1 when they leave the index) and, when adding, keeping its best lessons;
+ * with `grow`, exact forms not in the map are added to it. */
+static int read_lessons(kho_index *index, tier_map *map, const char *sql, int64_t pv, int sign,
+	double avgdl, bool grow, int64_t *lessons)
+{
+	tier_pass p = { .map = map, .grow = grow };
 	sqlite3_stmt *st = NULL;
 	int src = sqlite3_prepare_v2(index->db, sql, -1, &st, NULL);
 	if (src != SQLITE_OK)
@@ -326,17 +393,15 @@ static int read_lessons(kho_index *index, tier_map *map, const char *sql, int64_
 			break;
 		}
 		(*lessons)++;
-		for (size_t i = 0; i < p.n_touched && !rc; i++) {
-			tier_word *w = p.touched[i];
-			w->df += sign;
-			if (sign > 0) {
-				double weight = index_rank_term(w->freq, (double)p.length, avgdl);
-				rc = heap_push(w, (index_tier_entry){ (float)weight, (uint32_t)id });
-				if (rc)
-					rc = kho_error_set(rc, "out of memory keeping the word lists");
-			}
-		}
+		for (size_t i = 0; i < p.n_touched && !rc; i++)
+			rc = count_word(p.touched[i], sign, id, p.length, avgdl);
+		/* after the touched words: adding may move the map's slots */
+		int added = add_forms(&p, sign, id, avgdl);
+		rc = rc ? rc : added;
 	}
+	for (size_t i = 0; i < p.n_forms; i++)
+		free(p.forms[i].term);
+	free(p.forms);
 	if (!rc && src != SQLITE_DONE)
 		rc = kho_store_error(index->store, src, "reading lessons for the word lists");
 	sqlite3_finalize(st);
@@ -379,8 +444,8 @@ static int mean_length(double *out, kho_index *index)
 }
 
 /* Writes every word of the map: merged into the stored lists, or replacing
- * them (after a full build). */
-static int write_words(kho_index *index, tier_map *map, bool merge)
+ * them (after a full build: only the words in `min_df` lessons or more). */
+static int write_words(kho_index *index, tier_map *map, bool merge, int64_t min_df)
 {
 	sqlite3_stmt *read = NULL, *write = NULL;
 	int src = sqlite3_prepare_v2(index->db, "SELECT df, top FROM index_tier WHERE term = ?1", -1,
@@ -393,7 +458,7 @@ static int write_words(kho_index *index, tier_map *map, bool merge)
 		kho_store_error(index->store, src, "writing the word lists");
 	for (size_t i = 0; !rc && i < map->cap; i++) {
 		tier_word *w = &map->slots[i];
-		if (w->term && (w->df != 0 || !merge))
+		if (w->term && (merge ? w->df != 0 : w->df >= min_df))
 			rc = write_word(index, read, write, w, merge);
 	}
 	sqlite3_finalize(read);
@@ -411,6 +476,7 @@ static const char version_lessons_sql[] =
 
 int index_tier_build(kho_index *index)
 {
+	double t0 = kho_log_clock(), t1 = t0, t2 = t0, t3 = t0;
 	int64_t lessons = 0;
 	int rc = index_query_int(&lessons, index, "SELECT count(*) FROM index_docs");
 	int64_t min_df = index->tier_min_df ? index->tier_min_df :
@@ -424,12 +490,15 @@ int index_tier_build(kho_index *index)
 	if (!rc)
 		rc = load_words(&map, index, "SELECT term FROM temp.lesson_vocab WHERE doc >= ?1",
 			min_df);
+	t1 = kho_log_clock();
 	if (!rc && map.n > 0 && !(rc = mean_length(&avgdl, index))) {
 		int64_t read = 0;
-		rc = read_lessons(index, &map, all_lessons_sql, 0, 1, avgdl, &read);
+		rc = read_lessons(index, &map, all_lessons_sql, 0, 1, avgdl, true, &read);
+		t2 = kho_log_clock();
 		if (!rc)
-			rc = write_words(index, &map, false);
+			rc = write_words(index, &map, false, min_df);
 	}
+	t3 = kho_log_clock();
 	/* Merging FTS5's segments into one costs about a read of the index and
 	 * makes every lookup of a word cheaper (a search's phase 2 and snippets
 	 * look up each word for each lesson): it runs on the same schedule. */
@@ -443,13 +512,16 @@ int index_tier_build(kho_index *index)
 	if (!rc)
 		rc = index_meta_set(index, "tier_changed", 0);
 	if (!rc)
-		kho_log_debug("word lists: %zu words in at least %lld of %lld lessons", map.n,
-			(long long)min_df, (long long)lessons);
+		kho_log_info("word lists: %zu words in at least %lld of %lld lessons (vocabulary"
+			" %.2f s, reading %.2f s, writing %.2f s); index segments merged in %.2f s",
+			map.n, (long long)min_df, (long long)lessons, t1 - t0, t2 > t1 ? t2 - t1 : 0.0,
+			t3 - (t2 > t1 ? t2 : t1), kho_log_clock() - t3);
 	map_free(&map);
 	return rc;
 }
 
-int index_tier_change(kho_index *index, int64_t pv, int sign)
+/* Counts the lessons of `pv` in or out of the existing lists. */
+static int change(kho_index *index, int64_t pv, int sign)
 {
 	int64_t changed = 0, lessons = 0;
 	int rc = index_meta_get(&changed, index, "tier_changed");
@@ -460,16 +532,16 @@ int index_tier_change(kho_index *index, int64_t pv, int sign)
 	if (!rc && sign > 0)
 		rc = mean_length(&avgdl, index);
 	if (!rc)
-		rc = read_lessons(index, &map, version_lessons_sql, pv, sign, avgdl, &lessons);
+		rc = read_lessons(index, &map, version_lessons_sql, pv, sign, avgdl, false, &lessons);
 	if (!rc)
-		rc = write_words(index, &map, true);
+		rc = write_words(index, &map, true, 0);
 	map_free(&map);
 	return rc ? rc : index_meta_set(index, "tier_changed", changed + lessons);
 }
 
-int index_tier_settle(kho_index *index)
+int index_tier_before(bool *rebuild, kho_index *index, int64_t old_pv, int64_t new_pv)
 {
-	int64_t built = 0, changed = 0, min_df = 0;
+	int64_t built = 0, changed = 0, min_df = 0, moving = 0;
 	int rc = index_meta_get(&built, index, "tier_built");
 	if (!rc)
 		rc = index_meta_get(&changed, index, "tier_changed");
@@ -477,7 +549,27 @@ int index_tier_settle(kho_index *index)
 		rc = index_meta_get(&min_df, index, "tier_min_df");
 	if (min_df <= 0)
 		min_df = index->tier_min_df ? index->tier_min_df : TIER_MIN_DF;
-	if (!rc && changed >= (built > min_df ? built : min_df))
-		rc = index_tier_build(index);
+	sqlite3_stmt *st = NULL;
+	int src = rc ? SQLITE_OK : sqlite3_prepare_v2(index->db,
+		"SELECT count(*) FROM lessons WHERE pv IN (?1, ?2)", -1, &st, NULL);
+	if (!rc && src == SQLITE_OK) {
+		sqlite3_bind_int64(st, 1, old_pv);
+		sqlite3_bind_int64(st, 2, new_pv);
+		if ((src = sqlite3_step(st)) == SQLITE_ROW)
+			moving = sqlite3_column_int64(st, 0);
+	}
+	sqlite3_finalize(st);
+	if (!rc && src != SQLITE_ROW)
+		rc = kho_store_error(index->store, src, "planning the word lists");
+	*rebuild = changed + moving >= (built > min_df ? built : min_df);
+	if (!rc && !*rebuild && old_pv > 0)
+		rc = change(index, old_pv, -1);
 	return rc;
+}
+
+int index_tier_after(kho_index *index, int64_t new_pv, bool rebuild)
+{
+	if (rebuild)
+		return index_tier_build(index);
+	return new_pv > 0 ? change(index, new_pv, 1) : KHO_OK;
 }

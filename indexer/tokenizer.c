@@ -514,12 +514,10 @@ static int tok_tokenize(Fts5Tokenizer *tok, void *ctx, int flags, const char *te
 	(void)tok;
 	if (len <= 0)
 		return SQLITE_OK;
-	kho_tokenize_mode mode = (flags & FTS5_TOKENIZE_DOCUMENT) ? KHO_TOKENIZE_DOCUMENT :
-		(flags & FTS5_TOKENIZE_AUX) ? KHO_TOKENIZE_AUX : KHO_TOKENIZE_QUERY;
-	/* Offsets only matter for documents, so skipping the mark is harmless. */
-	if (mode == KHO_TOKENIZE_QUERY && text[0] == KHO_EXACT_MARK)
-		return kho_index_tokenize(text + 1, (size_t)len - 1, KHO_TOKENIZE_EXACT, token, ctx);
-	return kho_index_tokenize(text, (size_t)len, mode, token, ctx);
+	/* FTS5 indexes and looks up folded forms only: exact forms are scored
+	 * from the stored text (rescore.c) and listed in tier.c. */
+	(void)flags;
+	return kho_index_tokenize(text, (size_t)len, KHO_TOKENIZE_QUERY, token, ctx);
 }
 
 static fts5_tokenizer kho_tokenizer = {

@@ -98,20 +98,20 @@ static void test_tree(void)
 
 static void test_expressions(void)
 {
-	CHECK_EXPR("học sinh", "(\"hoc\" OR \"\x01học\" OR \"sinh\" OR \"hoc sinh\")", 2);
-	CHECK_EXPR("HỌC SINH", "(\"hoc\" OR \"\x01học\" OR \"sinh\" OR \"hoc sinh\")", 2);
-	CHECK_EXPR("\"học sinh\"", "(\"hoc sinh\" OR \"\x01học sinh\")", 1);
+	CHECK_EXPR("học sinh", "(\"hoc\" OR \"sinh\" OR \"hoc sinh\")", 2);
+	CHECK_EXPR("HỌC SINH", "(\"hoc\" OR \"sinh\" OR \"hoc sinh\")", 2);
+	CHECK_EXPR("\"học sinh\"", "(\"hoc sinh\")", 1);
 	CHECK_EXPR("phân số -toán",
-		"(\"phan\" OR \"\x01phân\" OR \"so\" OR \"\x01số\" OR \"phan so\") NOT (\"toan\")", 1);
-	CHECK_EXPR("“học sinh” -“sinh học”", "(\"hoc sinh\" OR \"\x01học sinh\") NOT (\"sinh hoc\")", 1);
-	CHECK_EXPR("“học sinh", "(\"hoc sinh\" OR \"\x01học sinh\")", 1);
+		"(\"phan\" OR \"so\" OR \"phan so\") NOT (\"toan\")", 1);
+	CHECK_EXPR("“học sinh” -“sinh học”", "(\"hoc sinh\") NOT (\"sinh hoc\")", 1);
+	CHECK_EXPR("“học sinh", "(\"hoc sinh\")", 1);
 	CHECK_EXPR("-toán", "", 0);
 	CHECK_EXPR("duong", "(\"duong\")", 1);
-	CHECK_EXPR("đường", "(\"duong\" OR \"\x01đường\")", 1);
+	CHECK_EXPR("đường", "(\"duong\")", 1);
 	CHECK_EXPR("", "", 0);
 	CHECK_EXPR("   ", "", 0);
 	CHECK_EXPR("!!! ??? ... ***", "", 0);
-	CHECK_EXPR("toán toán toán", "(\"toan\" OR \"\x01toán\" OR \"toan toan\")", 1);
+	CHECK_EXPR("toán toán toán", "(\"toan\" OR \"toan toan\")", 1);
 	/* A long question still finds the best matches (OR, not AND). */
 	CHECK_EXPR("các em học sinh hãy tìm hiểu về phân số thập phân nhé", NULL, 3);
 }
@@ -213,7 +213,7 @@ static void test_typing(void)
 	static const struct { const char *in, *out; } cases[] = {
 		{ "duong", "(\"duong\" OR \"duong\"*)" },
 		{ "phan s", "(\"phan\" OR \"s\" OR \"phan s\" OR \"phan s\"*)" },
-		{ "Phân Số", "(\"phan\" OR \"\x01phân\" OR \"so\" OR \"\x01số\" OR \"phan so\" OR "
+		{ "Phân Số", "(\"phan\" OR \"so\" OR \"phan so\" OR "
 			"\"phan so\"* OR \"so\"*)" },
 		{ "duong ", "(\"duong\")" },
 		{ "a", "(\"a\")" },

@@ -239,6 +239,7 @@ static void test_upgrade_and_remove(void)
 	/* An index of another format is rebuilt on open. */
 	CHECK(sqlite3_exec(kho_store_db(store),
 		"UPDATE index_meta SET value = '0' WHERE key = 'format';"
+		"UPDATE index_meta SET value = value + 1 WHERE key = 'generation';"
 		"INSERT INTO lesson_fts (lesson_fts) VALUES ('delete-all');"
 		"DELETE FROM index_docs;", NULL, NULL, NULL) == SQLITE_OK);
 	CHECK(total_of("ban") == 0);

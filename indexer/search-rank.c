@@ -38,6 +38,8 @@
 #define TIER_EXPANSIONS 16
 #define RESCORE_MIN 30
 #define PHRASE_COUNT_MAX 1000
+#define RESCORE_EXACT 50
+#define RESCORE_ALL 400
 
 /* --------------------------------------------------------- the word lists */
 
@@ -252,7 +254,9 @@ typedef struct tier_search {
 	int bonus_grade;                        /* value numbers the intent names, -1 none */
 	int bonus_subjects[KHO_INTENT_MAX_SUBJECTS];
 	tier_list *lists;                       /* per node, its single token's list */
-	index_rank_params params;               /* idf per phrase of `expr` */
+	index_rank_params params;               /* idf per scored phrase */
+	double node_idf[INDEX_RANK_MAX_PHRASES]; /* the same per node */
+	bool counted[INDEX_RANK_MAX_PHRASES];   /* FTS5 counted the node's lessons */
 	int64_t lessons;
 	bool truncated;                         /* a list holds fewer lessons than its df */
 } tier_search;
@@ -270,25 +274,43 @@ static double bonus(const tier_search *s, int64_t lesson)
 	return b;
 }
 
-/* How many lessons hold a node: listed; else counted by FTS5 when that reads
- * at most PHRASE_COUNT_MAX lessons of its rarest word; else estimated from
+static int fold_one(void *payload, int flags, const char *token, int len, int start, int end)
+{
+	(void)flags;
+	(void)start;
+	(void)end;
+	char **out = payload;
+	if (*out)
+		return 0;
+	*out = malloc((size_t)len + 1);
+	if (!*out)
+		return KHO_ENOMEM;
+	memcpy(*out, token, (size_t)len);
+	(*out)[len] = '\0';
+	return 0;
+}
+
+/* How many lessons hold these tokens in a row (the last one as a prefix when
+ * `prefix`): listed; else counted by FTS5 when that reads at most
+ * PHRASE_COUNT_MAX lessons of its rarest word (*counted); else estimated from
  * its words' counts as if they were independent. */
-static int node_df(int64_t *out, bool *counted, tier_search *s, size_t i)
+static int tokens_df(int64_t *out, bool *counted, tier_search *s, char *const *tokens, size_t n,
+	bool prefix)
 {
 	*counted = false;
-	const kho_query_node *node = &s->query->nodes[i];
-	if (s->lists[i].df) {
-		*out = s->lists[i].df;
-		return KHO_OK;
-	}
+	*out = 0;
 	double estimate = (double)s->lessons;
 	int64_t rarest = INT64_MAX;
-	for (size_t t = 0; node->n_tokens > 1 && t < node->n_tokens; t++) {
+	for (size_t t = 0; t < n && !prefix; t++) {
 		tier_list one;
-		int rc = read_list(&one, s->index, node->tokens[t]);
+		int rc = read_list(&one, s->index, tokens[t]);
 		free(one.entries);
 		if (rc)
 			return rc;
+		if (n == 1 && one.df) {
+			*out = one.df;
+			return KHO_OK;
+		}
 		if (!one.df) {
 			rarest = 0; /* a word without a list is in fewer than min_df lessons */
 			break;
@@ -296,13 +318,15 @@ static int node_df(int64_t *out, bool *counted, tier_search *s, size_t i)
 		rarest = one.df < rarest ? one.df : rarest;
 		estimate *= (double)one.df / (double)(s->lessons ? s->lessons : 1);
 	}
-	if (node->n_tokens > 1 && rarest > PHRASE_COUNT_MAX) {
+	if (n > 1 && !prefix && rarest > PHRASE_COUNT_MAX) {
 		*out = estimate < 1 ? 1 : (int64_t)estimate;
 		return KHO_OK;
 	}
 	*counted = true;
+	kho_query_node node = { prefix ? KHO_QUERY_PREFIX : KHO_QUERY_PHRASE, false,
+		(char **)tokens, n };
 	char *expr = NULL;
-	int rc = kho_index_query_node_expression(&expr, node);
+	int rc = kho_index_query_node_expression(&expr, &node);
 	if (rc)
 		return rc;
 	sqlite3_stmt *st = NULL;
@@ -316,6 +340,35 @@ static int node_df(int64_t *out, bool *counted, tier_search *s, size_t i)
 	sqlite3_finalize(st);
 	free(expr);
 	return src == SQLITE_ROW ? KHO_OK : kho_store_error(s->index->store, src, "searching");
+}
+
+/* How many lessons hold a node. An exact form counts as its folded word:
+ * FTS5 indexes folded words only, and the same rule must hold whether the
+ * form has a list or not (a lesson spelling the word as typed counts twice). */
+static int node_df(int64_t *out, bool *counted, tier_search *s, size_t i)
+{
+	const kho_query_node *node = &s->query->nodes[i];
+	*counted = false;
+	if (s->lists[i].df && node->kind != KHO_QUERY_EXACT) {
+		*out = s->lists[i].df;
+		return KHO_OK;
+	}
+	if (node->kind != KHO_QUERY_EXACT)
+		return tokens_df(out, counted, s, node->tokens, node->n_tokens,
+			node->kind == KHO_QUERY_PREFIX);
+	char *folded[KHO_QUERY_MAX_PHRASE] = { 0 };
+	size_t n = node->n_tokens < KHO_QUERY_MAX_PHRASE ? node->n_tokens : KHO_QUERY_MAX_PHRASE;
+	int rc = KHO_OK;
+	for (size_t t = 0; t < n && !rc; t++)
+		if (kho_index_tokenize(node->tokens[t], strlen(node->tokens[t]), KHO_TOKENIZE_QUERY,
+				fold_one, &folded[t]) || !folded[t])
+			rc = kho_error_set(KHO_ENOMEM, "out of memory searching");
+	if (!rc)
+		rc = tokens_df(out, counted, s, folded, n, false);
+	*counted = false; /* FTS5 cannot score an exact form: phase 2 does */
+	for (size_t t = 0; t < n; t++)
+		free(folded[t]);
+	return rc;
 }
 
 /* Phase 1 for a node without a list: every lesson it matches, scored by
@@ -369,12 +422,13 @@ static int gather_words(candidates *c, tier_search *s, const kho_query_node *nod
 	return rc;
 }
 
-/* Phase 1: the candidates, with idf of each phrase set in s->params. */
-static int gather(candidates *c, tier_search *s)
+/* The idf of each phrase of the scored query (all its nodes, positive then
+ * negated) into s->params, and per node into s->node_idf and s->counted
+ * (whether FTS5 counted its lessons). */
+static int set_idf(tier_search *s)
 {
 	const kho_query *q = s->query;
 	int phrase = 0, rc = KHO_OK;
-	/* the expression lists the positive nodes first, then the negated ones */
 	for (int pass = 0; pass < 2 && !rc; pass++) {
 		for (size_t i = 0; i < q->n_nodes && !rc; i++) {
 			const kho_query_node *node = &q->nodes[i];
@@ -388,30 +442,46 @@ static int gather(candidates *c, tier_search *s)
 					break;
 				idf = index_rank_idf(s->lessons, df);
 			}
+			s->counted[i] = counted;
+			s->node_idf[i] = idf;
 			s->params.idf[phrase++] = idf;
-			if (node->negated)
-				continue;
-			const tier_list *list = &s->lists[i];
-			if (list->df) {
-				if ((int64_t)list->n < list->df)
-					s->truncated = true;
-				for (size_t k = 0; k < list->n && !rc; k++) {
-					uint32_t id = list->entries[k].lesson;
-					if (index_facets_pass(s->facets, &s->filter, id) &&
-					    add_score(c, id, idf * list->entries[k].weight))
-						rc = kho_error_set(KHO_ENOMEM, "out of memory searching");
-				}
-			} else if (counted || node->n_tokens == 1) {
-				/* a rarer word or phrase: all its lessons */
-				rc = score_rare(c, s, i, idf);
-			} else if (node->kind != KHO_QUERY_BIGRAM) {
-				/* a phrase of common words (a bigram's words are nodes of
-				 * their own): the lessons where its words weigh most */
-				rc = gather_words(c, s, node, idf);
-			}
 		}
 	}
 	s->params.n_phrases = phrase;
+	return rc;
+}
+
+/* Phase 1 from the lists: the candidates (idf set first). */
+static int gather(candidates *c, tier_search *s)
+{
+	int rc = set_idf(s);
+	const kho_query *q = s->query;
+	for (size_t i = 0; i < q->n_nodes && !rc; i++) {
+		const kho_query_node *node = &q->nodes[i];
+		double idf = s->node_idf[i];
+		const tier_list *list = &s->lists[i];
+		if (node->negated) {
+			continue;
+		} else if (list->df) {
+			if ((int64_t)list->n < list->df)
+				s->truncated = true;
+			for (size_t k = 0; k < list->n && !rc; k++) {
+				uint32_t id = list->entries[k].lesson;
+				if (index_facets_pass(s->facets, &s->filter, id) &&
+				    add_score(c, id, idf * list->entries[k].weight))
+					rc = kho_error_set(KHO_ENOMEM, "out of memory searching");
+			}
+		} else if (node->kind == KHO_QUERY_EXACT) {
+			/* ranks only, in phase 2: its folded word brings its lessons */
+		} else if (s->counted[i] || node->n_tokens == 1) {
+			/* a rarer word or phrase: all its lessons */
+			rc = score_rare(c, s, i, idf);
+		} else if (node->kind != KHO_QUERY_BIGRAM) {
+			/* a phrase of common words (a bigram's words are nodes of their
+			 * own): the lessons where its words weigh most */
+			rc = gather_words(c, s, node, idf);
+		}
+	}
 	return rc;
 }
 
@@ -450,7 +520,112 @@ static void set_intent(tier_search *s, const kho_search_query *q)
 		s->bonus_subjects[i] = index_facets_value(s->facets, "subject", intent.subjects[i]);
 }
 
-int index_tier_search(index_page *page, kho_search_result *result, kho_index *index,
+/* The lessons that match ?1 within the filters ?2 (grade), ?3 (subject) and
+ * ?4 (pack); a NULL filter lets everything through. */
+#define MATCHING_LESSONS \
+	" FROM lesson_fts" \
+	" JOIN lessons l ON l.id = lesson_fts.rowid" \
+	" JOIN pack_versions v ON v.id = l.pv" \
+	" WHERE lesson_fts MATCH ?1" \
+	"  AND (?2 IS NULL OR l.id IN" \
+	"   (SELECT lesson FROM lesson_tags WHERE kind = 'grade' AND value = ?2))" \
+	"  AND (?3 IS NULL OR l.id IN" \
+	"   (SELECT lesson FROM lesson_tags WHERE kind = 'subject' AND value = ?3))" \
+	"  AND (?4 IS NULL OR v.pack_id = ?4)"
+
+#define RANK_EXPR "bm25(lesson_fts, 10.0, 6.0, 3.0, 2.0, 1.0)"
+
+/* bm25, less (better) by ?6 for a lesson of the grade ?7 the query names and
+ * by ?6 for one of the subjects ?8–?10 it names (intent.c). */
+static const char bm25_intent_sql[] =
+	"SELECT l.id, " RANK_EXPR
+	"  - ?6 * EXISTS (SELECT 1 FROM lesson_tags g"
+	"    WHERE g.lesson = l.id AND g.kind = 'grade' AND g.value = ?7)"
+	"  - ?6 * EXISTS (SELECT 1 FROM lesson_tags s"
+	"    WHERE s.lesson = l.id AND s.kind = 'subject' AND s.value IN (?8, ?9, ?10))"
+	" AS score" MATCHING_LESSONS
+	" ORDER BY score, l.id LIMIT ?5";
+
+/* The same without subject or grade named: no lookups per match. */
+static const char bm25_sql[] =
+	"SELECT l.id, " RANK_EXPR " AS score" MATCHING_LESSONS " ORDER BY score, l.id LIMIT ?5";
+
+/* Phase 1 without lists: the `limit` best matches by FTS5's bm25 (intent
+ * bonus included), within the filters. */
+static int bm25_candidates(candidates *c, tier_search *s, const char *expr,
+	const kho_search_query *q, size_t limit)
+{
+	kho_intent intent;
+	kho_index_query_intent(&intent, q->text);
+	bool grade_bonus = intent.grade && !(q->grade && *q->grade);
+	bool subject_bonus = intent.n_subjects && !(q->subject && *q->subject);
+	const char *sql = grade_bonus || subject_bonus ? bm25_intent_sql : bm25_sql;
+	sqlite3_stmt *st = NULL;
+	int src = sqlite3_prepare_v2(s->index->db, sql, -1, &st, NULL);
+	if (src != SQLITE_OK)
+		return kho_store_error(s->index->store, src, "searching");
+	sqlite3_bind_text(st, 1, expr, -1, SQLITE_STATIC);
+	if (q->grade && *q->grade)
+		sqlite3_bind_text(st, 2, q->grade, -1, SQLITE_STATIC);
+	if (q->subject && *q->subject)
+		sqlite3_bind_text(st, 3, q->subject, -1, SQLITE_STATIC);
+	if (q->pack && *q->pack)
+		sqlite3_bind_text(st, 4, q->pack, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 5, (int64_t)limit);
+	if (sql == bm25_intent_sql) {
+		char grade[8];
+		sqlite3_bind_double(st, 6, INDEX_INTENT_BONUS);
+		if (grade_bonus) {
+			snprintf(grade, sizeof grade, "%d", intent.grade);
+			sqlite3_bind_text(st, 7, grade, -1, SQLITE_TRANSIENT);
+		}
+		for (size_t i = 0; subject_bonus && i < intent.n_subjects; i++)
+			sqlite3_bind_text(st, 8 + (int)i, intent.subjects[i], -1, SQLITE_STATIC);
+	}
+	int rc = KHO_OK;
+	while (!rc && (src = sqlite3_step(st)) == SQLITE_ROW) {
+		int64_t id = sqlite3_column_int64(st, 0);
+		if (id >= 1 && id <= UINT32_MAX && add_score(c, (uint32_t)id, -sqlite3_column_double(st, 1)))
+			rc = kho_error_set(KHO_ENOMEM, "out of memory searching");
+	}
+	if (!rc && src != SQLITE_DONE)
+		rc = kho_store_error(s->index->store, src, "searching");
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static bool has_exact(const kho_query *q)
+{
+	for (size_t i = 0; i < q->n_nodes; i++)
+		if (q->nodes[i].kind == KHO_QUERY_EXACT)
+			return true;
+	return false;
+}
+
+/* The candidates, best first, packed at the start of the table (intent
+ * bonus added when `bonus_too`); returns how many. */
+static size_t pack_candidates(candidates *c, const tier_search *s, bool bonus_too)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < c->cap; i++)
+		if (c->slots[i].lesson) {
+			candidate k = c->slots[i];
+			if (bonus_too)
+				k.score += bonus(s, k.lesson);
+			c->slots[n++] = k;
+		}
+	if (n > 1)
+		qsort(c->slots, n, sizeof *c->slots, by_score);
+	return n;
+}
+
+static void free_candidates(candidates *c)
+{
+	free(c->slots);
+	*c = (candidates){ 0 };
+}
+
+int index_rank_page(index_page *page, kho_search_result *result, kho_index *index,
 	const kho_query *parsed, const kho_search_query *q, int limit)
 {
 	*page = (index_page){ 0 };
@@ -463,9 +638,11 @@ int index_tier_search(index_page *page, kho_search_result *result, kho_index *in
 	if (rc)
 		return rc;
 	s.query = expanded ? expanded : parsed;
-	if (s.query->n_nodes == 0 || s.query->n_nodes > INDEX_RANK_MAX_PHRASES)
+	if (s.query->n_nodes > INDEX_RANK_MAX_PHRASES) {
+		rc = kho_error_set(KHO_EINVALID, "too many words in the query");
 		goto done;
-	s.lists = calloc(s.query->n_nodes, sizeof *s.lists);
+	}
+	s.lists = calloc(s.query->n_nodes + 1, sizeof *s.lists);
 	if (!s.lists) {
 		rc = kho_error_set(KHO_ENOMEM, "out of memory searching");
 		goto done;
@@ -478,37 +655,41 @@ int index_tier_search(index_page *page, kho_search_result *result, kho_index *in
 			listed = listed || s.lists[i].df > 0;
 		}
 	}
-	if (rc || !listed)
-		goto done; /* no common word: the exact path is fast */
+	if (rc || (rc = kho_index_query_expression(&page->expr, s.query)))
+		goto done;
+	if (!page->expr[0])
+		goto done; /* nothing to look for */
 
 	if ((rc = index_facets_current(&s.facets, index)))
 		goto done;
 	s.lessons = index_facets_lessons(s.facets);
 	index_facets_filter(&s.filter, s.facets, q);
 	set_intent(&s, q);
-	if ((rc = kho_index_query_expression(&page->expr, s.query)))
-		goto done;
-
 	size_t want = (size_t)q->offset + (size_t)limit;
 	if (!q->hits_only && (rc = index_facets_count(result, index, s.query, q)))
 		goto done;
-	if (s.filter.none || (!q->hits_only && result->total == 0)) {
-		page->used = true;
-		goto done;
-	}
-	if ((rc = gather(&c, &s)))
+	if (s.filter.none || (!q->hits_only && result->total == 0))
 		goto done;
 
-	/* the candidates, best first, packed at the start of the table */
+	/* Phase 1: candidates, from the lists when the query has a common word,
+	 * else the best by bm25 (few lessons match then). */
 	size_t n = 0;
-	for (size_t i = 0; i < c.cap; i++)
-		if (c.slots[i].lesson) {
-			candidate k = c.slots[i];
-			k.score += bonus(&s, k.lesson);
-			c.slots[n++] = k;
-		}
-	qsort(c.slots, n, sizeof *c.slots, by_score);
+	if (listed) {
+		if ((rc = gather(&c, &s)))
+			goto done;
+		n = pack_candidates(&c, &s, true);
+	} else {
+		/* FTS5 does not see exact forms: with accents typed, all the matches
+		 * are scored when they are few */
+		size_t r = want * 3 > RESCORE_EXACT ? want * 3 : RESCORE_EXACT;
+		if (has_exact(s.query) && r < RESCORE_ALL)
+			r = RESCORE_ALL;
+		if ((rc = set_idf(&s)) || (rc = bm25_candidates(&c, &s, page->expr, q, r)))
+			goto done;
+		n = pack_candidates(&c, &s, false);
+	}
 
+	/* Phase 2: the best candidates scored for the whole query. */
 	found = malloc((n ? n : 1) * sizeof *found);
 	if (!found) {
 		rc = kho_error_set(KHO_ENOMEM, "out of memory searching");
@@ -516,18 +697,33 @@ int index_tier_search(index_page *page, kho_search_result *result, kho_index *in
 	}
 	if ((rc = index_rescorer_new(&scorer, index, s.query, &s.params)))
 		goto done;
-	size_t n_found = 0, from = 0, step = 2 * want > RESCORE_MIN ? 2 * want : RESCORE_MIN;
+	size_t n_found = 0, from = 0, step = listed ? (2 * want > RESCORE_MIN ? 2 * want :
+		RESCORE_MIN) : n;
 	while (!rc && n_found < want && from < n)
 		rc = rescore(found, &n_found, &s, scorer, c.slots, n, &from, step);
+
+	/* Too few from the lists, and more lessons match: bm25 over them all. */
+	bool complete = q->hits_only ? !s.truncated : result->total <= (int64_t)n_found;
+	if (!rc && listed && n_found < want && !complete) {
+		free_candidates(&c);
+		n_found = 0;
+		from = 0;
+		if (!(rc = bm25_candidates(&c, &s, page->expr, q, want * 3 > RESCORE_EXACT ?
+				want * 3 : RESCORE_EXACT))) {
+			n = pack_candidates(&c, &s, false);
+			candidate *more = realloc(found, (n ? n : 1) * sizeof *found);
+			if (!more)
+				rc = kho_error_set(KHO_ENOMEM, "out of memory searching");
+			else
+				found = more;
+			if (!rc)
+				rc = rescore(found, &n_found, &s, scorer, c.slots, n, &from, n);
+		}
+	}
 	if (rc)
 		goto done;
-	qsort(found, n_found, sizeof *found, by_score);
-
-	/* Too few: unless every match was a candidate, the exact path decides. */
-	bool complete = q->hits_only ? !s.truncated : result->total <= (int64_t)n_found;
-	if (n_found < want && !complete)
-		goto done;
-	page->used = true;
+	if (n_found > 1)
+		qsort(found, n_found, sizeof *found, by_score);
 	for (size_t i = q->offset; i < n_found && page->n < (size_t)limit; i++) {
 		page->rowids[page->n] = found[i].lesson;
 		page->scores[page->n] = found[i].score;
@@ -537,27 +733,15 @@ int index_tier_search(index_page *page, kho_search_result *result, kho_index *in
 		result->total = (int64_t)q->offset + (int64_t)page->n;
 
 done:
-	if (!page->used || rc) {
+	if (rc) {
 		free(page->expr);
 		page->expr = NULL;
-		page->used = false;
 		page->n = 0;
-		if (!rc) {
-			/* the exact path counts again */
-			for (size_t i = 0; i < result->n_facets; i++) {
-				free(result->facets[i].kind);
-				free(result->facets[i].value);
-			}
-			free(result->facets);
-			result->facets = NULL;
-			result->n_facets = 0;
-			result->total = 0;
-		}
 	}
 	for (size_t i = 0; s.lists && i < s.query->n_nodes; i++)
 		free(s.lists[i].entries);
 	free(s.lists);
-	free(c.slots);
+	free_candidates(&c);
 	free(found);
 	index_rescorer_free(scorer);
 	kho_index_query_free(expanded);
