@@ -330,6 +330,9 @@ typedef struct index_page {
 int index_rank_page(index_page *page, kho_search_result *result, kho_index *index,
 	const kho_query *parsed, const kho_search_query *q, int limit);
 
+/* Whether `token` has a word list. */
+bool index_tier_has(kho_index *index, const char *token);
+
 /* ---------------------------------------------------------------- spell.c */
 
 /* The folded form of `word` read as Telex ("tieengs" → "tieng") or VNI

@@ -77,6 +77,14 @@ static int read_list(tier_list *list, kho_index *index, const char *token)
 	return rc;
 }
 
+bool index_tier_has(kho_index *index, const char *token)
+{
+	tier_list list;
+	bool has = read_list(&list, index, token) == KHO_OK && list.df > 0;
+	free(list.entries);
+	return has;
+}
+
 /* ------------------------------------------------------ prefix expansion */
 
 static int copy_tokens(char ***out, char *const *tokens, size_t n)

@@ -168,10 +168,14 @@ static bool vocab_ready(kho_index *index)
 				-1, &index->vocab, NULL) == SQLITE_OK);
 }
 
-/* Whether the index holds `token` (a folded token). */
+/* Whether the index holds `token` (a folded token): a common word has a
+ * list (one lookup); FTS5's vocabulary counts a word's lessons to answer,
+ * which costs little for the others. */
 static bool known_token(void *payload, const char *token)
 {
 	kho_index *index = payload;
+	if (index_tier_has(index, token))
+		return true;
 	if (!vocab_ready(index))
 		return true;
 	sqlite3_bind_text(index->vocab, 1, token, -1, SQLITE_STATIC);

@@ -445,7 +445,8 @@ static int mean_length(double *out, kho_index *index)
 
 /* Writes every word of the map: merged into the stored lists, or replacing
  * them (after a full build: only the words in `min_df` lessons or more). */
-static int write_words(kho_index *index, tier_map *map, bool merge, int64_t min_df)
+static int write_words(kho_index *index, tier_map *map, bool merge, int64_t min_df,
+	size_t *written)
 {
 	sqlite3_stmt *read = NULL, *write = NULL;
 	int src = sqlite3_prepare_v2(index->db, "SELECT df, top FROM index_tier WHERE term = ?1", -1,
@@ -458,8 +459,10 @@ static int write_words(kho_index *index, tier_map *map, bool merge, int64_t min_
 		kho_store_error(index->store, src, "writing the word lists");
 	for (size_t i = 0; !rc && i < map->cap; i++) {
 		tier_word *w = &map->slots[i];
-		if (w->term && (merge ? w->df != 0 : w->df >= min_df))
+		if (w->term && (merge ? w->df != 0 : w->df >= min_df)) {
 			rc = write_word(index, read, write, w, merge);
+			(*written)++;
+		}
 	}
 	sqlite3_finalize(read);
 	sqlite3_finalize(write);
@@ -482,6 +485,7 @@ int index_tier_build(kho_index *index)
 	int64_t min_df = index->tier_min_df ? index->tier_min_df :
 		lessons / TIER_MIN_SHARE > TIER_MIN_DF ? lessons / TIER_MIN_SHARE : TIER_MIN_DF;
 	double avgdl = 1.0;
+	size_t listed = 0;
 	tier_map map = { 0 };
 	if (!rc)
 		rc = kho_store_exec(index->store, "DELETE FROM index_tier;"
@@ -496,7 +500,7 @@ int index_tier_build(kho_index *index)
 		rc = read_lessons(index, &map, all_lessons_sql, 0, 1, avgdl, true, &read);
 		t2 = kho_log_clock();
 		if (!rc)
-			rc = write_words(index, &map, false, min_df);
+			rc = write_words(index, &map, false, min_df, &listed);
 	}
 	t3 = kho_log_clock();
 	/* Merging FTS5's segments into one costs about a read of the index and
@@ -514,7 +518,7 @@ int index_tier_build(kho_index *index)
 	if (!rc)
 		kho_log_info("word lists: %zu words in at least %lld of %lld lessons (vocabulary"
 			" %.2f s, reading %.2f s, writing %.2f s); index segments merged in %.2f s",
-			map.n, (long long)min_df, (long long)lessons, t1 - t0, t2 > t1 ? t2 - t1 : 0.0,
+			listed, (long long)min_df, (long long)lessons, t1 - t0, t2 > t1 ? t2 - t1 : 0.0,
 			t3 - (t2 > t1 ? t2 : t1), kho_log_clock() - t3);
 	map_free(&map);
 	return rc;
@@ -534,7 +538,7 @@ static int change(kho_index *index, int64_t pv, int sign)
 	if (!rc)
 		rc = read_lessons(index, &map, version_lessons_sql, pv, sign, avgdl, false, &lessons);
 	if (!rc)
-		rc = write_words(index, &map, true, 0);
+		rc = write_words(index, &map, true, 0, &(size_t){ 0 });
 	map_free(&map);
 	return rc ? rc : index_meta_set(index, "tier_changed", changed + lessons);
 }
