@@ -149,6 +149,10 @@ bool kho_index_query_same_node(const kho_query_node *a, const kho_query_node *b)
  * matches nothing). KHO_ENOMEM only. */
 int kho_index_query_expression(char **out, const kho_query *query);
 
+/* The words and phrases of a query whose matches a snippet marks (bigrams
+ * and exclusions left out), as an FTS5 expression; "" when none. */
+int kho_index_query_highlight_expression(char **out, const kho_query *query);
+
 /* One node alone as an FTS5 expression (a phrase, or a prefix). */
 int kho_index_query_node_expression(char **out, const kho_query_node *node);
 
@@ -321,7 +325,8 @@ typedef struct index_page {
 	int64_t rowids[100];
 	double scores[100]; /* higher is better */
 	size_t n;
-	char *expr;         /* the FTS5 expression searched, for snippets (owned) */
+	char *expr;         /* the FTS5 expression searched (owned) */
+	char *highlight;    /* what snippets mark (owned) */
 } index_page;
 
 /* Ranks a parsed query in two phases (candidates from the word lists or

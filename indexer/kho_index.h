@@ -59,8 +59,9 @@ typedef struct kho_search_query {
 	int offset;           /* >= 0 */
 	bool typing;          /* still being typed: the last word, when no space
 	                       * follows it, also matches words it begins */
-	bool hits_only;       /* only the page: no total (it is the page's size)
-	                       * and no facets, as completions need */
+	bool hits_only;       /* only the page: no total (it is the page's size),
+	                       * no facets and no snippets (""), as completions
+	                       * need */
 } kho_search_query;
 
 typedef struct kho_search_hit {

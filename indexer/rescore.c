@@ -112,23 +112,25 @@ static int keep_token(void *payload, int flags, const char *token, int len, int 
 }
 
 static bool form_matches(const index_rescorer *r, uint32_t at, uint16_t len, const char *token,
-	bool prefix)
+	size_t n, bool prefix)
 {
-	size_t n = strlen(token);
-	return at != UINT32_MAX && (prefix ? len >= n : len == n) && !memcmp(r->text + at, token, n);
+	return at != UINT32_MAX && (prefix ? len >= n : len == n) && r->text[at] == token[0] &&
+		!memcmp(r->text + at, token, n);
 }
 
-/* Whether the node's tokens follow one another from position `p`. */
-static bool phrase_at(const index_rescorer *r, const kho_query_node *node, size_t p)
+/* Whether the node's tokens (of lengths len[]) follow one another from
+ * position `p`. */
+static bool phrase_at(const index_rescorer *r, const kho_query_node *node, const size_t *len,
+	size_t p)
 {
-	if (p + node->n_tokens > r->n_pos)
+	if (p + node->n_tokens > r->n_pos || !node->n_tokens)
 		return false;
 	for (size_t t = 0; t < node->n_tokens; t++) {
 		bool prefix = node->kind == KHO_QUERY_PREFIX && t + 1 == node->n_tokens;
 		const position *at = &r->pos[p + t];
-		/* an exact node's tokens were made by exact-mode tokenizing */
-		if (!form_matches(r, at->folded, at->folded_len, node->tokens[t], prefix) &&
-		    !form_matches(r, at->exact, at->exact_len, node->tokens[t], prefix))
+		if (!len[t] ||
+		    (!form_matches(r, at->folded, at->folded_len, node->tokens[t], len[t], prefix) &&
+		     !form_matches(r, at->exact, at->exact_len, node->tokens[t], len[t], prefix)))
 			return false;
 	}
 	return true;
@@ -153,8 +155,14 @@ int index_rescore(bool *matches, double *score, index_rescorer *r, int64_t lesso
 	int n = r->params->n_phrases;
 	double freq[INDEX_RANK_MAX_PHRASES] = { 0 };
 	const kho_query_node *nodes[INDEX_RANK_MAX_PHRASES];
-	for (int p = 0; p < n; p++)
+	size_t lens[INDEX_RANK_MAX_PHRASES][KHO_QUERY_MAX_PHRASE] = { { 0 } };
+	for (int p = 0; p < n; p++) {
 		nodes[p] = phrase_node(r->query, p);
+		for (size_t t = 0; nodes[p] && t < nodes[p]->n_tokens && t < KHO_QUERY_MAX_PHRASE; t++)
+			lens[p][t] = strlen(nodes[p]->tokens[t]);
+		if (nodes[p] && nodes[p]->n_tokens > KHO_QUERY_MAX_PHRASE)
+			nodes[p] = NULL; /* never: the parser keeps at most that many */
+	}
 	sqlite3_bind_int64(r->read, 1, lesson);
 	int src = sqlite3_step(r->read);
 	if (src != SQLITE_ROW) {
@@ -177,7 +185,7 @@ int index_rescore(bool *matches, double *score, index_rescorer *r, int64_t lesso
 		length += r->n_pos;
 		for (int p = 0; p < n; p++)
 			for (size_t at = 0; nodes[p] && at < r->n_pos; at++)
-				if (phrase_at(r, nodes[p], at))
+				if (phrase_at(r, nodes[p], lens[p], at))
 					freq[p] += index_rank_weights[c];
 	}
 	sqlite3_reset(r->read);

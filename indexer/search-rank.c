@@ -610,9 +610,54 @@ static bool has_exact(const kho_query *q)
 	return false;
 }
 
-/* The candidates, best first, packed at the start of the table (intent
- * bonus added when `bonus_too`); returns how many. */
-static size_t pack_candidates(candidates *c, const tier_search *s, bool bonus_too)
+/* Whether a ranks after b. */
+static bool worse(candidate a, candidate b)
+{
+	return by_score(&a, &b) > 0;
+}
+
+static void sift_worst(candidate *h, size_t n, size_t i)
+{
+	for (;;) {
+		size_t top = i, l = 2 * i + 1, r = l + 1;
+		if (l < n && worse(h[l], h[top]))
+			top = l;
+		if (r < n && worse(h[r], h[top]))
+			top = r;
+		if (top == i)
+			return;
+		candidate t = h[i];
+		h[i] = h[top];
+		h[top] = t;
+		i = top;
+	}
+}
+
+/* Puts the best `m` of a[0..n) first, in order (the rest in no order):
+ * a heap of the m best so far, so that thousands of candidates cost little
+ * when a page needs tens. */
+static void sort_best(candidate *a, size_t n, size_t m)
+{
+	if (m >= n) {
+		if (n > 1)
+			qsort(a, n, sizeof *a, by_score);
+		return;
+	}
+	for (size_t i = m / 2; i-- > 0;)
+		sift_worst(a, m, i);
+	for (size_t i = m; i < n; i++)
+		if (worse(a[0], a[i])) {
+			candidate t = a[0];
+			a[0] = a[i];
+			a[i] = t;
+			sift_worst(a, m, 0);
+		}
+	qsort(a, m, sizeof *a, by_score);
+}
+
+/* The candidates packed at the start of the table (intent bonus added when
+ * `bonus_too`), the best `m` first in order; returns how many. */
+static size_t pack_candidates(candidates *c, const tier_search *s, bool bonus_too, size_t m)
 {
 	size_t n = 0;
 	for (size_t i = 0; i < c->cap; i++)
@@ -622,8 +667,7 @@ static size_t pack_candidates(candidates *c, const tier_search *s, bool bonus_to
 				k.score += bonus(s, k.lesson);
 			c->slots[n++] = k;
 		}
-	if (n > 1)
-		qsort(c->slots, n, sizeof *c->slots, by_score);
+	sort_best(c->slots, n, m);
 	return n;
 }
 
@@ -663,7 +707,8 @@ int index_rank_page(index_page *page, kho_search_result *result, kho_index *inde
 			listed = listed || s.lists[i].df > 0;
 		}
 	}
-	if (rc || (rc = kho_index_query_expression(&page->expr, s.query)))
+	if (rc || (rc = kho_index_query_expression(&page->expr, s.query)) ||
+	    (rc = kho_index_query_highlight_expression(&page->highlight, s.query)))
 		goto done;
 	if (!page->expr[0])
 		goto done; /* nothing to look for */
@@ -681,11 +726,11 @@ int index_rank_page(index_page *page, kho_search_result *result, kho_index *inde
 
 	/* Phase 1: candidates, from the lists when the query has a common word,
 	 * else the best by bm25 (few lessons match then). */
-	size_t n = 0;
+	size_t n = 0, step = 2 * want > RESCORE_MIN ? 2 * want : RESCORE_MIN;
 	if (listed) {
 		if ((rc = gather(&c, &s)))
 			goto done;
-		n = pack_candidates(&c, &s, true);
+		n = pack_candidates(&c, &s, true, 4 * step);
 	} else {
 		/* FTS5 does not see exact forms: with accents typed, all the matches
 		 * are scored when they are few */
@@ -694,7 +739,7 @@ int index_rank_page(index_page *page, kho_search_result *result, kho_index *inde
 			r = RESCORE_ALL;
 		if ((rc = set_idf(&s)) || (rc = bm25_candidates(&c, &s, page->expr, q, r)))
 			goto done;
-		n = pack_candidates(&c, &s, false);
+		n = pack_candidates(&c, &s, false, SIZE_MAX);
 	}
 
 	/* Phase 2: the best candidates scored for the whole query. */
@@ -705,10 +750,12 @@ int index_rank_page(index_page *page, kho_search_result *result, kho_index *inde
 	}
 	if ((rc = index_rescorer_new(&scorer, index, s.query, &s.params)))
 		goto done;
-	size_t n_found = 0, from = 0, step = listed ? (2 * want > RESCORE_MIN ? 2 * want :
-		RESCORE_MIN) : n;
-	while (!rc && n_found < want && from < n)
-		rc = rescore(found, &n_found, &s, scorer, c.slots, n, &from, step);
+	size_t n_found = 0, from = 0;
+	while (!rc && n_found < want && from < n) {
+		if (from == 4 * step && listed) /* past the sorted ones: sort the rest */
+			sort_best(c.slots + from, n - from, SIZE_MAX);
+		rc = rescore(found, &n_found, &s, scorer, c.slots, n, &from, listed ? step : n);
+	}
 
 	/* Too few from the lists, and more lessons match: bm25 over them all. */
 	bool complete = q->hits_only ? !s.truncated : result->total <= (int64_t)n_found;
@@ -718,7 +765,7 @@ int index_rank_page(index_page *page, kho_search_result *result, kho_index *inde
 		from = 0;
 		if (!(rc = bm25_candidates(&c, &s, page->expr, q, want * 3 > RESCORE_EXACT ?
 				want * 3 : RESCORE_EXACT))) {
-			n = pack_candidates(&c, &s, false);
+			n = pack_candidates(&c, &s, false, SIZE_MAX);
 			candidate *more = realloc(found, (n ? n : 1) * sizeof *found);
 			if (!more)
 				rc = kho_error_set(KHO_ENOMEM, "out of memory searching");
@@ -743,7 +790,8 @@ int index_rank_page(index_page *page, kho_search_result *result, kho_index *inde
 done:
 	if (rc) {
 		free(page->expr);
-		page->expr = NULL;
+		free(page->highlight);
+		page->expr = page->highlight = NULL;
 		page->n = 0;
 	}
 	for (size_t i = 0; s.lists && i < s.query->n_nodes; i++)

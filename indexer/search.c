@@ -26,6 +26,12 @@ static const char hit_sql[] =
 	" JOIN pack_versions v ON v.id = l.pv"
 	" WHERE lesson_fts MATCH ?1 AND lesson_fts.rowid = ?2";
 
+/* The same without snippets, for completions. */
+static const char title_sql[] =
+	"SELECT v.pack_id, v.version, l.lesson_id, l.title, l.unit_title, NULL, NULL, NULL"
+	" FROM lessons l JOIN pack_versions v ON v.id = l.pv"
+	" WHERE ?1 IS NOT NULL AND l.id = ?2";
+
 /* ------------------------------------------------------------- snippets */
 
 char *kho_index_snippet_html(const char *text)
@@ -56,10 +62,20 @@ char *kho_index_snippet_html(const char *text)
 			rep = open ? "" : "<mark>";
 			open = true;
 			break;
-		case MARK_CLOSE:
+		case MARK_CLOSE: {
+			/* words marked one after the other read as one mark */
+			const char *next = s + 1;
+			while (*next == ' ' || *next == '\n' || *next == '\t' || *next == '\r')
+				next++;
+			if (open && *next == MARK_OPEN && next > s + 1) {
+				s = next;
+				*o++ = ' ';
+				continue;
+			}
 			rep = open ? "</mark>" : "";
 			open = false;
 			break;
+		}
 		default:
 			break;
 		}
@@ -318,11 +334,12 @@ int kho_index_search(kho_search_result **out, kho_index *index, const kho_search
 		rc = kho_error_set(KHO_ENOMEM, "out of memory searching");
 		goto cleanup;
 	}
-	if ((src = sqlite3_prepare_v2(index->db, hit_sql, -1, &hit, NULL)) != SQLITE_OK) {
+	if ((src = sqlite3_prepare_v2(index->db, query->hits_only ? title_sql : hit_sql, -1, &hit,
+			NULL)) != SQLITE_OK) {
 		rc = kho_store_error(index->store, src, "reading search results");
 		goto cleanup;
 	}
-	sqlite3_bind_text(hit, 1, page->expr, -1, SQLITE_STATIC);
+	sqlite3_bind_text(hit, 1, page->highlight, -1, SQLITE_STATIC);
 	sqlite3_bind_text(hit, 3, "\x02", 1, SQLITE_STATIC);
 	sqlite3_bind_text(hit, 4, "\x03", 1, SQLITE_STATIC);
 	for (size_t i = 0; i < n; i++) {
@@ -337,8 +354,10 @@ done:
 	result = NULL;
 cleanup:
 	sqlite3_finalize(hit);
-	if (page)
+	if (page) {
 		free(page->expr);
+		free(page->highlight);
+	}
 	free(page);
 	kho_index_query_free(parsed);
 	kho_search_result_free(result);

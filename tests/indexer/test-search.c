@@ -134,6 +134,24 @@ static void test_basic(void)
 	kho_search_result_free(r);
 }
 
+/* Snippet text to HTML: escaped, whitespace folded, words marked one after
+ * the other joined into one mark. */
+static void test_snippet_html(void)
+{
+	static const struct { const char *in, *out; } cases[] = {
+		{ "\x02" "a\x03 \x02" "b\x03 c", "<mark>a b</mark> c" },
+		{ "\x02" "a\x03, \x02" "b\x03", "<mark>a</mark>, <mark>b</mark>" },
+		{ "x  \n\x02<b>\x03\t\ty", "x <mark>&lt;b&gt;</mark> y" },
+		{ "\x02" "open", "<mark>open</mark>" },
+		{ "close\x03 \x02", "close <mark></mark>" },
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		char *html = kho_index_snippet_html(cases[i].in);
+		CHECK_STR(html, cases[i].out);
+		free(html);
+	}
+}
+
 static void test_filters_and_paging(void)
 {
 	kho_search_result *r = search_full("ban", "4", NULL, NULL, 0, 0);
@@ -278,6 +296,7 @@ int main(void)
 		return kho_test_done();
 	install("tests/data/packs/mini", KHO_INSTALL_NEW, true);
 
+	test_snippet_html();
 	test_basic();
 	test_filters_and_paging();
 	test_hostile_queries();
