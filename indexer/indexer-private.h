@@ -174,6 +174,7 @@ struct kho_index {
 	index_match_cache *match_cache; /* matches.c's sets of common words, owned */
 	sqlite3_stmt *tier;      /* reads one word's row of index_tier, prepared on first use */
 	int64_t tier_min_df;     /* tests: the next full build's min_df instead of the rule */
+	size_t facet_bits_max;   /* tests: facets.c's BITS_BYTES instead of the default */
 };
 
 /* One integer from `sql` (0 when no row); index_meta's integer values. */
