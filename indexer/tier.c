@@ -28,6 +28,7 @@
  */
 #include "indexer-private.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -358,6 +359,35 @@ static int add_forms(tier_pass *p, int sign, int64_t id, double avgdl)
 	return rc;
 }
 
+/* Counts one lesson: its five columns tokenized, each word of the map once
+ * (`sign` -1 when it leaves the index), and, when adding, its weight kept. */
+static int count_lesson(tier_pass *p, int64_t id, const char *const *texts, const int *lens,
+	int sign, double avgdl)
+{
+	p->seq++;
+	p->n_touched = 0;
+	p->length = 0;
+	for (int c = 0; c < INDEX_RANK_COLUMNS && !p->rc; c++) {
+		p->weight = index_rank_weights[c];
+		if (texts[c] && lens[c] > 0)
+			kho_index_tokenize(texts[c], (size_t)lens[c], KHO_TOKENIZE_DOCUMENT, on_token, p);
+	}
+	int rc = p->rc ? KHO_ENOMEM : KHO_OK;
+	for (size_t i = 0; i < p->n_touched && !rc; i++)
+		rc = count_word(p->touched[i], sign, id, p->length, avgdl);
+	/* after the touched words: adding may move the map's slots */
+	int added = add_forms(p, sign, id, avgdl);
+	return rc ? rc : added;
+}
+
+static void end_pass(tier_pass *p)
+{
+	for (size_t i = 0; i < p->n_forms; i++)
+		free(p->forms[i].term);
+	free(p->forms);
+	free(p->touched);
+}
+
 /* Tokenizes the lessons that `sql` (?1 = pv) returns — id and the five
  * indexed columns — counting each word of the map once per lesson (`sign`
  * -1 when they leave the index) and, when adding, keeping its best lessons;
@@ -378,34 +408,236 @@ static int read_lessons(kho_index *index, tier_map *map, const char *sql, int64_
 			rc = kho_error_set(KHO_ECORRUPT, "lesson id %lld out of range", (long long)id);
 			break;
 		}
-		p.seq++;
-		p.n_touched = 0;
-		p.length = 0;
-		for (int c = 0; c < INDEX_RANK_COLUMNS && !p.rc; c++) {
-			const char *text = (const char *)sqlite3_column_text(st, 1 + c);
-			int len = sqlite3_column_bytes(st, 1 + c);
-			p.weight = index_rank_weights[c];
-			if (text && len > 0)
-				kho_index_tokenize(text, (size_t)len, KHO_TOKENIZE_DOCUMENT, on_token, &p);
+		const char *texts[INDEX_RANK_COLUMNS];
+		int lens[INDEX_RANK_COLUMNS];
+		for (int c = 0; c < INDEX_RANK_COLUMNS; c++) {
+			texts[c] = (const char *)sqlite3_column_text(st, 1 + c);
+			lens[c] = sqlite3_column_bytes(st, 1 + c);
 		}
-		if (p.rc) {
-			rc = kho_error_set(KHO_ENOMEM, "out of memory reading lessons for the word lists");
-			break;
-		}
+		if ((rc = count_lesson(&p, id, texts, lens, sign, avgdl)))
+			rc = kho_error_set(rc, "out of memory reading lessons for the word lists");
 		(*lessons)++;
-		for (size_t i = 0; i < p.n_touched && !rc; i++)
-			rc = count_word(p.touched[i], sign, id, p.length, avgdl);
-		/* after the touched words: adding may move the map's slots */
-		int added = add_forms(&p, sign, id, avgdl);
-		rc = rc ? rc : added;
 	}
-	for (size_t i = 0; i < p.n_forms; i++)
-		free(p.forms[i].term);
-	free(p.forms);
+	end_pass(&p);
 	if (!rc && src != SQLITE_DONE)
 		rc = kho_store_error(index->store, src, "reading lessons for the word lists");
 	sqlite3_finalize(st);
-	free(p.touched);
+	return rc;
+}
+
+static const char all_lessons_sql[] =
+	"SELECT l.id, l.title, l.keywords, l.unit_title, l.summary, l.body"
+	" FROM lessons l JOIN index_docs d ON d.lesson = l.id ORDER BY l.id";
+
+static const char version_lessons_sql[] =
+	"SELECT l.id, l.title, l.keywords, l.unit_title, l.summary, l.body"
+	" FROM lessons l JOIN index_docs d ON d.lesson = l.id WHERE l.pv = ?1 ORDER BY l.id";
+
+/* ------------------------------------------------- a full build, in two */
+
+/* Lessons read from the store for the other thread: their text back to back. */
+typedef struct tier_batch {
+	char *text;
+	size_t n_text, cap_text;
+	struct batch_lesson {
+		int64_t id;
+		size_t off[INDEX_RANK_COLUMNS];
+		int len[INDEX_RANK_COLUMNS];
+	} *lessons;
+	size_t n, cap;
+} tier_batch;
+
+/* A batch holds about this much text. */
+#define BATCH_BYTES (1u << 20)
+
+static void batch_free(tier_batch *b)
+{
+	if (b) {
+		free(b->text);
+		free(b->lessons);
+		free(b);
+	}
+}
+
+static int batch_add(tier_batch *b, sqlite3_stmt *st, int64_t id)
+{
+	if (b->n == b->cap) {
+		size_t cap = b->cap ? 2 * b->cap : 256;
+		struct batch_lesson *l = realloc(b->lessons, cap * sizeof *l);
+		if (!l)
+			return KHO_ENOMEM;
+		b->lessons = l;
+		b->cap = cap;
+	}
+	struct batch_lesson *l = &b->lessons[b->n++];
+	l->id = id;
+	for (int c = 0; c < INDEX_RANK_COLUMNS; c++) {
+		const char *text = (const char *)sqlite3_column_text(st, 1 + c);
+		int len = text ? sqlite3_column_bytes(st, 1 + c) : 0;
+		if (b->n_text + (size_t)len > b->cap_text) {
+			size_t cap = b->cap_text ? b->cap_text : BATCH_BYTES;
+			while (cap < b->n_text + (size_t)len)
+				cap *= 2;
+			char *t = realloc(b->text, cap);
+			if (!t)
+				return KHO_ENOMEM;
+			b->text = t;
+			b->cap_text = cap;
+		}
+		if (len > 0)
+			memcpy(b->text + b->n_text, text, (size_t)len);
+		l->off[c] = b->n_text;
+		l->len[c] = len;
+		b->n_text += (size_t)len;
+	}
+	return KHO_OK;
+}
+
+static int count_batch(tier_pass *p, const tier_batch *b, double avgdl)
+{
+	int rc = KHO_OK;
+	for (size_t i = 0; i < b->n && !rc; i++) {
+		const char *texts[INDEX_RANK_COLUMNS];
+		for (int c = 0; c < INDEX_RANK_COLUMNS; c++)
+			texts[c] = b->text + b->lessons[i].off[c];
+		rc = count_lesson(p, b->lessons[i].id, texts, b->lessons[i].len, 1, avgdl);
+	}
+	return rc;
+}
+
+/* The second thread: counts the batches it is handed in its own map. */
+typedef struct tier_worker {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	tier_batch *next;   /* handed over, not taken yet */
+	bool finished;      /* no more batches */
+	tier_map map;
+	tier_pass pass;
+	double avgdl;
+	int rc;
+} tier_worker;
+
+static void *work(void *arg)
+{
+	tier_worker *w = arg;
+	for (;;) {
+		pthread_mutex_lock(&w->lock);
+		while (!w->next && !w->finished)
+			pthread_cond_wait(&w->cond, &w->lock);
+		tier_batch *b = w->next;
+		w->next = NULL;
+		pthread_cond_broadcast(&w->cond);
+		pthread_mutex_unlock(&w->lock);
+		if (!b)
+			return NULL;
+		if (!w->rc)
+			w->rc = count_batch(&w->pass, b, w->avgdl);
+		batch_free(b);
+	}
+}
+
+/* Waits until the worker took its last batch, then hands it `b`. */
+static void hand_over(tier_worker *w, tier_batch *b)
+{
+	pthread_mutex_lock(&w->lock);
+	while (w->next)
+		pthread_cond_wait(&w->cond, &w->lock);
+	w->next = b;
+	pthread_cond_broadcast(&w->cond);
+	pthread_mutex_unlock(&w->lock);
+}
+
+/* Adds what the worker counted to the main map. */
+static int merge_map(tier_map *into, const tier_map *from)
+{
+	for (size_t i = 0; i < from->cap; i++) {
+		const tier_word *w = &from->slots[i];
+		if (!w->term)
+			continue;
+		if (map_add(into, w->term, w->len))
+			return KHO_ENOMEM;
+		tier_word *to = map_find(into, w->term, w->len);
+		if (!to)
+			return KHO_ENOMEM;
+		to->df += w->df;
+		for (uint32_t k = 0; k < w->n; k++)
+			if (heap_push(to, w->heap[k]))
+				return KHO_ENOMEM;
+	}
+	return KHO_OK;
+}
+
+/* read_lessons() over every indexed lesson, adding, with `grow`, in two
+ * threads: this one reads the store and counts every other batch; the other
+ * counts the rest in a map of its own, merged at the end. */
+static int read_all_lessons(kho_index *index, tier_map *map, double avgdl)
+{
+	tier_worker w = { .avgdl = avgdl };
+	tier_pass p = { .map = map, .grow = true };
+	w.pass = (tier_pass){ .map = &w.map, .grow = true };
+	int rc = KHO_OK;
+	for (size_t i = 0; i < map->cap && !rc; i++)
+		if (map->slots[i].term)
+			rc = map_add(&w.map, map->slots[i].term, map->slots[i].len);
+	pthread_t thread;
+	bool started = false;
+	if (!rc) {
+		pthread_mutex_init(&w.lock, NULL);
+		pthread_cond_init(&w.cond, NULL);
+		started = pthread_create(&thread, NULL, work, &w) == 0;
+	}
+	sqlite3_stmt *st = NULL;
+	int src = rc ? SQLITE_OK : sqlite3_prepare_v2(index->db, all_lessons_sql, -1, &st, NULL);
+	if (src != SQLITE_OK)
+		rc = kho_store_error(index->store, src, "reading lessons for the word lists");
+	tier_batch *b = NULL;
+	size_t batches = 0;
+	while (!rc && (src = sqlite3_step(st)) == SQLITE_ROW) {
+		int64_t id = sqlite3_column_int64(st, 0);
+		if (id < 1 || id > UINT32_MAX) {
+			rc = kho_error_set(KHO_ECORRUPT, "lesson id %lld out of range", (long long)id);
+			break;
+		}
+		if (!b && !(b = calloc(1, sizeof *b))) {
+			rc = KHO_ENOMEM;
+			break;
+		}
+		if ((rc = batch_add(b, st, id)))
+			break;
+		if (b->n_text < BATCH_BYTES)
+			continue;
+		if (started && batches++ % 2 == 0) {
+			hand_over(&w, b);
+		} else {
+			rc = count_batch(&p, b, avgdl);
+			batch_free(b);
+		}
+		b = NULL;
+	}
+	if (!rc && b)
+		rc = count_batch(&p, b, avgdl);
+	batch_free(b);
+	if (!rc && src != SQLITE_DONE && src != SQLITE_ROW)
+		rc = kho_store_error(index->store, src, "reading lessons for the word lists");
+	sqlite3_finalize(st);
+	if (started) {
+		pthread_mutex_lock(&w.lock);
+		w.finished = true;
+		pthread_cond_broadcast(&w.cond);
+		pthread_mutex_unlock(&w.lock);
+		pthread_join(thread, NULL);
+		pthread_mutex_destroy(&w.lock);
+		pthread_cond_destroy(&w.cond);
+	}
+	if (!rc)
+		rc = w.rc;
+	if (!rc)
+		rc = merge_map(map, &w.map);
+	end_pass(&p);
+	end_pass(&w.pass);
+	map_free(&w.map);
+	if (rc == KHO_ENOMEM)
+		rc = kho_error_set(rc, "out of memory reading lessons for the word lists");
 	return rc;
 }
 
@@ -469,14 +701,6 @@ static int write_words(kho_index *index, tier_map *map, bool merge, int64_t min_
 	return rc;
 }
 
-static const char all_lessons_sql[] =
-	"SELECT l.id, l.title, l.keywords, l.unit_title, l.summary, l.body"
-	" FROM lessons l JOIN index_docs d ON d.lesson = l.id ORDER BY l.id";
-
-static const char version_lessons_sql[] =
-	"SELECT l.id, l.title, l.keywords, l.unit_title, l.summary, l.body"
-	" FROM lessons l JOIN index_docs d ON d.lesson = l.id WHERE l.pv = ?1 ORDER BY l.id";
-
 int index_tier_build(kho_index *index)
 {
 	double t0 = kho_log_clock(), t1 = t0, t2 = t0, t3 = t0;
@@ -496,8 +720,7 @@ int index_tier_build(kho_index *index)
 			min_df);
 	t1 = kho_log_clock();
 	if (!rc && map.n > 0 && !(rc = mean_length(&avgdl, index))) {
-		int64_t read = 0;
-		rc = read_lessons(index, &map, all_lessons_sql, 0, 1, avgdl, true, &read);
+		rc = read_all_lessons(index, &map, avgdl);
 		t2 = kho_log_clock();
 		if (!rc)
 			rc = write_words(index, &map, false, min_df, &listed);
