@@ -20,7 +20,7 @@
  * once the lessons added or removed since the last one reach the number
  * indexed then (so builds cost at most about twice the tokenizing of every
  * lesson, however the packs come). A full build also merges FTS5's segments
- * into one ('optimize'). Until then the word is searched like a
+ * into one ('optimize') when there are more than MERGE_SEGMENTS. Until then the word is searched like a
  * rare one: correctly, only more slowly.
  *
  * `top` is INDEX_TIER_K entries at most of 8 bytes each: the lesson id
@@ -35,6 +35,9 @@
 /* min_df is at least this, and at least the lessons / TIER_MIN_SHARE. */
 #define TIER_MIN_DF 500
 #define TIER_MIN_SHARE 200
+
+/* A full build merges FTS5's segments into one past this many. */
+#define MERGE_SEGMENTS 8
 
 /* ------------------------------------------------------------- the words */
 
@@ -727,9 +730,13 @@ int index_tier_build(kho_index *index)
 	}
 	t3 = kho_log_clock();
 	/* Merging FTS5's segments into one costs about a read of the index and
-	 * makes every lookup of a word cheaper (a search's phase 2 and snippets
-	 * look up each word for each lesson): it runs on the same schedule. */
+	 * makes every lookup of a word cheaper (snippets, bm25, the rarer words'
+	 * lessons): it runs on the same schedule, when they are many. */
+	int64_t segments = 0;
 	if (!rc)
+		rc = index_query_int(&segments, index,
+			"SELECT count(DISTINCT segid) FROM lesson_fts_idx");
+	if (!rc && segments > MERGE_SEGMENTS)
 		rc = kho_store_exec(index->store,
 			"INSERT INTO lesson_fts (lesson_fts) VALUES ('optimize');");
 	if (!rc)
