@@ -268,9 +268,24 @@ typedef struct tier_new_form {
 	float freq;
 } tier_new_form;
 
+/* A word's weight in a lesson, as the second thread of a full build passes
+ * it on (the word's text stays valid until its map is freed). */
+typedef struct tier_out {
+	const char *term;
+	uint32_t len, lesson;
+	float weight;
+} tier_out;
+
+typedef struct tier_outs {
+	tier_out *items;
+	size_t n, cap;
+} tier_outs;
+
 typedef struct tier_pass {
 	tier_map *map;
-	bool grow;           /* add exact forms not in the map */
+	tier_outs *out;      /* when set, weights go here instead of into heaps */
+	bool grow;           /* add exact forms of listed words not in the map */
+	bool folded_listed;  /* the folded form at this position is in the map */
 	tier_new_form *forms; /* this lesson's new exact forms */
 	size_t n_forms, cap_forms;
 	uint64_t seq;        /* this lesson's number in the pass */
@@ -286,10 +301,14 @@ static int on_token(void *payload, int flags, const char *token, int len, int st
 	(void)start;
 	(void)end;
 	tier_pass *p = payload;
-	if (!(flags & KHO_TOKEN_COLOCATED))
-		p->length++;
 	tier_word *w = map_find(p->map, token, (size_t)len);
-	if (!w && p->grow && (flags & KHO_TOKEN_COLOCATED)) {
+	if (!(flags & KHO_TOKEN_COLOCATED)) {
+		p->length++;
+		p->folded_listed = w != NULL;
+	}
+	/* an exact form is in no more lessons than its folded word: only those
+	 * of listed words can reach min_df */
+	if (!w && p->grow && (flags & KHO_TOKEN_COLOCATED) && p->folded_listed) {
 		for (size_t i = 0; i < p->n_forms; i++)
 			if (p->forms[i].len == (size_t)len && !memcmp(p->forms[i].term, token, (size_t)len)) {
 				p->forms[i].freq += (float)p->weight;
@@ -332,14 +351,25 @@ static int on_token(void *payload, int flags, const char *token, int len, int st
 }
 
 /* Counts word `w` in lesson `id` of `length` tokens. */
-static int count_word(tier_word *w, int sign, int64_t id, int64_t length, double avgdl)
+static int count_word(tier_pass *p, tier_word *w, int sign, int64_t id, double avgdl)
 {
 	w->df += sign;
 	if (sign < 0)
 		return KHO_OK;
-	double weight = index_rank_term(w->freq, (double)length, avgdl);
-	int rc = heap_push(w, (index_tier_entry){ (float)weight, (uint32_t)id });
-	return rc ? kho_error_set(rc, "out of memory keeping the word lists") : KHO_OK;
+	float weight = (float)index_rank_term(w->freq, (double)p->length, avgdl);
+	tier_outs *out = p->out;
+	if (!out)
+		return heap_push(w, (index_tier_entry){ weight, (uint32_t)id });
+	if (out->n == out->cap) {
+		size_t cap = out->cap ? 2 * out->cap : 4096;
+		tier_out *items = realloc(out->items, cap * sizeof *items);
+		if (!items)
+			return KHO_ENOMEM;
+		out->items = items;
+		out->cap = cap;
+	}
+	out->items[out->n++] = (tier_out){ w->term, (uint32_t)w->len, (uint32_t)id, weight };
+	return KHO_OK;
 }
 
 /* The lesson's new exact forms into the map, counted. */
@@ -354,7 +384,7 @@ static int add_forms(tier_pass *p, int sign, int64_t id, double avgdl)
 		if (!rc && (w = map_find(p->map, f->term, f->len))) {
 			w->seen = p->seq;
 			w->freq = f->freq;
-			rc = count_word(w, sign, id, p->length, avgdl);
+			rc = count_word(p, w, sign, id, avgdl);
 		}
 		free(f->term);
 	}
@@ -377,7 +407,7 @@ static int count_lesson(tier_pass *p, int64_t id, const char *const *texts, cons
 	}
 	int rc = p->rc ? KHO_ENOMEM : KHO_OK;
 	for (size_t i = 0; i < p->n_touched && !rc; i++)
-		rc = count_word(p->touched[i], sign, id, p->length, avgdl);
+		rc = count_word(p, p->touched[i], sign, id, avgdl);
 	/* after the touched words: adding may move the map's slots */
 	int added = add_forms(p, sign, id, avgdl);
 	return rc ? rc : added;
@@ -448,16 +478,19 @@ typedef struct tier_batch {
 		int len[INDEX_RANK_COLUMNS];
 	} *lessons;
 	size_t n, cap;
+	tier_outs out;       /* what the second thread counted in it */
+	struct tier_batch *next_done;
 } tier_batch;
 
 /* A batch holds about this much text. */
-#define BATCH_BYTES (1u << 20)
+#define BATCH_BYTES (256u << 10)
 
 static void batch_free(tier_batch *b)
 {
 	if (b) {
 		free(b->text);
 		free(b->lessons);
+		free(b->out.items);
 		free(b);
 	}
 }
@@ -513,6 +546,7 @@ typedef struct tier_worker {
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	tier_batch *next;   /* handed over, not taken yet */
+	tier_batch *done;   /* counted, for this thread to take the weights from */
 	bool finished;      /* no more batches */
 	tier_map map;
 	tier_pass pass;
@@ -533,10 +567,38 @@ static void *work(void *arg)
 		pthread_mutex_unlock(&w->lock);
 		if (!b)
 			return NULL;
+		w->pass.out = &b->out;
 		if (!w->rc)
 			w->rc = count_batch(&w->pass, b, w->avgdl);
-		batch_free(b);
+		pthread_mutex_lock(&w->lock);
+		b->next_done = w->done;
+		w->done = b;
+		pthread_mutex_unlock(&w->lock);
 	}
+}
+
+/* Pushes the weights the second thread counted into this thread's heaps. */
+static int take_done(tier_worker *w, tier_map *map)
+{
+	pthread_mutex_lock(&w->lock);
+	tier_batch *b = w->done;
+	w->done = NULL;
+	pthread_mutex_unlock(&w->lock);
+	int rc = KHO_OK;
+	while (b) {
+		for (size_t i = 0; i < b->out.n && !rc; i++) {
+			const tier_out *o = &b->out.items[i];
+			tier_word *to = map_find(map, o->term, o->len);
+			if (!to && !(rc = map_add(map, o->term, o->len)))
+				to = map_find(map, o->term, o->len);
+			if (!rc)
+				rc = to ? heap_push(to, (index_tier_entry){ o->weight, o->lesson }) : KHO_ENOMEM;
+		}
+		tier_batch *next = b->next_done;
+		batch_free(b);
+		b = next;
+	}
+	return rc;
 }
 
 /* Waits until the worker took its last batch, then hands it `b`. */
@@ -550,7 +612,8 @@ static void hand_over(tier_worker *w, tier_batch *b)
 	pthread_mutex_unlock(&w->lock);
 }
 
-/* Adds what the worker counted to the main map. */
+/* Adds the lesson counts of the worker's words to the main map (their
+ * weights came through take_done()). */
 static int merge_map(tier_map *into, const tier_map *from)
 {
 	for (size_t i = 0; i < from->cap; i++) {
@@ -572,7 +635,9 @@ static int merge_map(tier_map *into, const tier_map *from)
 
 /* read_lessons() over every indexed lesson, adding, with `grow`, in two
  * threads: this one reads the store and counts every other batch; the other
- * counts the rest in a map of its own, merged at the end. */
+ * tokenizes the rest with a map of its own (lesson counts only, merged at the
+ * end) and hands back each batch's weights, which this thread pushes into
+ * its heaps — so that the heaps, most of the memory, exist once. */
 static int read_all_lessons(kho_index *index, tier_map *map, double avgdl)
 {
 	tier_worker w = { .avgdl = avgdl };
@@ -611,6 +676,7 @@ static int read_all_lessons(kho_index *index, tier_map *map, double avgdl)
 			continue;
 		if (started && batches++ % 2 == 0) {
 			hand_over(&w, b);
+			rc = take_done(&w, map);
 		} else {
 			rc = count_batch(&p, b, avgdl);
 			batch_free(b);
@@ -632,8 +698,9 @@ static int read_all_lessons(kho_index *index, tier_map *map, double avgdl)
 		pthread_mutex_destroy(&w.lock);
 		pthread_cond_destroy(&w.cond);
 	}
+	int taken = take_done(&w, map);
 	if (!rc)
-		rc = w.rc;
+		rc = w.rc ? w.rc : taken;
 	if (!rc)
 		rc = merge_map(map, &w.map);
 	end_pass(&p);
@@ -728,6 +795,7 @@ int index_tier_build(kho_index *index)
 		if (!rc)
 			rc = write_words(index, &map, false, min_df, &listed);
 	}
+	map_free(&map); /* before the merge below, which needs memory of its own */
 	t3 = kho_log_clock();
 	/* Merging FTS5's segments into one costs about a read of the index and
 	 * makes every lookup of a word cheaper (snippets, bm25, the rarer words'
@@ -750,7 +818,6 @@ int index_tier_build(kho_index *index)
 			" %.2f s, reading %.2f s, writing %.2f s); index segments merged in %.2f s",
 			listed, (long long)min_df, (long long)lessons, t1 - t0, t2 > t1 ? t2 - t1 : 0.0,
 			t3 - (t2 > t1 ? t2 : t1), kho_log_clock() - t3);
-	map_free(&map);
 	return rc;
 }
 
