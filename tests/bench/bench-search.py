@@ -28,8 +28,9 @@ typing = true, limit 8). Then
     one GROUP BY pack, grade, subject over the whole result set (facets and
     total); completions are the 8 best titles.
 Prints, per corpus size, a table of p50/p99 ms per class for both, index size
-divided by raw lesson text (kho: the lesson_fts% tables from dbstat; plain: its
-FTS5 tables without the _content copy), import MB/s and peak RSS.
+divided by raw lesson text (kho: the lesson_fts% tables, the word lists
+index_tier and index_docs, from dbstat; plain: its FTS5 tables without the
+_content copy), import MB/s and peak RSS.
 
 Usage: tests/bench/bench-search.py [--kho PATH] [--bench PATH] [--sizes 100000,1000000]
                                    [--keep DIR] [--queries N] [--repeat R] [--skip-plain]
@@ -239,8 +240,9 @@ def kho_sizes(db_path):
             'SELECT count(*), sum(length(CAST(title AS BLOB)) + length(CAST(keywords AS BLOB))'
             ' + length(CAST(unit_title AS BLOB)) + length(CAST(summary AS BLOB))'
             ' + length(CAST(body AS BLOB))) FROM lessons').fetchone()
+        # the FTS5 tables, the word lists and the list of indexed lessons
         idx = db.execute("SELECT sum(pgsize) FROM dbstat WHERE name LIKE 'lesson_fts%'"
-                         ).fetchone()[0]
+                         " OR name IN ('index_tier', 'index_docs')").fetchone()[0]
     finally:
         db.close()
     return raw or 0, idx or 0, n, os.path.getsize(db_path)
