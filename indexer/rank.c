@@ -1,5 +1,5 @@
 /*
- * rank.c — the scoring functions of the fast search path (search-tier.c),
+ * rank.c — the scoring functions of the two-phase ranking (search-rank.c),
  * registered as FTS5 auxiliary functions:
  *
  *   kho_rank(lesson_fts, PARAMS)  the BM25 of FTS5's bm25() with the column

@@ -1,6 +1,6 @@
 /*
  * rescore.c — the score of one lesson for a whole query, computed from the
- * lesson's stored text instead of FTS5's index: phase 2 of search-tier.c.
+ * lesson's stored text instead of FTS5's index: phase 2 of search-rank.c.
  * Asking FTS5 for one row's kho_rank() costs a lookup of every word of the
  * query in the index (a millisecond for a long question); reading the row
  * and tokenizing it costs microseconds.

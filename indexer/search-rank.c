@@ -1,33 +1,36 @@
 /*
- * search-tier.c — ranking a search whose words are common without scoring
- * every lesson that has them. FTS5's bm25() scores every match: for a word
- * in most of 100,000 lessons that is most of the time of a search. When a
- * word of the query has a list in index_tier (tier.c), the search ranks in
- * two phases instead:
+ * search-rank.c — ranking a search in two phases, so that no search scores
+ * every lesson it matches (FTS5's bm25() does: for a word in most of 100,000
+ * lessons that is most of a search's time).
  *
- *   1. candidates: the listed lessons of each common word, scored with the
- *      weights stored in the lists, and every lesson of each rarer word or
- *      phrase, scored by kho_rank() over that word alone (few lessons); a
- *      bigram of two common words is left to phase 2;
- *      lessons outside the filters are left out as they come;
- *   2. the best candidates of phase 1 (twice the page, RESCORE_MIN at least)
- *      scored again for the whole query — bigrams, exact accents, phrases and
- *      exclusions included — from their stored text (rescore.c, the same
- *      numbers as kho_rank()), which gives their final order; a candidate
- *      that the whole query does not match is dropped.
+ *   1. Candidates. When a word of the query has a list in index_tier
+ *      (tier.c): the listed lessons of each listed word, scored with the
+ *      stored weights × the word's idf; every lesson of each rarer word or
+ *      phrase, scored by kho_rank() over it alone (few lessons); for a
+ *      phrase of common words, its words' lists; bigrams of common words and
+ *      exact forms without a list are left to phase 2. Lessons outside the
+ *      filters are left out as they come. Without a listed word: the best
+ *      RESCORE_EXACT by FTS5's bm25 (RESCORE_ALL when accents are typed,
+ *      since FTS5 holds folded words only).
+ *   2. Scores. The best candidates (twice the page, RESCORE_MIN at least,
+ *      more while the page is not full) scored for the whole query — bigrams,
+ *      exact accents, phrases and exclusions included — from their stored
+ *      text (rescore.c, the numbers of kho_rank()); a candidate that the
+ *      whole query does not match is dropped. When the lists cannot fill the
+ *      page and more lessons match (tight filters), phase 1 runs again from
+ *      bm25.
  *
- * The scores are those of the exact path (bm25 with the same weights), except
- * that a phrase whose words are all in more than PHRASE_COUNT_MAX lessons has
- * its document frequency estimated (as if its words were independent)
- * instead of counted. A lesson
- * in none of the lists of the query's common words and without its rarer
- * words is never a candidate: it could only rank first by a mix of common
- * words weighing little in each, which the lists (INDEX_TIER_K long) make
- * unlikely; docs/search.md has the measured agreement with the exact path.
- * When fewer candidates survive than the page needs, the exact path runs.
+ * The idf of a node: a listed word's df; a rarer word, or a phrase with a
+ * rare word, counted by FTS5; a phrase of words each in more than
+ * PHRASE_COUNT_MAX lessons estimated as if its words were independent; an
+ * exact form counts as its folded word. A lesson in none of the lists of the
+ * query's common words and without its rarer words is never a candidate: it
+ * could only rank first by many common words weighing little in each, which
+ * lists of INDEX_TIER_K make unlikely (tests/bench/bench-agreement.py
+ * measures it).
  *
- * While typing, a prefix stands for the TIER_EXPANSIONS commonest words of
- * the lists it begins (FTS5's prefix query would read every one).
+ * While typing, a prefix stands for the TIER_EXPANSIONS commonest listed
+ * words it begins (FTS5's prefix query would read every one).
  */
 #include "indexer-private.h"
 

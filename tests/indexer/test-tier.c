@@ -1,10 +1,10 @@
 /*
- * test-tier.c — the word lists (tier.c) and the search that ranks through
- * them (search-tier.c), against the exact path. Two homes hold the bundled
- * packs: in `listed` every word in 3 lessons or more has a list, so that the
- * fast path runs for almost every query; in `plain` no word has one (the
- * bundled packs are far below the default threshold), so that the exact path
- * runs. The same queries must give the same totals, facets, lessons, order
+ * test-tier.c — the word lists (tier.c) and the ranking through them
+ * (search-rank.c), against ranking without them. Two homes hold the bundled
+ * packs: in `listed` every word in 3 lessons or more has a list, so that
+ * candidates come from the lists for almost every query; in `plain` no word
+ * has one (the bundled packs are far below the default threshold), so that
+ * candidates come from bm25. The same queries must give the same totals, facets, lessons, order
  * and scores; the lists must agree with FTS5 after installs and removals.
  * The two homes also count facets in their two ways (bitsets, lesson walk).
  */
