@@ -3,7 +3,8 @@
  * registered as FTS5 auxiliary functions:
  *
  *   kho_rank(lesson_fts, PARAMS)  the BM25 of FTS5's bm25() with the column
- *       weights of search.c, higher is better, where each phrase's inverse
+ *       weights index_rank_weights (those of search-rank.c's bm25() call),
+ *       higher is better, where each phrase's inverse
  *       document frequency comes from PARAMS (an index_rank_params bound
  *       with sqlite3_bind_pointer()) instead of being counted: bm25() counts
  *       the lessons of every phrase each time a query starts, which costs
