@@ -13,7 +13,10 @@
  * filter. Each query is run once to warm up, then REPEAT times (default
  * 20); every run is one sample. Prints, per class in the order first seen,
  * the number of queries and samples, p50, p99, mean and max in ms and the
- * mean total of matching lessons, as a table and as lines
+ * mean total of matching lessons, and the mean and max of the warm-up runs
+ * (the first search of a query, before the sets of its words are in
+ * memory; the very first search also reads the lessons' facets), as a
+ * table and as lines
  *   result<TAB>CLASS<TAB>QUERIES<TAB>SAMPLES<TAB>P50<TAB>P99<TAB>MEAN<TAB>MAX<TAB>TOTAL
  * for tests/bench/bench-search.py. With KHO_BENCH_VERBOSE set, each query's
  * median is printed too. Exit 0, 1 when the home or a search fails, 77
@@ -32,6 +35,8 @@ typedef struct bench_class {
 	char name[64];
 	double *ms;      /* every sample */
 	size_t n, cap;
+	double first_max; /* slowest first run of a query (caches cold for its words) */
+	double first_sum;
 	size_t queries;
 	double total_sum; /* sum of result->total over the queries */
 } bench_class;
@@ -177,6 +182,9 @@ int main(int argc, char **argv)
 			if (r >= 0) {
 				add_sample(c, ms);
 				runs[r] = ms;
+			} else {
+				c->first_sum += ms;
+				c->first_max = ms > c->first_max ? ms : c->first_max;
 			}
 		}
 		c->queries++;
@@ -190,8 +198,8 @@ int main(int argc, char **argv)
 	fclose(f);
 	free(runs);
 
-	printf("%-10s %7s %7s %9s %9s %9s %9s %10s\n", "class", "queries", "samples",
-		"p50 ms", "p99 ms", "mean ms", "max ms", "matches");
+	printf("%-10s %7s %7s %9s %9s %9s %9s %10s %11s %10s\n", "class", "queries", "samples",
+		"p50 ms", "p99 ms", "mean ms", "max ms", "matches", "first mean", "first max");
 	for (size_t i = 0; i < n_classes; i++) {
 		bench_class *c = &classes[i];
 		qsort(c->ms, c->n, sizeof *c->ms, cmp_double);
@@ -201,8 +209,9 @@ int main(int argc, char **argv)
 		double p50 = percentile(c->ms, c->n, 50), p99 = percentile(c->ms, c->n, 99);
 		double mean = c->n ? sum / (double)c->n : 0, max = c->n ? c->ms[c->n - 1] : 0;
 		double matches = c->queries ? c->total_sum / (double)c->queries : 0;
-		printf("%-10s %7zu %7zu %9.2f %9.2f %9.2f %9.2f %10.0f\n", c->name, c->queries, c->n,
-			p50, p99, mean, max, matches);
+		printf("%-10s %7zu %7zu %9.2f %9.2f %9.2f %9.2f %10.0f %11.2f %10.2f\n", c->name,
+			c->queries, c->n, p50, p99, mean, max, matches,
+			c->queries ? c->first_sum / (double)c->queries : 0, c->first_max);
 		printf("result\t%s\t%zu\t%zu\t%.3f\t%.3f\t%.3f\t%.3f\t%.0f\n", c->name, c->queries,
 			c->n, p50, p99, mean, max, matches);
 		free(c->ms);
