@@ -352,6 +352,7 @@ void kho_index_free(kho_index *index)
 	sqlite3_finalize(index->vocab);
 	sqlite3_finalize(index->generation);
 	sqlite3_finalize(index->tier);
+	sqlite3_finalize(index->tier_df);
 	index_facets_free(index->facets);
 	index_match_cache_free(index->match_cache);
 	free(index);

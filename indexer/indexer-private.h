@@ -173,6 +173,7 @@ struct kho_index {
 	index_facets *facets;    /* facets.c's lesson values, owned; NULL until needed */
 	index_match_cache *match_cache; /* matches.c's sets of common words, owned */
 	sqlite3_stmt *tier;      /* reads one word's row of index_tier, prepared on first use */
+	sqlite3_stmt *tier_df;   /* reads one word's df only */
 	int64_t tier_min_df;     /* tests: the next full build's min_df instead of the rule */
 	size_t facet_bits_max;   /* tests: facets.c's BITS_BYTES instead of the default */
 };

@@ -80,12 +80,28 @@ static int read_list(tier_list *list, kho_index *index, const char *token)
 	return rc;
 }
 
+/* The df of `token`'s list, 0 when it has none (the list itself unread). */
+static int read_df(int64_t *df, kho_index *index, const char *token)
+{
+	*df = 0;
+	int src = SQLITE_OK;
+	if (!index->tier_df)
+		src = sqlite3_prepare_v2(index->db, "SELECT df FROM index_tier WHERE term = ?1", -1,
+			&index->tier_df, NULL);
+	if (src != SQLITE_OK)
+		return kho_store_error(index->store, src, "reading the word lists");
+	sqlite3_bind_text(index->tier_df, 1, token, -1, SQLITE_STATIC);
+	if ((src = sqlite3_step(index->tier_df)) == SQLITE_ROW)
+		*df = sqlite3_column_int64(index->tier_df, 0);
+	sqlite3_reset(index->tier_df);
+	return src == SQLITE_ROW || src == SQLITE_DONE ? KHO_OK :
+		kho_store_error(index->store, src, "reading the word lists");
+}
+
 bool index_tier_has(kho_index *index, const char *token)
 {
-	tier_list list;
-	bool has = read_list(&list, index, token) == KHO_OK && list.df > 0;
-	free(list.entries);
-	return has;
+	int64_t df = 0;
+	return read_df(&df, index, token) == KHO_OK && df > 0;
 }
 
 /* ------------------------------------------------------ prefix expansion */
@@ -313,21 +329,20 @@ static int tokens_df(int64_t *out, bool *counted, tier_search *s, char *const *t
 	double estimate = (double)s->lessons;
 	int64_t rarest = INT64_MAX;
 	for (size_t t = 0; t < n && !prefix; t++) {
-		tier_list one;
-		int rc = read_list(&one, s->index, tokens[t]);
-		free(one.entries);
+		int64_t df = 0;
+		int rc = read_df(&df, s->index, tokens[t]);
 		if (rc)
 			return rc;
-		if (n == 1 && one.df) {
-			*out = one.df;
+		if (n == 1 && df) {
+			*out = df;
 			return KHO_OK;
 		}
-		if (!one.df) {
+		if (!df) {
 			rarest = 0; /* a word without a list is in fewer than min_df lessons */
 			break;
 		}
-		rarest = one.df < rarest ? one.df : rarest;
-		estimate *= (double)one.df / (double)(s->lessons ? s->lessons : 1);
+		rarest = df < rarest ? df : rarest;
+		estimate *= (double)df / (double)(s->lessons ? s->lessons : 1);
 	}
 	if (n > 1 && !prefix && rarest > PHRASE_COUNT_MAX) {
 		*out = estimate < 1 ? 1 : (int64_t)estimate;
