@@ -149,10 +149,6 @@ bool kho_index_query_same_node(const kho_query_node *a, const kho_query_node *b)
  * matches nothing). KHO_ENOMEM only. */
 int kho_index_query_expression(char **out, const kho_query *query);
 
-/* The words and phrases of a query whose matches a snippet marks (bigrams
- * and exclusions left out), as an FTS5 expression; "" when none. */
-int kho_index_query_highlight_expression(char **out, const kho_query *query);
-
 /* One node alone as an FTS5 expression (a phrase, or a prefix). */
 int kho_index_query_node_expression(char **out, const kho_query_node *node);
 
@@ -306,6 +302,16 @@ int index_matches(uint64_t **out, size_t *n_words, kho_index *index, const kho_q
 	int64_t generation, int64_t max_id);
 void index_match_cache_free(index_match_cache *cache);
 
+/* --------------------------------------------------------------- snippet.c */
+
+/* The `width` tokens of `text` around the best matches of `query`'s words
+ * and phrases (the beginning without any), as written, matches between
+ * U+0002 and U+0003, "…" where the text is cut; malloc'd. */
+int index_snippet(char **out, const char *text, const kho_query *query, size_t width);
+
+/* Whether a snippet marks a match. */
+bool index_snippet_has_match(const char *snippet);
+
 /* --------------------------------------------------------------- rescore.c */
 
 typedef struct index_rescorer index_rescorer;
@@ -328,7 +334,8 @@ typedef struct index_page {
 	double scores[100]; /* higher is better */
 	size_t n;
 	char *expr;         /* the FTS5 expression searched (owned) */
-	char *highlight;    /* what snippets mark (owned) */
+	kho_query *expanded; /* the query as searched when prefixes were expanded,
+	                      * else NULL (owned) */
 } index_page;
 
 /* Ranks a parsed query in two phases (candidates from the word lists or

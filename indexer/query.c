@@ -377,14 +377,12 @@ static bool in_fts5(const kho_query_node *node)
 	return node->kind != KHO_QUERY_EXACT;
 }
 
-/* All nodes with the given negation, joined with OR (without bigrams when
- * `words_only`). Returns how many. */
-static size_t put_group(strbuf *sb, const kho_query *query, bool negated, bool words_only)
+/* All nodes with the given negation, joined with OR. Returns how many. */
+static size_t put_group(strbuf *sb, const kho_query *query, bool negated)
 {
 	size_t n = 0;
 	for (size_t i = 0; i < query->n_nodes; i++) {
-		if (query->nodes[i].negated != negated || !in_fts5(&query->nodes[i]) ||
-		    (words_only && query->nodes[i].kind == KHO_QUERY_BIGRAM))
+		if (query->nodes[i].negated != negated || !in_fts5(&query->nodes[i]))
 			continue;
 		if (n++ > 0)
 			sb_str(sb, " OR ");
@@ -409,11 +407,11 @@ int kho_index_query_expression(char **out, const kho_query *query)
 	if (positives > 0) {
 		/* NOT binds tighter than OR in FTS5: group each side. */
 		sb_str(&sb, "(");
-		put_group(&sb, query, false, false);
+		put_group(&sb, query, false);
 		sb_str(&sb, ")");
 		if (negatives > 0) {
 			sb_str(&sb, " NOT (");
-			put_group(&sb, query, true, false);
+			put_group(&sb, query, true);
 			sb_str(&sb, ")");
 		}
 	}
@@ -429,19 +427,6 @@ int kho_index_query_node_expression(char **out, const kho_query_node *node)
 {
 	strbuf sb = { NULL, 0, 0, false };
 	put_node(&sb, node);
-	if (sb.failed) {
-		free(sb.data);
-		return kho_error_set(KHO_ENOMEM, "out of memory writing the query");
-	}
-	*out = sb.data;
-	return KHO_OK;
-}
-
-int kho_index_query_highlight_expression(char **out, const kho_query *query)
-{
-	strbuf sb = { NULL, 0, 0, false };
-	sb_put(&sb, "", 0);
-	put_group(&sb, query, false, true);
 	if (sb.failed) {
 		free(sb.data);
 		return kho_error_set(KHO_ENOMEM, "out of memory writing the query");

@@ -725,8 +725,7 @@ int index_rank_page(index_page *page, kho_search_result *result, kho_index *inde
 			listed = listed || s.lists[i].df > 0;
 		}
 	}
-	if (rc || (rc = kho_index_query_expression(&page->expr, s.query)) ||
-	    (rc = kho_index_query_highlight_expression(&page->highlight, s.query)))
+	if (rc || (rc = kho_index_query_expression(&page->expr, s.query)))
 		goto done;
 	if (!page->expr[0])
 		goto done; /* nothing to look for */
@@ -808,9 +807,11 @@ int index_rank_page(index_page *page, kho_search_result *result, kho_index *inde
 done:
 	if (rc) {
 		free(page->expr);
-		free(page->highlight);
-		page->expr = page->highlight = NULL;
+		page->expr = NULL;
 		page->n = 0;
+	} else {
+		page->expanded = expanded; /* for the snippets */
+		expanded = NULL;
 	}
 	for (size_t i = 0; s.lists && i < s.query->n_nodes; i++)
 		free(s.lists[i].entries);

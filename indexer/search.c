@@ -10,27 +10,19 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Tokens of body text around the matches in a snippet. */
-#define SNIPPET_TOKENS "16"
+/* Tokens of body text around the matches in a snippet; of the summary,
+ * shown when the body has no match. */
+#define SNIPPET_TOKENS 16
+#define SUMMARY_TOKENS 32
 
-/* Markers that snippet() puts around matches; never in extracted text. */
+/* Markers that index_snippet() puts around matches; never in extracted text. */
 #define MARK_OPEN '\x02'
 #define MARK_CLOSE '\x03'
 
+/* A shown lesson's fields. */
 static const char hit_sql[] =
-	"SELECT v.pack_id, v.version, l.lesson_id, l.title, l.unit_title, l.summary,"
-	"  snippet(lesson_fts, 4, ?3, ?4, '…', " SNIPPET_TOKENS "),"
-	"  snippet(lesson_fts, 3, ?3, ?4, '…', 32)"
-	" FROM lesson_fts"
-	" JOIN lessons l ON l.id = lesson_fts.rowid"
-	" JOIN pack_versions v ON v.id = l.pv"
-	" WHERE lesson_fts MATCH ?1 AND lesson_fts.rowid = ?2";
-
-/* The same without snippets, for completions. */
-static const char title_sql[] =
-	"SELECT v.pack_id, v.version, l.lesson_id, l.title, l.unit_title, NULL, NULL, NULL"
-	" FROM lessons l JOIN pack_versions v ON v.id = l.pv"
-	" WHERE ?1 IS NOT NULL AND l.id = ?2";
+	"SELECT v.pack_id, v.version, l.lesson_id, l.title, l.unit_title, l.summary, l.body"
+	" FROM lessons l JOIN pack_versions v ON v.id = l.pv WHERE l.id = ?1";
 
 /* ------------------------------------------------------------- snippets */
 
@@ -129,10 +121,33 @@ static char *column_dup(sqlite3_stmt *st, int col)
 	return strdup(s ? s : "");
 }
 
-/* Fills `hit` for lesson `rowid` (its score already set). */
-static int fill_hit(kho_search_hit *hit, kho_index *index, sqlite3_stmt *st, int64_t rowid)
+/* The snippet of a hit: the body around its matches; else the summary, with
+ * its matches marked if it has any; else the beginning of the body. NULL
+ * `query`: no snippet (""). */
+static int make_snippet(char **out, const char *summary, const char *body,
+	const kho_query *query)
 {
-	sqlite3_bind_int64(st, 2, rowid);
+	if (!query)
+		return (*out = strdup("")) ? KHO_OK : KHO_ENOMEM;
+	char *text = NULL;
+	int rc = index_snippet(&text, body, query, SNIPPET_TOKENS);
+	if (!rc && !index_snippet_has_match(text) && summary && *summary) {
+		free(text);
+		text = NULL;
+		rc = index_snippet(&text, summary, query, SUMMARY_TOKENS);
+	}
+	if (!rc && !(*out = kho_index_snippet_html(text)))
+		rc = KHO_ENOMEM;
+	free(text);
+	return rc;
+}
+
+/* Fills `hit` for lesson `rowid` (its score already set); snippets marking
+ * `query`'s words, or none without it. */
+static int fill_hit(kho_search_hit *hit, kho_index *index, sqlite3_stmt *st, int64_t rowid,
+	const kho_query *query)
+{
+	sqlite3_bind_int64(st, 1, rowid);
 	int src = sqlite3_step(st);
 	int rc = KHO_OK;
 	if (src != SQLITE_ROW) {
@@ -151,15 +166,9 @@ static int fill_hit(kho_search_hit *hit, kho_index *index, sqlite3_stmt *st, int
 	if (unit && *unit && !(hit->unit = strdup(unit)))
 		rc = KHO_ENOMEM;
 
-	/* The body around its matches; else the summary, with its matches if it
-	 * has any; else the beginning of the body. */
-	const char *body = (const char *)sqlite3_column_text(st, 6);
-	const char *summary = (const char *)sqlite3_column_text(st, 7);
-	const char *plain_summary = (const char *)sqlite3_column_text(st, 5);
-	const char *chosen = body;
-	if (!(body && strchr(body, MARK_OPEN)) && plain_summary && *plain_summary)
-		chosen = summary;
-	hit->snippet = kho_index_snippet_html(chosen);
+	if (!rc)
+		rc = make_snippet(&hit->snippet, (const char *)sqlite3_column_text(st, 5),
+			(const char *)sqlite3_column_text(st, 6), query);
 
 	if (hit->pack && hit->lesson) {
 		size_t n = strlen("/lesson/") + strlen(hit->pack) + 1 + strlen(hit->lesson) + 1;
@@ -334,18 +343,17 @@ int kho_index_search(kho_search_result **out, kho_index *index, const kho_search
 		rc = kho_error_set(KHO_ENOMEM, "out of memory searching");
 		goto cleanup;
 	}
-	if ((src = sqlite3_prepare_v2(index->db, query->hits_only ? title_sql : hit_sql, -1, &hit,
-			NULL)) != SQLITE_OK) {
+	if ((src = sqlite3_prepare_v2(index->db, hit_sql, -1, &hit, NULL)) != SQLITE_OK) {
 		rc = kho_store_error(index->store, src, "reading search results");
 		goto cleanup;
 	}
-	sqlite3_bind_text(hit, 1, page->highlight, -1, SQLITE_STATIC);
-	sqlite3_bind_text(hit, 3, "\x02", 1, SQLITE_STATIC);
-	sqlite3_bind_text(hit, 4, "\x03", 1, SQLITE_STATIC);
+	/* completions show titles only */
+	const kho_query *marking = query->hits_only ? NULL :
+		page->expanded ? page->expanded : parsed;
 	for (size_t i = 0; i < n; i++) {
 		result->n_hits = i + 1;
 		result->hits[i].score = page->scores[i];
-		if ((rc = fill_hit(&result->hits[i], index, hit, page->rowids[i])))
+		if ((rc = fill_hit(&result->hits[i], index, hit, page->rowids[i], marking)))
 			goto cleanup;
 	}
 
@@ -356,7 +364,7 @@ cleanup:
 	sqlite3_finalize(hit);
 	if (page) {
 		free(page->expr);
-		free(page->highlight);
+		kho_index_query_free(page->expanded);
 	}
 	free(page);
 	kho_index_query_free(parsed);

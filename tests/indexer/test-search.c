@@ -152,6 +152,34 @@ static void test_snippet_html(void)
 	}
 }
 
+/* Snippets from the stored text: the window with the most words of the
+ * query, cut with "…", words marked as written. */
+static void check_snippet(const char *text, const char *typed, bool typing, size_t width,
+	const char *expected)
+{
+	kho_query *q = NULL;
+	char *out = NULL;
+	CHECK_OK(kho_index_query_parse(&q, typed, typing));
+	CHECK_OK(index_snippet(&out, text, q, width));
+	CHECK_STR(out, expected);
+	free(out);
+	kho_index_query_free(q);
+}
+
+static void test_snippets(void)
+{
+	check_snippet("Đường tròn tâm O.", "duong", false, 16, "\x02Đường\x03 tròn tâm O.");
+	check_snippet("một hai ba bốn năm sáu bảy tám chín mười", "tam", false, 4,
+		"…năm sáu bảy \x02tám\x03…");
+	/* the window with both words wins over the first match */
+	check_snippet("toán a b c d e f g h toán hình", "toan hinh", false, 3,
+		"…h \x02toán\x03 \x02hình\x03");
+	check_snippet("không có gì", "xyz", false, 2, "không có…");
+	check_snippet("«Phân số» là gì?", "phan s", true, 8, "«\x02Phân\x03 \x02số\x03» là gì?");
+	check_snippet("", "a", false, 16, "");
+	check_snippet("a\xff\xfe" "b c", "b", false, 16, "a\xff\xfe\x02" "b\x03 c");
+}
+
 static void test_filters_and_paging(void)
 {
 	kho_search_result *r = search_full("ban", "4", NULL, NULL, 0, 0);
@@ -297,6 +325,7 @@ int main(void)
 	install("tests/data/packs/mini", KHO_INSTALL_NEW, true);
 
 	test_snippet_html();
+	test_snippets();
 	test_basic();
 	test_filters_and_paging();
 	test_hostile_queries();
