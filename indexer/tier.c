@@ -49,6 +49,8 @@ typedef struct tier_word {
 	uint32_t n, cap;
 	uint64_t seen;       /* the pass's number of the lesson last seen in */
 	float freq;          /* column-weighted count in that lesson */
+	bool full;           /* the stored list is full: only lessons above `floor` */
+	float floor;         /* can enter it, so only those are kept */
 } tier_word;
 
 typedef struct tier_map {
@@ -151,6 +153,8 @@ static void sift_down(index_tier_entry *h, uint32_t n, uint32_t i)
 
 static int heap_push(tier_word *w, index_tier_entry e)
 {
+	if (w->full && e.weight <= w->floor)
+		return KHO_OK;
 	if (w->n == INDEX_TIER_K) {
 		if (better(e, w->heap[0])) {
 			w->heap[0] = e;
@@ -723,8 +727,19 @@ static int load_words(tier_map *map, kho_index *index, const char *sql, int64_t 
 	int rc = KHO_OK;
 	while (!rc && (src = sqlite3_step(st)) == SQLITE_ROW) {
 		const char *term = (const char *)sqlite3_column_text(st, 0);
-		if (term && (rc = map_add(map, term, (size_t)sqlite3_column_bytes(st, 0))))
+		size_t len = (size_t)sqlite3_column_bytes(st, 0);
+		if (term && (rc = map_add(map, term, len)))
 			rc = kho_error_set(rc, "out of memory reading the word lists");
+		/* a full stored list: its last weight, which a new lesson must pass */
+		const unsigned char *last = sqlite3_column_count(st) > 1 ?
+			sqlite3_column_blob(st, 1) : NULL;
+		tier_word *w = term && !rc ? map_find(map, term, len) : NULL;
+		if (w && last && sqlite3_column_bytes(st, 1) == 8) {
+			index_tier_entry e;
+			index_tier_decode(&e, last, 1);
+			w->full = true;
+			w->floor = e.weight;
+		}
 	}
 	if (!rc && src != SQLITE_DONE)
 		rc = kho_store_error(index->store, src, "reading the word lists");
@@ -828,7 +843,8 @@ static int change(kho_index *index, int64_t pv, int sign)
 	int rc = index_meta_get(&changed, index, "tier_changed");
 	tier_map map = { 0 };
 	if (!rc)
-		rc = load_words(&map, index, "SELECT term FROM index_tier", 0);
+		rc = load_words(&map, index, "SELECT term, CASE WHEN length(top) >= ?1"
+			" THEN substr(top, ?1 - 7, 8) END FROM index_tier", 8 * INDEX_TIER_K);
 	double avgdl = 1.0;
 	if (!rc && sign > 0)
 		rc = mean_length(&avgdl, index);
