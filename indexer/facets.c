@@ -298,11 +298,19 @@ int index_facets_count(kho_search_result *result, kho_index *index, const kho_qu
 				set[w] &= f->bits[(size_t)filters[k] * n_words + w];
 		for (size_t w = 0; w < n_words; w++)
 			result->total += __builtin_popcountll(set[w]);
-		for (size_t v = 0; result->total && v < f->n_dict; v++) {
+		/* few matches: their values one by one cost less than an AND per value */
+		bool few = (size_t)result->total * 8 < f->n_dict * n_words;
+		for (size_t v = 0; !few && result->total && v < f->n_dict; v++) {
 			const uint64_t *bits = f->bits + v * n_words;
 			for (size_t w = 0; w < n_words; w++)
 				counts[v] += __builtin_popcountll(set[w] & bits[w]);
 		}
+		for (size_t w = 0; few && w < n_words; w++)
+			for (uint64_t bits = set[w]; bits; bits &= bits - 1) {
+				int64_t id = (int64_t)(w * 64 + (size_t)__builtin_ctzll(bits));
+				for (uint32_t i = f->start[id]; i < f->start[id + 1]; i++)
+					counts[f->values[i]]++;
+			}
 		n_words = 0; /* counted */
 	}
 	for (size_t w = 0; !rc && w < n_words; w++) {
