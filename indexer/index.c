@@ -207,6 +207,20 @@ int index_generation(int64_t *out, kho_index *index)
 		kho_store_error(index->store, src, "reading the index generation");
 }
 
+/* The visible pack versions, as index_meta's `versions` records them: a
+ * version's lessons never change, so the index is in step with the store
+ * while they are the same. */
+#define VISIBLE_VERSIONS \
+	"SELECT coalesce(group_concat(id), '') FROM (SELECT v.id FROM pack_versions v" \
+	" JOIN packs p ON p.id = v.pack_id AND p.current_version = v.version ORDER BY v.id)"
+
+/* Notes which pack versions the index now holds. */
+static int record_versions(kho_index *index)
+{
+	return kho_store_exec(index->store,
+		"INSERT OR REPLACE INTO index_meta (key, value) SELECT 'versions', (" VISIBLE_VERSIONS ");");
+}
+
 static int hook_switched(void *payload, int64_t old_pv, int64_t new_pv)
 {
 	kho_index *index = payload;
@@ -220,6 +234,8 @@ static int hook_switched(void *payload, int64_t old_pv, int64_t new_pv)
 		rc = index_version(index, new_pv);
 	if (rc == KHO_OK)
 		rc = index_tier_after(index, new_pv, rebuild);
+	if (rc == KHO_OK)
+		rc = record_versions(index);
 	return rc;
 }
 
@@ -251,15 +267,27 @@ static int stored_format(int64_t *out, kho_index *index)
 		"reading the index format");
 }
 
-/* True when index_docs and the visible lessons differ. */
+/* True when index_docs and the visible lessons differ: the recorded
+ * versions against the visible ones (a few rows), or, without a record,
+ * every lesson against index_docs. */
 static int out_of_step(bool *out, kho_index *index)
 {
 	int64_t n = 0;
 	int rc = query_int(&n, index,
+		"SELECT ((SELECT value FROM index_meta WHERE key = 'versions') IS NOT (" VISIBLE_VERSIONS "))"
+		" + 2 * ((SELECT value FROM index_meta WHERE key = 'versions') IS NULL)",
+		0, "checking the index");
+	if (rc || n < 2) {
+		*out = n != 0;
+		return rc;
+	}
+	rc = query_int(&n, index,
 		"SELECT EXISTS (SELECT l.id" VISIBLE_LESSONS " EXCEPT SELECT lesson FROM index_docs)"
 		" OR EXISTS (SELECT lesson FROM index_docs EXCEPT SELECT l.id" VISIBLE_LESSONS ")",
 		0, "checking the index");
 	*out = n != 0;
+	if (!rc && !*out)
+		rc = record_versions(index);
 	return rc;
 }
 
@@ -278,6 +306,8 @@ static int create_index(kho_index *index)
 		rc = bump_generation(index);
 	if (rc == KHO_OK)
 		rc = index_tier_build(index);
+	if (rc == KHO_OK)
+		rc = record_versions(index);
 	if (rc == KHO_OK)
 		rc = kho_store_exec(index->store, format);
 	return rc;
@@ -384,5 +414,7 @@ int kho_index_rebuild(kho_index *index)
 		rc = bump_generation(index);
 	if (rc == KHO_OK)
 		rc = index_tier_build(index);
+	if (rc == KHO_OK)
+		rc = record_versions(index);
 	return tx_end(index, nested, rc);
 }
