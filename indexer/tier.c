@@ -219,12 +219,21 @@ static void encode(unsigned char *blob, const index_tier_entry *e, size_t n)
 /* Writes one word's row: its df and its heap merged with the stored list
  * (`merge`), best first, INDEX_TIER_K at most. */
 static int write_word(kho_index *index, sqlite3_stmt *read, sqlite3_stmt *write,
-	const tier_word *w, bool merge)
+	sqlite3_stmt *count, const tier_word *w, bool merge)
 {
 	int64_t df = w->df;
 	size_t n_old = 0;
 	index_tier_entry *all = NULL;
 	int rc = KHO_OK;
+	if (merge && w->n == 0) {
+		/* no lesson enters the list: only its count changes */
+		sqlite3_bind_int64(count, 1, df);
+		sqlite3_bind_text(count, 2, w->term, (int)w->len, SQLITE_STATIC);
+		int src = sqlite3_step(count);
+		sqlite3_reset(count);
+		return src == SQLITE_DONE ? KHO_OK :
+			kho_store_error(index->store, src, "writing the word lists");
+	}
 	if (merge) {
 		sqlite3_bind_text(read, 1, w->term, (int)w->len, SQLITE_STATIC);
 		if (sqlite3_step(read) == SQLITE_ROW) {
@@ -765,24 +774,28 @@ static int mean_length(double *out, kho_index *index)
 static int write_words(kho_index *index, tier_map *map, bool merge, int64_t min_df,
 	size_t *written)
 {
-	sqlite3_stmt *read = NULL, *write = NULL;
+	sqlite3_stmt *read = NULL, *write = NULL, *count = NULL;
 	int src = sqlite3_prepare_v2(index->db, "SELECT df, top FROM index_tier WHERE term = ?1", -1,
 		&read, NULL);
 	if (src == SQLITE_OK)
 		src = sqlite3_prepare_v2(index->db,
 			"INSERT OR REPLACE INTO index_tier (term, df, top) VALUES (?1, ?2, ?3)", -1,
 			&write, NULL);
+	if (src == SQLITE_OK)
+		src = sqlite3_prepare_v2(index->db,
+			"UPDATE index_tier SET df = max(df + ?1, 0) WHERE term = ?2", -1, &count, NULL);
 	int rc = src == SQLITE_OK ? KHO_OK :
 		kho_store_error(index->store, src, "writing the word lists");
 	for (size_t i = 0; !rc && i < map->cap; i++) {
 		tier_word *w = &map->slots[i];
 		if (w->term && (merge ? w->df != 0 : w->df >= min_df)) {
-			rc = write_word(index, read, write, w, merge);
+			rc = write_word(index, read, write, count, w, merge);
 			(*written)++;
 		}
 	}
 	sqlite3_finalize(read);
 	sqlite3_finalize(write);
+	sqlite3_finalize(count);
 	return rc;
 }
 
