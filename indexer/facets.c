@@ -30,11 +30,16 @@ struct index_facets {
 	uint16_t *values;
 	size_t n_values;
 	facet_value *dict;    /* the distinct (kind, value) pairs */
-	size_t n_dict;
+	size_t n_dict, cap_dict;
+	uint32_t *slots;      /* hash table of dict: entry number + 1, 0 empty */
+	size_t cap_slots;     /* a power of two */
 	uint64_t *bits;       /* per value, the bitset of its lessons (n_words each), or
 	                       * NULL when they would take more than BITS_BYTES */
 	size_t n_words;
 };
+
+/* Most distinct pack, grade and subject values counted. */
+#define DICT_MAX 65535
 
 /* Largest memory for the bitsets of every value; past it, counting goes
  * lesson by lesson. */
@@ -57,26 +62,64 @@ void index_facets_free(index_facets *f)
 		free(f->dict[i].value);
 	}
 	free(f->dict);
+	free(f->slots);
 	free(f->start);
 	free(f->values);
 	free(f->bits);
 	free(f);
 }
 
+static uint64_t pair_hash(const char *kind, const char *value)
+{
+	uint64_t h = 1469598103934665603u; /* FNV-1a over kind, a NUL, value */
+	for (const char *c = kind; *c; c++)
+		h = (h ^ (unsigned char)*c) * 1099511628211u;
+	h *= 1099511628211u;
+	for (const char *c = value; *c; c++)
+		h = (h ^ (unsigned char)*c) * 1099511628211u;
+	return h;
+}
+
+/* The slot of (kind, value) in the dictionary's hash table: its entry, or
+ * the empty slot where it goes. */
+static uint32_t *dict_slot(const index_facets *f, const char *kind, const char *value)
+{
+	for (size_t i = pair_hash(kind, value) & (f->cap_slots - 1);; i = (i + 1) & (f->cap_slots - 1)) {
+		uint32_t *slot = &f->slots[i];
+		if (!*slot || (!strcmp(f->dict[*slot - 1].value, value) &&
+			       !strcmp(f->dict[*slot - 1].kind, kind)))
+			return slot;
+	}
+}
+
 /* The number of (kind, value), added to the dictionary when new; -1 when
- * out of memory or past 65,535 distinct values. */
+ * out of memory, -2 past DICT_MAX distinct values (which facets then leave
+ * out: a pack may name subjects without limit). */
 static int dict_id(index_facets *f, const char *kind, const char *value)
 {
-	for (size_t i = 0; i < f->n_dict; i++)
-		if (!strcmp(f->dict[i].value, value) && !strcmp(f->dict[i].kind, kind))
-			return (int)i;
-	if (f->n_dict >= UINT16_MAX)
-		return -1;
-	if ((f->n_dict & (f->n_dict - 1)) == 0) {
-		facet_value *d = realloc(f->dict, (f->n_dict ? 2 * f->n_dict : 16) * sizeof *d);
+	if (2 * (f->n_dict + 1) > f->cap_slots) {
+		size_t cap = f->cap_slots ? 2 * f->cap_slots : 64;
+		uint32_t *slots = calloc(cap, sizeof *slots), *old = f->slots;
+		if (!slots)
+			return -1;
+		f->slots = slots;
+		f->cap_slots = cap;
+		for (size_t i = 0; i < f->n_dict; i++)
+			*dict_slot(f, f->dict[i].kind, f->dict[i].value) = (uint32_t)i + 1;
+		free(old);
+	}
+	uint32_t *slot = dict_slot(f, kind, value);
+	if (*slot)
+		return (int)*slot - 1;
+	if (f->n_dict >= DICT_MAX)
+		return -2;
+	if (f->n_dict == f->cap_dict) {
+		size_t cap = f->cap_dict ? 2 * f->cap_dict : 16;
+		facet_value *d = realloc(f->dict, cap * sizeof *d);
 		if (!d)
 			return -1;
 		f->dict = d;
+		f->cap_dict = cap;
 	}
 	facet_value *d = &f->dict[f->n_dict];
 	d->kind = strdup(kind);
@@ -86,7 +129,8 @@ static int dict_id(index_facets *f, const char *kind, const char *value)
 		free(d->value);
 		return -1;
 	}
-	return (int)f->n_dict++;
+	*slot = (uint32_t)++f->n_dict;
+	return (int)f->n_dict - 1;
 }
 
 static int load(index_facets **out, kho_index *index, int64_t generation)
@@ -135,6 +179,8 @@ static int load(index_facets **out, kho_index *index, int64_t generation)
 		for (; filled < id; filled++)
 			f->start[filled + 1] = (uint32_t)f->n_values;
 		int v = dict_id(f, kind, value);
+		if (v == -2)
+			continue;
 		if (v < 0) {
 			rc = kho_error_set(KHO_ENOMEM, "out of memory reading lesson facets");
 			goto fail;
@@ -202,10 +248,10 @@ int index_facets_value(const index_facets *f, const char *kind, const char *valu
 {
 	if (!value || !*value)
 		return -1;
-	for (size_t i = 0; i < f->n_dict; i++)
-		if (!strcmp(f->dict[i].value, value) && !strcmp(f->dict[i].kind, kind))
-			return (int)i;
-	return -2;
+	if (!f->cap_slots)
+		return -2;
+	uint32_t *slot = dict_slot(f, kind, value);
+	return *slot ? (int)*slot - 1 : -2;
 }
 
 bool index_facets_has(const index_facets *f, int64_t id, int v)
@@ -271,13 +317,10 @@ bool index_facets_pass(const index_facets *f, const index_filter *filter, int64_
 		index_facets_has(f, id, filter->pack);
 }
 
-int index_facets_count(kho_search_result *result, kho_index *index, const kho_query *query,
-	const kho_search_query *q)
+int index_facets_count(kho_search_result *result, kho_index *index, index_facets *f,
+	const kho_query *query, const kho_search_query *q)
 {
-	index_facets *f = NULL;
-	int rc = index_facets_current(&f, index);
-	if (rc)
-		return rc;
+	int rc = KHO_OK;
 	result->total = 0;
 	index_filter filter;
 	index_facets_filter(&filter, f, q);

@@ -210,15 +210,27 @@ int index_generation(int64_t *out, kho_index *index)
 /* The visible pack versions, as index_meta's `versions` records them: a
  * version's lessons never change, so the index is in step with the store
  * while they are the same. */
-#define VISIBLE_VERSIONS \
+#define VISIBLE_VERSIONS_BUT(gone) \
 	"SELECT coalesce(group_concat(id), '') FROM (SELECT v.id FROM pack_versions v" \
-	" JOIN packs p ON p.id = v.pack_id AND p.current_version = v.version ORDER BY v.id)"
+	" JOIN packs p ON p.id = v.pack_id AND p.current_version = v.version" \
+	" WHERE v.id <> " gone " ORDER BY v.id)"
+#define VISIBLE_VERSIONS VISIBLE_VERSIONS_BUT("0")
 
-/* Notes which pack versions the index now holds. */
-static int record_versions(kho_index *index)
+/* Notes which pack versions the index now holds: the visible ones but
+ * `gone`, a version being removed whose pack row goes after the hooks ran
+ * (0: none). */
+static int record_versions(kho_index *index, int64_t gone)
 {
-	return kho_store_exec(index->store,
-		"INSERT OR REPLACE INTO index_meta (key, value) SELECT 'versions', (" VISIBLE_VERSIONS ");");
+	sqlite3_stmt *st = NULL;
+	int src = sqlite3_prepare_v2(index->db, "INSERT OR REPLACE INTO index_meta (key, value)"
+		" SELECT 'versions', (" VISIBLE_VERSIONS_BUT("?1") ")", -1, &st, NULL);
+	if (src == SQLITE_OK) {
+		sqlite3_bind_int64(st, 1, gone);
+		src = sqlite3_step(st);
+	}
+	sqlite3_finalize(st);
+	return src == SQLITE_DONE ? KHO_OK :
+		kho_store_error(index->store, src, "recording the indexed versions");
 }
 
 static int hook_switched(void *payload, int64_t old_pv, int64_t new_pv)
@@ -235,7 +247,7 @@ static int hook_switched(void *payload, int64_t old_pv, int64_t new_pv)
 	if (rc == KHO_OK)
 		rc = index_tier_after(index, new_pv, rebuild);
 	if (rc == KHO_OK)
-		rc = record_versions(index);
+		rc = record_versions(index, new_pv > 0 ? 0 : old_pv);
 	return rc;
 }
 
@@ -287,7 +299,7 @@ static int out_of_step(bool *out, kho_index *index)
 		0, "checking the index");
 	*out = n != 0;
 	if (!rc && !*out)
-		rc = record_versions(index);
+		rc = record_versions(index, 0);
 	return rc;
 }
 
@@ -307,7 +319,7 @@ static int create_index(kho_index *index)
 	if (rc == KHO_OK)
 		rc = index_tier_build(index);
 	if (rc == KHO_OK)
-		rc = record_versions(index);
+		rc = record_versions(index, 0);
 	if (rc == KHO_OK)
 		rc = kho_store_exec(index->store, format);
 	return rc;
@@ -415,6 +427,6 @@ int kho_index_rebuild(kho_index *index)
 	if (rc == KHO_OK)
 		rc = index_tier_build(index);
 	if (rc == KHO_OK)
-		rc = record_versions(index);
+		rc = record_versions(index, 0);
 	return tx_end(index, nested, rc);
 }

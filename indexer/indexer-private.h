@@ -195,8 +195,12 @@ int index_generation(int64_t *out, kho_index *index);
 /* The column weights, as search.c's bm25() call. */
 extern const double index_rank_weights[INDEX_RANK_COLUMNS];
 
-/* What kho_rank() is given (sqlite3_bind_pointer, type INDEX_RANK_POINTER):
- * the inverse document frequency of each phrase of the expression, in order. */
+/* What kho_rank() and rescore.c are given (sqlite3_bind_pointer, type
+ * INDEX_RANK_POINTER, for kho_rank()): the inverse document frequency of each
+ * node of the query, positive nodes first, then negated ones, each group in
+ * query order. Exact-form nodes count: that is the FTS5 expression's order
+ * only for queries without them, which is how kho_rank() is used (a single
+ * word or phrase at a time). */
 typedef struct index_rank_params {
 	int n_phrases;
 	double idf[INDEX_RANK_MAX_PHRASES];
@@ -245,9 +249,9 @@ int index_tier_after(kho_index *index, int64_t new_pv, bool rebuild);
 
 /* Sets result->total and result->facets: every lesson that `query` matches
  * within the grade, subject and pack filters of `q`, and how many of them
- * have each pack, grade and subject. */
-int index_facets_count(kho_search_result *result, kho_index *index, const kho_query *query,
-	const kho_search_query *q);
+ * have each pack, grade and subject; `f` is index_facets_current()'s. */
+int index_facets_count(kho_search_result *result, kho_index *index, index_facets *f,
+	const kho_query *query, const kho_search_query *q);
 void index_facets_free(index_facets *facets);
 
 /* The lesson values of the index as it is now (read again when it changed);
@@ -316,8 +320,9 @@ bool index_snippet_has_match(const char *snippet);
 
 typedef struct index_rescorer index_rescorer;
 
-/* Scores lessons for `query` from their stored text, as kho_rank() would
- * with `params` (for the query's FTS5 expression); both must outlive it. */
+/* Scores lessons for `query` from their stored text with the idf of each of
+ * its nodes in `params` (numbered as index_rank_params says), BM25 as
+ * kho_rank() computes it; both must outlive the rescorer. */
 int index_rescorer_new(index_rescorer **out, kho_index *index, const kho_query *query,
 	const index_rank_params *params);
 void index_rescorer_free(index_rescorer *r);

@@ -176,8 +176,10 @@ int index_rescore(bool *matches, double *score, index_rescorer *r, int64_t lesso
 		r->n_pos = 0;
 		r->n_text = 0;
 		r->rc = KHO_OK;
-		if (text && len > 0)
-			kho_index_tokenize(text, (size_t)len, KHO_TOKENIZE_DOCUMENT, keep_token, r);
+		if (text && len > 0 &&
+		    kho_index_tokenize(text, (size_t)len, KHO_TOKENIZE_DOCUMENT, keep_token, r) &&
+		    !r->rc)
+			r->rc = KHO_ENOMEM;
 		if (r->rc) {
 			sqlite3_reset(r->read);
 			return kho_error_set(KHO_ENOMEM, "out of memory searching");

@@ -628,6 +628,14 @@ static bool has_exact(const kho_query *q)
 	return false;
 }
 
+/* How many of the best bm25 matches phase 2 scores: three pages; all, up to
+ * RESCORE_ALL, when accents are typed (FTS5 does not see exact forms). */
+static size_t bm25_limit(const tier_search *s, size_t want)
+{
+	size_t r = want * 3 > RESCORE_EXACT ? want * 3 : RESCORE_EXACT;
+	return has_exact(s->query) && r < RESCORE_ALL ? RESCORE_ALL : r;
+}
+
 /* Whether a ranks after b. */
 static bool worse(candidate a, candidate b)
 {
@@ -709,8 +717,23 @@ int index_rank_page(index_page *page, kho_search_result *result, kho_index *inde
 		return rc;
 	s.query = expanded ? expanded : parsed;
 	if (s.query->n_nodes > INDEX_RANK_MAX_PHRASES) {
-		rc = kho_error_set(KHO_EINVALID, "too many words in the query");
-		goto done;
+		/* very long queries (Telex readings, prefix words): the first ones */
+		kho_query *capped = calloc(1, sizeof *capped);
+		size_t cap = 0;
+		rc = capped ? KHO_OK : KHO_ENOMEM;
+		for (size_t i = 0; !rc && i < INDEX_RANK_MAX_PHRASES; i++) {
+			const kho_query_node *node = &s.query->nodes[i];
+			rc = push_node(capped, &cap, node->kind, node->negated, node->tokens,
+				node->n_tokens);
+		}
+		kho_index_query_free(expanded);
+		expanded = capped;
+		s.query = capped;
+		if (rc) {
+			rc = kho_error_set(KHO_ENOMEM, "out of memory reading the query");
+			goto done;
+		}
+		capped->truncated = true;
 	}
 	s.lists = calloc(s.query->n_nodes + 1, sizeof *s.lists);
 	if (!s.lists) {
@@ -736,7 +759,7 @@ int index_rank_page(index_page *page, kho_search_result *result, kho_index *inde
 	index_facets_filter(&s.filter, s.facets, q);
 	set_intent(&s, q);
 	size_t want = (size_t)q->offset + (size_t)limit;
-	if (!q->hits_only && (rc = index_facets_count(result, index, s.query, q)))
+	if (!q->hits_only && (rc = index_facets_count(result, index, s.facets, s.query, q)))
 		goto done;
 	if (s.filter.none || (!q->hits_only && result->total == 0))
 		goto done;
@@ -749,12 +772,8 @@ int index_rank_page(index_page *page, kho_search_result *result, kho_index *inde
 			goto done;
 		n = pack_candidates(&c, &s, true, 4 * step);
 	} else {
-		/* FTS5 does not see exact forms: with accents typed, all the matches
-		 * are scored when they are few */
-		size_t r = want * 3 > RESCORE_EXACT ? want * 3 : RESCORE_EXACT;
-		if (has_exact(s.query) && r < RESCORE_ALL)
-			r = RESCORE_ALL;
-		if ((rc = set_idf(&s)) || (rc = bm25_candidates(&c, &s, page->expr, q, r)))
+		if ((rc = set_idf(&s)) ||
+		    (rc = bm25_candidates(&c, &s, page->expr, q, bm25_limit(&s, want))))
 			goto done;
 		n = pack_candidates(&c, &s, false, SIZE_MAX);
 	}
@@ -780,8 +799,7 @@ int index_rank_page(index_page *page, kho_search_result *result, kho_index *inde
 		free_candidates(&c);
 		n_found = 0;
 		from = 0;
-		if (!(rc = bm25_candidates(&c, &s, page->expr, q, want * 3 > RESCORE_EXACT ?
-				want * 3 : RESCORE_EXACT))) {
+		if (!(rc = bm25_candidates(&c, &s, page->expr, q, bm25_limit(&s, want)))) {
 			n = pack_candidates(&c, &s, false, SIZE_MAX);
 			candidate *more = realloc(found, (n ? n : 1) * sizeof *found);
 			if (!more)

@@ -322,6 +322,7 @@ int kho_index_search(kho_search_result **out, kho_index *index, const kho_search
 
 	kho_search_result *result = calloc(1, sizeof *result);
 	kho_query *parsed = NULL;
+	bool own_tx = false;
 	sqlite3_stmt *hit = NULL;
 	index_page *page = calloc(1, sizeof *page);
 	int rc = KHO_OK, src;
@@ -329,6 +330,12 @@ int kho_index_search(kho_search_result **out, kho_index *index, const kho_search
 		rc = kho_error_set(KHO_ENOMEM, "out of memory searching");
 		goto cleanup;
 	}
+	/* One snapshot of the store for the whole search: an install committed
+	 * by another process meanwhile is seen by the next search, not half of
+	 * this one. */
+	own_tx = sqlite3_get_autocommit(index->db);
+	if (own_tx && (rc = kho_store_exec(index->store, "BEGIN;")))
+		goto cleanup;
 	if ((rc = read_query(&parsed, &result->did_you_mean, index, query)))
 		goto cleanup;
 
@@ -362,6 +369,8 @@ done:
 	result = NULL;
 cleanup:
 	sqlite3_finalize(hit);
+	if (own_tx)
+		sqlite3_exec(index->db, "COMMIT;", NULL, NULL, NULL);
 	if (page) {
 		free(page->expr);
 		kho_index_query_free(page->expanded);

@@ -27,7 +27,7 @@
 typedef struct snip_token {
 	uint32_t start, end; /* bytes of the original text */
 	uint32_t form, len;  /* the folded form, in the forms buffer */
-	uint64_t hits;       /* bit i: node i of the query matches here */
+	uint64_t hits;       /* bit i % 64: node i of the query matches here */
 	bool marked;
 } snip_token;
 
@@ -88,7 +88,7 @@ static bool token_is(const snippet_state *st, size_t at, const char *word, bool 
 /* Marks where each node of the query matches. */
 static void find_matches(snippet_state *st, const kho_query *query)
 {
-	for (size_t i = 0; i < query->n_nodes && i < 64; i++) {
+	for (size_t i = 0; i < query->n_nodes; i++) {
 		const kho_query_node *node = &query->nodes[i];
 		if (!marks(node))
 			continue;
@@ -99,7 +99,7 @@ static void find_matches(snippet_state *st, const kho_query *query)
 				t++;
 			if (t < node->n_tokens)
 				continue;
-			st->tok[p].hits |= UINT64_C(1) << i;
+			st->tok[p].hits |= UINT64_C(1) << (i % 64); /* a node's kind, for counting */
 			for (t = 0; t < node->n_tokens; t++)
 				st->tok[p + t].marked = true;
 		}
@@ -157,8 +157,9 @@ int index_snippet(char **out, const char *text, const kho_query *query, size_t w
 		text = "";
 	size_t len = strlen(text);
 	snippet_state st = { 0 };
-	if (len > 0 && len < UINT32_MAX)
-		kho_index_tokenize(text, len, KHO_TOKENIZE_QUERY, keep, &st);
+	if (len > 0 && len < UINT32_MAX &&
+	    kho_index_tokenize(text, len, KHO_TOKENIZE_QUERY, keep, &st) && !st.rc)
+		st.rc = KHO_ENOMEM;
 	int rc = st.rc;
 	if (!rc && query)
 		find_matches(&st, query);

@@ -218,14 +218,34 @@ static void encode(unsigned char *blob, const index_tier_entry *e, size_t n)
 
 /* Writes one word's row: its df and its heap merged with the stored list
  * (`merge`), best first, INDEX_TIER_K at most. */
+typedef struct tier_ids {
+	uint32_t *ids;  /* ascending */
+	size_t n, cap;
+} tier_ids;
+
+static bool has_id(const tier_ids *removed, uint32_t id)
+{
+	size_t lo = 0, hi = removed ? removed->n : 0;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (removed->ids[mid] == id)
+			return true;
+		if (removed->ids[mid] < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return false;
+}
+
 static int write_word(kho_index *index, sqlite3_stmt *read, sqlite3_stmt *write,
-	sqlite3_stmt *count, const tier_word *w, bool merge)
+	sqlite3_stmt *count, const tier_word *w, bool merge, const tier_ids *removed)
 {
 	int64_t df = w->df;
 	size_t n_old = 0;
 	index_tier_entry *all = NULL;
 	int rc = KHO_OK;
-	if (merge && w->n == 0) {
+	if (merge && w->n == 0 && !removed) {
 		/* no lesson enters the list: only its count changes */
 		sqlite3_bind_int64(count, 1, df);
 		sqlite3_bind_text(count, 2, w->term, (int)w->len, SQLITE_STATIC);
@@ -248,16 +268,24 @@ static int write_word(kho_index *index, sqlite3_stmt *read, sqlite3_stmt *write,
 	}
 	if (n_old)
 		index_tier_decode(all, sqlite3_column_blob(read, 1), n_old);
+	if (removed) { /* their ids may come back for other lessons */
+		size_t kept = 0;
+		for (size_t i = 0; i < n_old; i++)
+			if (!has_id(removed, all[i].lesson))
+				all[kept++] = all[i];
+		n_old = kept;
+	}
 	if (w->n)
 		memcpy(all + n_old, w->heap, w->n * sizeof *all);
 	size_t n = n_old + w->n;
 	qsort(all, n, sizeof *all, entry_order);
 	if (n > INDEX_TIER_K)
 		n = INDEX_TIER_K;
-	encode((unsigned char *)all, all, n); /* in place: entries are 8 bytes too */
+	unsigned char blob[8 * INDEX_TIER_K];
+	encode(blob, all, n);
 	sqlite3_bind_text(write, 1, w->term, (int)w->len, SQLITE_STATIC);
 	sqlite3_bind_int64(write, 2, df > 0 ? df : 0);
-	sqlite3_bind_blob(write, 3, all, (int)(n * 8), SQLITE_STATIC);
+	sqlite3_bind_blob(write, 3, blob, (int)(n * 8), SQLITE_STATIC);
 	int src = sqlite3_step(write);
 	if (src != SQLITE_DONE)
 		rc = kho_store_error(index->store, src, "writing the word lists");
@@ -415,8 +443,10 @@ static int count_lesson(tier_pass *p, int64_t id, const char *const *texts, cons
 	p->length = 0;
 	for (int c = 0; c < INDEX_RANK_COLUMNS && !p->rc; c++) {
 		p->weight = index_rank_weights[c];
-		if (texts[c] && lens[c] > 0)
-			kho_index_tokenize(texts[c], (size_t)lens[c], KHO_TOKENIZE_DOCUMENT, on_token, p);
+		if (texts[c] && lens[c] > 0 &&
+		    kho_index_tokenize(texts[c], (size_t)lens[c], KHO_TOKENIZE_DOCUMENT, on_token, p) &&
+		    !p->rc)
+			p->rc = KHO_ENOMEM;
 	}
 	int rc = p->rc ? KHO_ENOMEM : KHO_OK;
 	for (size_t i = 0; i < p->n_touched && !rc; i++)
@@ -437,9 +467,10 @@ static void end_pass(tier_pass *p)
 /* Tokenizes the lessons that `sql` (?1 = pv) returns — id and the five
  * indexed columns — counting each word of the map once per lesson (`sign`
  * -1 when they leave the index) and, when adding, keeping its best lessons;
- * with `grow`, exact forms not in the map are added to it. */
+ * with `grow`, exact forms not in the map are added to it; `ids`, when
+ * given, gets the lesson ids (ascending, as `sql` orders them). */
 static int read_lessons(kho_index *index, tier_map *map, const char *sql, int64_t pv, int sign,
-	double avgdl, bool grow, int64_t *lessons)
+	double avgdl, bool grow, tier_ids *ids, int64_t *lessons)
 {
 	tier_pass p = { .map = map, .grow = grow };
 	sqlite3_stmt *st = NULL;
@@ -462,6 +493,19 @@ static int read_lessons(kho_index *index, tier_map *map, const char *sql, int64_
 		}
 		if ((rc = count_lesson(&p, id, texts, lens, sign, avgdl)))
 			rc = kho_error_set(rc, "out of memory reading lessons for the word lists");
+		if (!rc && ids) {
+			if (ids->n == ids->cap) {
+				size_t cap = ids->cap ? 2 * ids->cap : 256;
+				uint32_t *grown = realloc(ids->ids, cap * sizeof *grown);
+				if (!grown) {
+					rc = kho_error_set(KHO_ENOMEM, "out of memory reading lessons");
+					break;
+				}
+				ids->ids = grown;
+				ids->cap = cap;
+			}
+			ids->ids[ids->n++] = (uint32_t)id;
+		}
 		(*lessons)++;
 	}
 	end_pass(&p);
@@ -657,16 +701,13 @@ static int read_all_lessons(kho_index *index, tier_map *map, double avgdl)
 	tier_pass p = { .map = map, .grow = true };
 	w.pass = (tier_pass){ .map = &w.map, .grow = true };
 	int rc = KHO_OK;
+	pthread_mutex_init(&w.lock, NULL);
+	pthread_cond_init(&w.cond, NULL);
 	for (size_t i = 0; i < map->cap && !rc; i++)
 		if (map->slots[i].term)
 			rc = map_add(&w.map, map->slots[i].term, map->slots[i].len);
 	pthread_t thread;
-	bool started = false;
-	if (!rc) {
-		pthread_mutex_init(&w.lock, NULL);
-		pthread_cond_init(&w.cond, NULL);
-		started = pthread_create(&thread, NULL, work, &w) == 0;
-	}
+	bool started = !rc && pthread_create(&thread, NULL, work, &w) == 0;
 	sqlite3_stmt *st = NULL;
 	int src = rc ? SQLITE_OK : sqlite3_prepare_v2(index->db, all_lessons_sql, -1, &st, NULL);
 	if (src != SQLITE_OK)
@@ -708,10 +749,10 @@ static int read_all_lessons(kho_index *index, tier_map *map, double avgdl)
 		pthread_cond_broadcast(&w.cond);
 		pthread_mutex_unlock(&w.lock);
 		pthread_join(thread, NULL);
-		pthread_mutex_destroy(&w.lock);
-		pthread_cond_destroy(&w.cond);
 	}
 	int taken = take_done(&w, map);
+	pthread_mutex_destroy(&w.lock);
+	pthread_cond_destroy(&w.cond);
 	if (!rc)
 		rc = w.rc ? w.rc : taken;
 	if (!rc)
@@ -772,7 +813,7 @@ static int mean_length(double *out, kho_index *index)
 /* Writes every word of the map: merged into the stored lists, or replacing
  * them (after a full build: only the words in `min_df` lessons or more). */
 static int write_words(kho_index *index, tier_map *map, bool merge, int64_t min_df,
-	size_t *written)
+	const tier_ids *removed, size_t *written)
 {
 	sqlite3_stmt *read = NULL, *write = NULL, *count = NULL;
 	int src = sqlite3_prepare_v2(index->db, "SELECT df, top FROM index_tier WHERE term = ?1", -1,
@@ -789,7 +830,7 @@ static int write_words(kho_index *index, tier_map *map, bool merge, int64_t min_
 	for (size_t i = 0; !rc && i < map->cap; i++) {
 		tier_word *w = &map->slots[i];
 		if (w->term && (merge ? w->df != 0 : w->df >= min_df)) {
-			rc = write_word(index, read, write, count, w, merge);
+			rc = write_word(index, read, write, count, w, merge, removed);
 			(*written)++;
 		}
 	}
@@ -821,7 +862,7 @@ int index_tier_build(kho_index *index)
 		rc = read_all_lessons(index, &map, avgdl);
 		t2 = kho_log_clock();
 		if (!rc)
-			rc = write_words(index, &map, false, min_df, &listed);
+			rc = write_words(index, &map, false, min_df, NULL, &listed);
 	}
 	map_free(&map); /* before the merge below, which needs memory of its own */
 	t3 = kho_log_clock();
@@ -861,10 +902,13 @@ static int change(kho_index *index, int64_t pv, int sign)
 	double avgdl = 1.0;
 	if (!rc && sign > 0)
 		rc = mean_length(&avgdl, index);
+	tier_ids removed = { 0 };
 	if (!rc)
-		rc = read_lessons(index, &map, version_lessons_sql, pv, sign, avgdl, false, &lessons);
+		rc = read_lessons(index, &map, version_lessons_sql, pv, sign, avgdl, false,
+			sign < 0 ? &removed : NULL, &lessons);
 	if (!rc)
-		rc = write_words(index, &map, true, 0, &(size_t){ 0 });
+		rc = write_words(index, &map, true, 0, sign < 0 ? &removed : NULL, &(size_t){ 0 });
+	free(removed.ids);
 	map_free(&map);
 	return rc ? rc : index_meta_set(index, "tier_changed", changed + lessons);
 }
