@@ -244,6 +244,16 @@ int64_t index_facets_lessons(const index_facets *f)
 	return f->lessons;
 }
 
+int64_t index_facets_max_id(const index_facets *f)
+{
+	return f->max_id;
+}
+
+int64_t index_facets_generation(const index_facets *f)
+{
+	return f->generation;
+}
+
 int index_facets_value(const index_facets *f, const char *kind, const char *value)
 {
 	if (!value || !*value)

@@ -258,8 +258,11 @@ void index_facets_free(index_facets *facets);
  * owned by the index, valid until its next change. */
 int index_facets_current(index_facets **out, kho_index *index);
 
-/* How many lessons are indexed. */
+/* How many lessons are indexed; the largest lesson id; the index generation
+ * the values were read at. */
 int64_t index_facets_lessons(const index_facets *f);
+int64_t index_facets_max_id(const index_facets *f);
+int64_t index_facets_generation(const index_facets *f);
 
 /* The number of a (kind, value) pair: -1 when `value` is NULL or empty (no
  * condition), -2 when no indexed lesson has it. */
@@ -305,6 +308,11 @@ void kho_index_query_intent(kho_intent *out, const char *text);
 int index_matches(uint64_t **out, size_t *n_words, kho_index *index, const kho_query *query,
 	int64_t generation, int64_t max_id);
 void index_match_cache_free(index_match_cache *cache);
+
+/* The lessons of one node as a bitset: the cached one, or `scratch`
+ * (max_id / 64 + 1 words) filled. *out is valid until the next call. */
+int index_node_set(const uint64_t **out, uint64_t *scratch, kho_index *index,
+	const kho_query_node *node, int64_t generation, int64_t max_id);
 
 /* --------------------------------------------------------------- snippet.c */
 

@@ -139,12 +139,32 @@ static int walk(kho_index *index, const char *expr, uint64_t *bits, size_t n_wor
 	return src == SQLITE_DONE ? KHO_OK : kho_store_error(index->store, src, "counting matches");
 }
 
+int index_node_set(const uint64_t **out, uint64_t *scratch, kho_index *index,
+	const kho_query_node *node, int64_t generation, int64_t max_id)
+{
+	size_t n_words = (size_t)max_id / 64 + 1;
+	index_match_cache *cache = cache_for(index, generation, max_id);
+	char *expr = NULL;
+	int rc = kho_index_query_node_expression(&expr, node);
+	if (rc)
+		return rc;
+	const cached_set *known = recall(cache, expr);
+	*out = known ? known->bits : scratch;
+	if (!known) {
+		int64_t count = 0;
+		rc = walk(index, expr, scratch, n_words, max_id, &count);
+		if (!rc && cache && (count >= CACHE_MIN_LESSONS || count >= max_id / 8))
+			remember(cache, expr, scratch, n_words);
+	}
+	free(expr);
+	return rc;
+}
+
 int index_matches(uint64_t **out, size_t *out_words, kho_index *index, const kho_query *query,
 	int64_t generation, int64_t max_id)
 {
 	size_t n_words = (size_t)max_id / 64 + 1;
 	uint64_t *set = calloc(n_words, sizeof *set), *one = malloc(n_words * sizeof *one);
-	index_match_cache *cache = cache_for(index, generation, max_id);
 	int rc = set && one ? KHO_OK : kho_error_set(KHO_ENOMEM, "out of memory counting matches");
 	/* positive nodes first, then the negated ones taken out */
 	for (int pass = 0; pass < 2 && !rc; pass++) {
@@ -153,18 +173,8 @@ int index_matches(uint64_t **out, size_t *out_words, kho_index *index, const kho
 			if (node->negated != (pass == 1) || (!node->negated &&
 				(node->kind == KHO_QUERY_BIGRAM || node->kind == KHO_QUERY_EXACT)))
 				continue;
-			char *expr = NULL;
-			if ((rc = kho_index_query_node_expression(&expr, node)))
-				break;
-			const cached_set *known = recall(cache, expr);
-			const uint64_t *bits = known ? known->bits : one;
-			if (!known) {
-				int64_t count = 0;
-				rc = walk(index, expr, one, n_words, max_id, &count);
-				if (!rc && cache && (count >= CACHE_MIN_LESSONS || count >= max_id / 8))
-					remember(cache, expr, one, n_words);
-			}
-			free(expr);
+			const uint64_t *bits = NULL;
+			rc = index_node_set(&bits, one, index, node, generation, max_id);
 			for (size_t w = 0; !rc && w < n_words; w++)
 				set[w] = pass == 0 ? set[w] | bits[w] : set[w] & ~bits[w];
 		}

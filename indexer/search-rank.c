@@ -43,6 +43,8 @@
 #define PHRASE_COUNT_MAX 1000
 #define RESCORE_EXACT 50
 #define RESCORE_ALL 400
+#define TOGETHER_MAX 50
+#define TOGETHER_BONUS 1e9 /* first in phase 1's order */
 
 /* --------------------------------------------------------- the word lists */
 
@@ -286,6 +288,8 @@ typedef struct tier_search {
 	bool counted[INDEX_RANK_MAX_PHRASES];   /* FTS5 counted the node's lessons */
 	int64_t lessons;
 	bool truncated;                         /* a list holds fewer lessons than its df */
+	size_t forced;                          /* candidates phase 2 must score */
+	bool hits_only;                         /* a completion: no total counted */
 } tier_search;
 
 static double bonus(const tier_search *s, int64_t lesson)
@@ -477,6 +481,85 @@ static int set_idf(tier_search *s)
 	return rc;
 }
 
+/* Phase 1, last: the lessons that hold the most of the query's words (its
+ * single words; counted with bit-sliced counters over the words' sets of
+ * lessons): those with at least k words, for the smallest k ≥ 2 that leaves
+ * at most TOGETHER_MAX. A
+ * sentence typed from a lesson finds that lesson this way even when its words
+ * are common and weigh little there; they are all scored in phase 2
+ * (s->forced of them, first in phase 1's order). The words' sets come from
+ * matches.c, which the total has just put in memory; completions, which
+ * count no total, skip this. */
+static int gather_together(candidates *c, tier_search *s, bool hits_only)
+{
+	const kho_query *q = s->query;
+	size_t words = 0;
+	for (size_t i = 0; i < q->n_nodes; i++)
+		words += !q->nodes[i].negated && q->nodes[i].kind == KHO_QUERY_TERM &&
+			q->nodes[i].n_tokens == 1;
+	if (words < 2 || hits_only)
+		return KHO_OK;
+	int64_t max_id = index_facets_max_id(s->facets);
+	size_t n_words = (size_t)max_id / 64 + 1;
+	enum { PLANES = 7 }; /* counts up to 127 words */
+	uint64_t *planes = calloc((PLANES + 2) * n_words, sizeof *planes);
+	uint64_t *scratch = planes ? planes + PLANES * n_words : NULL;
+	int rc = planes ? KHO_OK : kho_error_set(KHO_ENOMEM, "out of memory searching");
+	for (size_t i = 0; i < q->n_nodes && !rc; i++) {
+		const kho_query_node *node = &q->nodes[i];
+		if (node->negated || node->kind != KHO_QUERY_TERM || node->n_tokens != 1)
+			continue;
+		const uint64_t *set = NULL;
+		rc = index_node_set(&set, scratch, s->index, node, index_facets_generation(s->facets),
+			max_id);
+		for (size_t w = 0; !rc && w < n_words; w++) {
+			uint64_t carry = set[w];
+			for (int p = 0; p < PLANES && carry; p++) {
+				uint64_t *plane = &planes[(size_t)p * n_words + w];
+				uint64_t next = *plane & carry;
+				*plane ^= carry;
+				carry = next;
+			}
+		}
+	}
+	/* the lessons holding at least k words, for k from the most down while
+	 * they stay few (each level compared bit by bit, from the top plane) */
+	uint64_t *level = scratch, *best = planes + (PLANES + 1) * n_words;
+	bool any = false;
+	for (unsigned k = (unsigned)words; !rc && k >= 2; k--) {
+		size_t count = 0;
+		for (size_t w = 0; w < n_words; w++) {
+			uint64_t gt = 0, eq = ~UINT64_C(0);
+			for (int p = PLANES - 1; p >= 0; p--) {
+				uint64_t plane = planes[(size_t)p * n_words + w];
+				if ((k >> p) & 1u) {
+					eq &= plane;
+				} else {
+					gt |= eq & plane;
+					eq &= ~plane;
+				}
+			}
+			level[w] = gt | eq;
+			count += (size_t)__builtin_popcountll(level[w]);
+		}
+		if (count > TOGETHER_MAX)
+			break;
+		memcpy(best, level, n_words * sizeof *best);
+		any = count > 0;
+	}
+	for (size_t w = 0; !rc && any && w < n_words; w++)
+		for (uint64_t bits = best[w]; bits && !rc; bits &= bits - 1) {
+			uint32_t id = (uint32_t)(w * 64 + (size_t)__builtin_ctzll(bits));
+			if (!index_facets_pass(s->facets, &s->filter, id))
+				continue;
+			if (add_score(c, id, TOGETHER_BONUS))
+				rc = kho_error_set(KHO_ENOMEM, "out of memory searching");
+			s->forced++;
+		}
+	free(planes);
+	return rc;
+}
+
 /* Phase 1 from the lists: the candidates (idf set first). */
 static int gather(candidates *c, tier_search *s)
 {
@@ -508,6 +591,8 @@ static int gather(candidates *c, tier_search *s)
 			rc = gather_words(c, s, node, idf);
 		}
 	}
+	if (!rc)
+		rc = gather_together(c, s, s->hits_only);
 	return rc;
 }
 
@@ -708,7 +793,7 @@ int index_rank_page(index_page *page, kho_search_result *result, kho_index *inde
 {
 	*page = (index_page){ 0 };
 	kho_query *expanded = NULL;
-	tier_search s = { .index = index };
+	tier_search s = { .index = index, .hits_only = q->hits_only };
 	candidates c = { 0 };
 	candidate *found = NULL;
 	index_rescorer *scorer = NULL;
@@ -770,7 +855,7 @@ int index_rank_page(index_page *page, kho_search_result *result, kho_index *inde
 	if (listed) {
 		if ((rc = gather(&c, &s)))
 			goto done;
-		n = pack_candidates(&c, &s, true, 4 * step);
+		n = pack_candidates(&c, &s, true, 4 * step + s.forced);
 	} else {
 		if ((rc = set_idf(&s)) ||
 		    (rc = bm25_candidates(&c, &s, page->expr, q, bm25_limit(&s, want))))
@@ -786,11 +871,14 @@ int index_rank_page(index_page *page, kho_search_result *result, kho_index *inde
 	}
 	if ((rc = index_rescorer_new(&scorer, index, s.query, &s.params)))
 		goto done;
-	size_t n_found = 0, from = 0;
+	size_t n_found = 0, from = 0, sorted = listed ? 4 * step + s.forced : n;
 	while (!rc && n_found < want && from < n) {
-		if (from == 4 * step && listed) /* past the sorted ones: sort the rest */
+		if (from >= sorted) { /* past the sorted ones: sort the rest */
 			sort_best(c.slots + from, n - from, SIZE_MAX);
-		rc = rescore(found, &n_found, &s, scorer, c.slots, n, &from, listed ? step : n);
+			sorted = n;
+		}
+		rc = rescore(found, &n_found, &s, scorer, c.slots, n, &from,
+			!listed ? n : from == 0 ? step + s.forced : step);
 	}
 
 	/* Too few from the lists, and more lessons match: bm25 over them all. */
