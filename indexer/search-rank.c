@@ -43,7 +43,7 @@
 #define PHRASE_COUNT_MAX 1000
 #define RESCORE_EXACT 50
 #define RESCORE_ALL 400
-#define TOGETHER_MAX 50
+#define TOGETHER_MAX 20
 #define TOGETHER_BONUS 1e9 /* first in phase 1's order */
 
 /* --------------------------------------------------------- the word lists */
@@ -290,6 +290,7 @@ typedef struct tier_search {
 	bool truncated;                         /* a list holds fewer lessons than its df */
 	size_t forced;                          /* candidates phase 2 must score */
 	bool hits_only;                         /* a completion: no total counted */
+	bool expanded;                          /* prefixes stand for listed words */
 } tier_search;
 
 static double bonus(const tier_search *s, int64_t lesson)
@@ -484,7 +485,8 @@ static int set_idf(tier_search *s)
 /* Phase 1, last: the lessons that hold the most of the query's words (its
  * single words; counted with bit-sliced counters over the words' sets of
  * lessons): those with at least k words, for the smallest k ≥ 2 that leaves
- * at most TOGETHER_MAX. A
+ * at most TOGETHER_MAX — for queries of 3 words or more, prefixes not
+ * expanded (the words a prefix stands for are alternatives). A
  * sentence typed from a lesson finds that lesson this way even when its words
  * are common and weigh little there; they are all scored in phase 2
  * (s->forced of them, first in phase 1's order). The words' sets come from
@@ -497,7 +499,7 @@ static int gather_together(candidates *c, tier_search *s, bool hits_only)
 	for (size_t i = 0; i < q->n_nodes; i++)
 		words += !q->nodes[i].negated && q->nodes[i].kind == KHO_QUERY_TERM &&
 			q->nodes[i].n_tokens == 1;
-	if (words < 2 || hits_only)
+	if (words < 3 || hits_only || s->expanded)
 		return KHO_OK;
 	int64_t max_id = index_facets_max_id(s->facets);
 	size_t n_words = (size_t)max_id / 64 + 1;
@@ -801,6 +803,7 @@ int index_rank_page(index_page *page, kho_search_result *result, kho_index *inde
 	if (rc)
 		return rc;
 	s.query = expanded ? expanded : parsed;
+	s.expanded = expanded != NULL;
 	if (s.query->n_nodes > INDEX_RANK_MAX_PHRASES) {
 		/* very long queries (Telex readings, prefix words): the first ones */
 		kho_query *capped = calloc(1, sizeof *capped);
