@@ -303,6 +303,20 @@ static int out_of_step(bool *out, kho_index *index)
 	return rc;
 }
 
+/* Fills the index with every visible lesson, its word lists too, and notes
+ * it; the caller holds a transaction. */
+static int fill(kho_index *index)
+{
+	int rc = kho_store_exec(index->store, fill_sql);
+	if (rc == KHO_OK)
+		rc = bump_generation(index);
+	if (rc == KHO_OK)
+		rc = index_tier_build(index);
+	if (rc == KHO_OK)
+		rc = record_versions(index, 0);
+	return rc;
+}
+
 /* Creates the tables afresh (dropping an index of another format) and fills
  * them; the caller holds a transaction. */
 static int create_index(kho_index *index)
@@ -313,13 +327,7 @@ static int create_index(kho_index *index)
 		KHO_INDEX_FORMAT);
 	int rc = kho_store_exec(index->store, create_sql);
 	if (rc == KHO_OK)
-		rc = kho_store_exec(index->store, fill_sql);
-	if (rc == KHO_OK)
-		rc = bump_generation(index);
-	if (rc == KHO_OK)
-		rc = index_tier_build(index);
-	if (rc == KHO_OK)
-		rc = record_versions(index, 0);
+		rc = fill(index);
 	if (rc == KHO_OK)
 		rc = kho_store_exec(index->store, format);
 	return rc;
@@ -421,12 +429,5 @@ int kho_index_rebuild(kho_index *index)
 	int rc = tx_begin(index, &nested);
 	if (rc)
 		return rc;
-	rc = kho_store_exec(index->store, fill_sql);
-	if (rc == KHO_OK)
-		rc = bump_generation(index);
-	if (rc == KHO_OK)
-		rc = index_tier_build(index);
-	if (rc == KHO_OK)
-		rc = record_versions(index, 0);
-	return tx_end(index, nested, rc);
+	return tx_end(index, nested, fill(index));
 }
