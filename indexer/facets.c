@@ -45,13 +45,15 @@ struct index_facets {
  * lesson by lesson. */
 #define BITS_BYTES (32u << 20)
 
-/* Lesson ids with their values, in lesson order: the pack first. */
-static const char load_sql[] =
-	"SELECT d.lesson, 'pack', v.pack_id FROM index_docs d"
-	"  JOIN lessons l ON l.id = d.lesson JOIN pack_versions v ON v.id = l.pv"
-	" UNION ALL SELECT t.lesson, t.kind, t.value FROM lesson_tags t"
-	"  JOIN index_docs d ON d.lesson = t.lesson"
-	" ORDER BY 1";
+/* The visible pack versions with their pack ids, and each version's lessons
+ * (from the index on lessons(pv), which holds their ids). */
+static const char versions_sql[] =
+	"SELECT v.id, v.pack_id FROM pack_versions v"
+	" JOIN packs p ON p.id = v.pack_id AND p.current_version = v.version";
+static const char version_lessons_sql[] = "SELECT id FROM lessons WHERE pv = ?1";
+
+/* Every tag, grouped by value (the table's key order). */
+static const char tags_sql[] = "SELECT kind, value, lesson FROM lesson_tags";
 
 void index_facets_free(index_facets *f)
 {
@@ -133,78 +135,127 @@ static int dict_id(index_facets *f, const char *kind, const char *value)
 	return (int)f->n_dict - 1;
 }
 
+/* One pass over every indexed lesson's values: `fill` false counts them in
+ * count[id], true writes them at values[count[id]++]. The packs come from
+ * the visible versions, the tags from lesson_tags in its own order; no sort
+ * of a million rows. */
+static int read_values(index_facets *f, kho_index *index, uint32_t *count, uint64_t *indexed,
+	bool fill)
+{
+	sqlite3_stmt *versions = NULL, *lessons = NULL, *tags = NULL;
+	int src = sqlite3_prepare_v2(index->db, versions_sql, -1, &versions, NULL);
+	if (src == SQLITE_OK)
+		src = sqlite3_prepare_v2(index->db, version_lessons_sql, -1, &lessons, NULL);
+	if (src == SQLITE_OK)
+		src = sqlite3_prepare_v2(index->db, tags_sql, -1, &tags, NULL);
+	int rc = KHO_OK;
+	while (src == SQLITE_OK && !rc && (src = sqlite3_step(versions)) == SQLITE_ROW) {
+		const char *pack = (const char *)sqlite3_column_text(versions, 1);
+		int v = pack ? dict_id(f, "pack", pack) : -2;
+		if (v == -1) {
+			rc = KHO_ENOMEM;
+			break;
+		}
+		sqlite3_bind_int64(lessons, 1, sqlite3_column_int64(versions, 0));
+		while ((src = sqlite3_step(lessons)) == SQLITE_ROW) {
+			int64_t id = sqlite3_column_int64(lessons, 0);
+			if (id < 1 || id > f->max_id)
+				continue;
+			if (!fill) {
+				indexed[id / 64] |= UINT64_C(1) << (id & 63);
+				f->lessons++;
+			}
+			if (v >= 0 && fill)
+				f->values[count[id]++] = (uint16_t)v;
+			else if (v >= 0)
+				count[id]++;
+		}
+		sqlite3_reset(lessons);
+		src = src == SQLITE_DONE ? SQLITE_OK : src;
+	}
+	if (src == SQLITE_DONE)
+		src = SQLITE_OK;
+	char *kind = NULL, *value = NULL; /* copies of the last (kind, value) */
+	int v = -2;
+	while (src == SQLITE_OK && !rc) {
+		if ((src = sqlite3_step(tags)) != SQLITE_ROW)
+			break;
+		src = SQLITE_OK;
+		const char *k = (const char *)sqlite3_column_text(tags, 0);
+		const char *val = (const char *)sqlite3_column_text(tags, 1);
+		int64_t id = sqlite3_column_int64(tags, 2);
+		if (!k || !val || id < 1 || id > f->max_id || !(indexed[id / 64] >> (id & 63) & 1))
+			continue;
+		if (!kind || strcmp(k, kind) || strcmp(val, value)) {
+			free(kind);
+			free(value);
+			kind = strdup(k);
+			value = strdup(val);
+			v = kind && value ? dict_id(f, k, val) : -1;
+			if (v == -1) {
+				rc = KHO_ENOMEM;
+				break;
+			}
+		}
+		if (v >= 0 && fill)
+			f->values[count[id]++] = (uint16_t)v;
+		else if (v >= 0)
+			count[id]++;
+	}
+	free(kind);
+	free(value);
+	if (src == SQLITE_DONE)
+		src = SQLITE_OK;
+	sqlite3_finalize(versions);
+	sqlite3_finalize(lessons);
+	sqlite3_finalize(tags);
+	if (rc)
+		return kho_error_set(rc, "out of memory reading lesson facets");
+	return src == SQLITE_OK ? KHO_OK : kho_store_error(index->store, src, "reading lesson facets");
+}
+
 static int load(index_facets **out, kho_index *index, int64_t generation)
 {
 	index_facets *f = calloc(1, sizeof *f);
-	sqlite3_stmt *st = NULL;
+	uint32_t *count = NULL;
+	uint64_t *indexed = NULL;
 	int64_t max_id = 0;
-	int rc = KHO_OK;
 	if (!f)
 		return kho_error_set(KHO_ENOMEM, "out of memory reading lesson facets");
 	f->generation = generation;
-	int src = sqlite3_prepare_v2(index->db, "SELECT max(lesson) FROM index_docs", -1, &st, NULL);
-	if (src == SQLITE_OK && (src = sqlite3_step(st)) == SQLITE_ROW)
-		max_id = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	st = NULL;
-	if (src != SQLITE_ROW) {
-		rc = kho_store_error(index->store, src, "reading lesson facets");
+	int rc = index_query_int(&max_id, index, "SELECT max(lesson) FROM index_docs");
+	if (rc)
 		goto fail;
-	}
 	if (max_id < 0 || max_id > INT32_MAX) {
 		rc = kho_error_set(KHO_ECORRUPT, "lesson id %lld out of range", (long long)max_id);
 		goto fail;
 	}
 	f->max_id = max_id;
+	f->n_words = (size_t)max_id / 64 + 1;
 	f->start = calloc((size_t)max_id + 2, sizeof *f->start);
-	size_t cap = (size_t)max_id * 3 + 16;
-	f->values = malloc(cap * sizeof *f->values);
-	if (!f->start || !f->values) {
+	count = calloc((size_t)max_id + 2, sizeof *count);
+	indexed = calloc(f->n_words, sizeof *indexed);
+	if (!f->start || !count || !indexed) {
 		rc = kho_error_set(KHO_ENOMEM, "out of memory reading lesson facets");
 		goto fail;
 	}
-	if ((src = sqlite3_prepare_v2(index->db, load_sql, -1, &st, NULL)) != SQLITE_OK) {
-		rc = kho_store_error(index->store, src, "reading lesson facets");
+	/* count, lay out (start[id] = where lesson id's values begin), fill */
+	if ((rc = read_values(f, index, count, indexed, false)))
+		goto fail;
+	uint64_t total = 0;
+	for (int64_t id = 0; id <= max_id; id++) {
+		f->start[id] = (uint32_t)total;
+		total += count[id];
+		count[id] = f->start[id];
+	}
+	f->start[max_id + 1] = (uint32_t)total;
+	if (total > UINT32_MAX || !(f->values = malloc((total ? total : 1) * sizeof *f->values))) {
+		rc = kho_error_set(KHO_ENOMEM, "out of memory reading lesson facets");
 		goto fail;
 	}
-	int64_t filled = 0; /* start[] is set for ids up to this one */
-	while ((src = sqlite3_step(st)) == SQLITE_ROW) {
-		int64_t id = sqlite3_column_int64(st, 0);
-		const char *kind = (const char *)sqlite3_column_text(st, 1);
-		const char *value = (const char *)sqlite3_column_text(st, 2);
-		if (id < 1 || id > max_id || id < filled || !kind || !value)
-			continue;
-		if (id > filled)
-			f->lessons++;
-		for (; filled < id; filled++)
-			f->start[filled + 1] = (uint32_t)f->n_values;
-		int v = dict_id(f, kind, value);
-		if (v == -2)
-			continue;
-		if (v < 0) {
-			rc = kho_error_set(KHO_ENOMEM, "out of memory reading lesson facets");
-			goto fail;
-		}
-		if (f->n_values == cap) {
-			uint16_t *grown = 2 * cap > UINT32_MAX ? NULL :
-				realloc(f->values, 2 * cap * sizeof *grown);
-			if (!grown) {
-				rc = kho_error_set(KHO_ENOMEM, "out of memory reading lesson facets");
-				goto fail;
-			}
-			f->values = grown;
-			cap *= 2;
-		}
-		f->values[f->n_values++] = (uint16_t)v;
-	}
-	if (src != SQLITE_DONE) {
-		rc = kho_store_error(index->store, src, "reading lesson facets");
+	f->n_values = (size_t)total;
+	if ((rc = read_values(f, index, count, indexed, true)))
 		goto fail;
-	}
-	for (; filled <= max_id; filled++)
-		f->start[filled + 1] = (uint32_t)f->n_values;
-	sqlite3_finalize(st);
-	f->n_words = (size_t)max_id / 64 + 1;
 	size_t max_bytes = index->facet_bits_max ? index->facet_bits_max : BITS_BYTES;
 	if (f->n_dict && f->n_dict * f->n_words <= max_bytes / sizeof *f->bits &&
 	    (f->bits = calloc(f->n_dict * f->n_words, sizeof *f->bits))) {
@@ -213,11 +264,14 @@ static int load(index_facets **out, kho_index *index, int64_t generation)
 				f->bits[f->values[i] * f->n_words + (size_t)id / 64] |=
 					UINT64_C(1) << (id & 63);
 	}
+	free(count);
+	free(indexed);
 	*out = f;
 	return KHO_OK;
 
 fail:
-	sqlite3_finalize(st);
+	free(count);
+	free(indexed);
 	index_facets_free(f);
 	return rc;
 }
