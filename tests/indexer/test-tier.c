@@ -290,6 +290,21 @@ int main(void)
 	CHECK(r && r->total > 0 && r->n_hits == 10);
 	kho_search_result_free(r);
 
+	/* A very long query in Telex, being typed, makes more nodes than one
+	 * search scores (readings, their bigrams, prefix words): the first ones
+	 * are kept, and the search works. */
+	char lng[2048] = "";
+	for (int i = 0; i < 40; i++)
+		strcat(lng, i % 2 ? "bafi taapj " : "hocj sinh ");
+	strcat(lng, "ph");
+	for (int typing = 0; typing < 2; typing++) {
+		kho_search_query lq = { lng, NULL, NULL, NULL, 10, 0, typing, false };
+		r = NULL;
+		CHECK_OK(kho_index_search(&r, listed.index, &lq));
+		CHECK(r && r->total > 0 && r->n_hits > 0);
+		kho_search_result_free(r);
+	}
+
 	home *homes[] = { &listed, &plain };
 	for (size_t i = 0; i < 2; i++) {
 		kho_index_free(homes[i]->index);
