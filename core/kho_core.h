@@ -280,7 +280,9 @@ int kho_pack_entry_read_all(char **out, size_t *out_len, kho_pack *pack, size_t 
 /* ------------------------------------------------------------- box store */
 
 /* The box store under a home folder: kho.db (SQLite, WAL, foreign keys) and
- * blobs/. Opening creates what is missing and migrates an older schema. */
+ * blobs/. Opening creates what is missing and migrates an older schema. A
+ * store, its connection and what is built on it (an index) are used by one
+ * thread at a time; threads that work in parallel open their own. */
 typedef struct kho_store kho_store;
 
 /* The schema version this build writes. */

@@ -87,8 +87,10 @@ int kho_store_open_schema(kho_store **out, const char *home, int schema)
 	}
 	if ((rc = kho_mkdir_p(home, 0755)) || (rc = kho_blobs_open(&s->blobs, blobdir)))
 		goto fail;
+	/* One thread at a time uses a store's connection (kho_core.h): no
+	 * mutex on every SQLite call. */
 	int src = sqlite3_open_v2(dbpath, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE
-		| SQLITE_OPEN_NOFOLLOW, NULL);
+		| SQLITE_OPEN_NOFOLLOW | SQLITE_OPEN_NOMUTEX, NULL);
 	if (src != SQLITE_OK) {
 		rc = kho_error_set(KHO_EIO, "cannot open %s: %s", dbpath,
 			s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(src));

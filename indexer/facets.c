@@ -53,7 +53,8 @@ static const char versions_sql[] =
 static const char version_lessons_sql[] = "SELECT id FROM lessons WHERE pv = ?1";
 
 /* Every tag, grouped by value (the table's key order). */
-static const char tags_sql[] = "SELECT kind, value, lesson FROM lesson_tags";
+static const char tags_sql[] =
+	"SELECT kind, value, lesson FROM lesson_tags ORDER BY kind, value, lesson";
 
 void index_facets_free(index_facets *f)
 {
