@@ -357,8 +357,31 @@ typedef struct index_page {
 int index_rank_page(index_page *page, kho_search_result *result, kho_index *index,
 	const kho_query *parsed, const kho_search_query *q, int limit);
 
+/* --------------------------------------------------------- search-lists.c */
+
+/* One word's list as a search reads it: df is 0 when the word has none. */
+typedef struct index_list {
+	int64_t df;
+	index_tier_entry *entries; /* malloc'd, best first */
+	size_t n;
+} index_list;
+
+int index_read_list(index_list *list, kho_index *index, const char *token);
+
+/* The df of `token`'s list, 0 when it has none (the list itself unread). */
+int index_read_df(int64_t *df, kho_index *index, const char *token);
+
 /* Whether `token` has a word list. */
 bool index_tier_has(kho_index *index, const char *token);
+
+/* Appends a copy of a node to `q` (*cap: its nodes' capacity). */
+int index_query_push_node(kho_query *q, size_t *cap, kho_query_kind kind, bool negated,
+	char *const *tokens, size_t n);
+
+/* The query with each prefix that begins listed words replaced by the
+ * commonest of them (or phrases ending with them); *out is NULL when nothing
+ * changed. */
+int index_expand_prefixes(kho_query **out, kho_index *index, const kho_query *in);
 
 /* ---------------------------------------------------------------- spell.c */
 
