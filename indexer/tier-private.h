@@ -1,0 +1,54 @@
+/*
+ * tier-private.h — what tier.c (the stored word lists) and tier-words.c
+ * (counting words in lesson text) share. Nothing else includes it.
+ */
+#ifndef KHO_TIER_PRIVATE_H
+#define KHO_TIER_PRIVATE_H
+
+#include "indexer-private.h"
+
+typedef struct tier_word {
+	char *term;          /* NULL for an empty slot */
+	size_t len;
+	int64_t df;          /* lessons counted by this pass (negative when removing) */
+	index_tier_entry *heap; /* the best lessons seen, worst at [0] */
+	uint32_t n, cap;
+	uint64_t seen;       /* the pass's number of the lesson last seen in */
+	float freq;          /* column-weighted count in that lesson */
+	bool full;           /* the stored list is full: only lessons above `floor` */
+	float floor;         /* can enter it, so only those are kept */
+} tier_word;
+
+typedef struct tier_map {
+	tier_word *slots;
+	size_t cap;          /* a power of two */
+	size_t n;
+} tier_map;
+
+typedef struct tier_ids {
+	uint32_t *ids;  /* ascending */
+	size_t n, cap;
+} tier_ids;
+
+/* The map of words: add (a copy of the bytes; nothing when present), find
+ * (NULL when absent), free. */
+int tier_map_add(tier_map *map, const char *s, size_t len);
+tier_word *tier_map_find(const tier_map *map, const char *s, size_t len);
+void tier_map_free(tier_map *map);
+
+/* qsort order of entries: more weight first, then the older lesson. */
+int tier_entry_order(const void *pa, const void *pb);
+
+/* Tokenizes the lessons that `sql` (?1 = pv) returns — id and the five
+ * indexed columns — counting each word of the map once per lesson (`sign`
+ * -1 when they leave the index) and, when adding, keeping its best lessons;
+ * with `grow`, exact forms of listed words not in the map are added to it;
+ * `ids`, when given, gets the lesson ids (ascending, as `sql` orders them). */
+int tier_read_lessons(kho_index *index, tier_map *map, const char *sql, int64_t pv, int sign,
+	double avgdl, bool grow, tier_ids *ids, int64_t *lessons);
+
+/* tier_read_lessons() over every indexed lesson, adding, with `grow`, in
+ * two threads. */
+int tier_read_all_lessons(kho_index *index, tier_map *map, double avgdl);
+
+#endif

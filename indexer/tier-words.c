@@ -1,0 +1,607 @@
+/*
+ * tier-words.c — counting words in lesson text for the word lists (tier.c):
+ * a map of the words being listed, each with its lesson count and a heap of
+ * its best lessons; one pass over lessons read from the store, tokenized as
+ * FTS5 tokenizes them (exact forms too); and a full build's pass over every
+ * lesson in two threads. Shared with tier.c through tier-private.h.
+ */
+#include "tier-private.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ------------------------------------------------------------- the words */
+
+static uint64_t hash_bytes(const char *s, size_t len)
+{
+	uint64_t h = 1469598103934665603u; /* FNV-1a */
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ (unsigned char)s[i]) * 1099511628211u;
+	return h;
+}
+
+tier_word *tier_map_find(const tier_map *map, const char *s, size_t len)
+{
+	if (!map->cap)
+		return NULL;
+	for (size_t i = hash_bytes(s, len) & (map->cap - 1);; i = (i + 1) & (map->cap - 1)) {
+		tier_word *w = &map->slots[i];
+		if (!w->term)
+			return NULL;
+		if (w->len == len && !memcmp(w->term, s, len))
+			return w;
+	}
+}
+
+int tier_map_add(tier_map *map, const char *s, size_t len)
+{
+	if (2 * (map->n + 1) > map->cap) {
+		size_t cap = map->cap ? 2 * map->cap : 1024;
+		tier_word *slots = calloc(cap, sizeof *slots);
+		if (!slots)
+			return KHO_ENOMEM;
+		for (size_t i = 0; i < map->cap; i++) {
+			tier_word *w = &map->slots[i];
+			if (!w->term)
+				continue;
+			size_t j = hash_bytes(w->term, w->len) & (cap - 1);
+			while (slots[j].term)
+				j = (j + 1) & (cap - 1);
+			slots[j] = *w;
+		}
+		free(map->slots);
+		map->slots = slots;
+		map->cap = cap;
+	}
+	size_t i = hash_bytes(s, len) & (map->cap - 1);
+	while (map->slots[i].term) {
+		if (map->slots[i].len == len && !memcmp(map->slots[i].term, s, len))
+			return KHO_OK;
+		i = (i + 1) & (map->cap - 1);
+	}
+	char *term = malloc(len + 1);
+	if (!term)
+		return KHO_ENOMEM;
+	memcpy(term, s, len);
+	term[len] = '\0';
+	map->slots[i] = (tier_word){ .term = term, .len = len };
+	map->n++;
+	return KHO_OK;
+}
+
+void tier_map_free(tier_map *map)
+{
+	for (size_t i = 0; i < map->cap; i++) {
+		free(map->slots[i].term);
+		free(map->slots[i].heap);
+	}
+	free(map->slots);
+	*map = (tier_map){ 0 };
+}
+
+/* ------------------------------------------------------------ the heaps */
+
+/* Whether a is a better entry than b: more weight, then the older lesson. */
+static bool better(index_tier_entry a, index_tier_entry b)
+{
+	return a.weight != b.weight ? a.weight > b.weight : a.lesson < b.lesson;
+}
+
+static void sift_down(index_tier_entry *h, uint32_t n, uint32_t i)
+{
+	for (;;) {
+		uint32_t worst = i, l = 2 * i + 1, r = l + 1;
+		if (l < n && better(h[worst], h[l]))
+			worst = l;
+		if (r < n && better(h[worst], h[r]))
+			worst = r;
+		if (worst == i)
+			return;
+		index_tier_entry t = h[i];
+		h[i] = h[worst];
+		h[worst] = t;
+		i = worst;
+	}
+}
+
+static int heap_push(tier_word *w, index_tier_entry e)
+{
+	if (w->full && e.weight <= w->floor)
+		return KHO_OK;
+	if (w->n == INDEX_TIER_K) {
+		if (better(e, w->heap[0])) {
+			w->heap[0] = e;
+			sift_down(w->heap, w->n, 0);
+		}
+		return KHO_OK;
+	}
+	if (w->n == w->cap) {
+		uint32_t cap = w->cap ? 2 * w->cap : 8;
+		if (cap > INDEX_TIER_K)
+			cap = INDEX_TIER_K;
+		index_tier_entry *heap = realloc(w->heap, cap * sizeof *heap);
+		if (!heap)
+			return KHO_ENOMEM;
+		w->heap = heap;
+		w->cap = cap;
+	}
+	uint32_t i = w->n++;
+	w->heap[i] = e;
+	while (i > 0 && better(w->heap[(i - 1) / 2], w->heap[i])) {
+		index_tier_entry t = w->heap[i];
+		w->heap[i] = w->heap[(i - 1) / 2];
+		w->heap[(i - 1) / 2] = t;
+		i = (i - 1) / 2;
+	}
+	return KHO_OK;
+}
+
+int tier_entry_order(const void *pa, const void *pb)
+{
+	index_tier_entry a = *(const index_tier_entry *)pa, b = *(const index_tier_entry *)pb;
+	return better(a, b) ? -1 : better(b, a) ? 1 : 0;
+}
+
+/* --------------------------------------------------------- reading text */
+
+/* An exact form first seen in the lesson being read (a full build lists
+ * common exact forms too, which FTS5's vocabulary does not hold). */
+typedef struct tier_new_form {
+	char *term;
+	size_t len;
+	float freq;
+} tier_new_form;
+
+/* A word's weight in a lesson, as the second thread of a full build passes
+ * it on (the word's text stays valid until its map is freed). */
+typedef struct tier_out {
+	const char *term;
+	uint32_t len, lesson;
+	float weight;
+} tier_out;
+
+typedef struct tier_outs {
+	tier_out *items;
+	size_t n, cap;
+} tier_outs;
+
+typedef struct tier_pass {
+	tier_map *map;
+	tier_outs *out;      /* when set, weights go here instead of into heaps */
+	bool grow;           /* add exact forms of listed words not in the map */
+	bool folded_listed;  /* the folded form at this position is in the map */
+	tier_new_form *forms; /* this lesson's new exact forms */
+	size_t n_forms, cap_forms;
+	uint64_t seq;        /* this lesson's number in the pass */
+	double weight;       /* of the column being read */
+	tier_word **touched; /* the words of this lesson */
+	size_t n_touched, cap_touched;
+	int64_t length;      /* tokens of this lesson */
+	int rc;
+} tier_pass;
+
+static int on_token(void *payload, int flags, const char *token, int len, int start, int end)
+{
+	(void)start;
+	(void)end;
+	tier_pass *p = payload;
+	tier_word *w = tier_map_find(p->map, token, (size_t)len);
+	if (!(flags & KHO_TOKEN_COLOCATED)) {
+		p->length++;
+		p->folded_listed = w != NULL;
+	}
+	/* an exact form is in no more lessons than its folded word: only those
+	 * of listed words can reach min_df */
+	if (!w && p->grow && (flags & KHO_TOKEN_COLOCATED) && p->folded_listed) {
+		for (size_t i = 0; i < p->n_forms; i++)
+			if (p->forms[i].len == (size_t)len && !memcmp(p->forms[i].term, token, (size_t)len)) {
+				p->forms[i].freq += (float)p->weight;
+				return 0;
+			}
+		if (p->n_forms == p->cap_forms) {
+			size_t cap = p->cap_forms ? 2 * p->cap_forms : 16;
+			tier_new_form *f = realloc(p->forms, cap * sizeof *f);
+			if (!f)
+				return p->rc = KHO_ENOMEM;
+			p->forms = f;
+			p->cap_forms = cap;
+		}
+		tier_new_form *f = &p->forms[p->n_forms];
+		if (!(f->term = malloc((size_t)len)))
+			return p->rc = KHO_ENOMEM;
+		memcpy(f->term, token, (size_t)len);
+		f->len = (size_t)len;
+		f->freq = (float)p->weight;
+		p->n_forms++;
+		return 0;
+	}
+	if (!w)
+		return 0;
+	if (w->seen != p->seq) {
+		if (p->n_touched == p->cap_touched) {
+			size_t cap = p->cap_touched ? 2 * p->cap_touched : 256;
+			tier_word **t = realloc(p->touched, cap * sizeof *t);
+			if (!t)
+				return p->rc = KHO_ENOMEM;
+			p->touched = t;
+			p->cap_touched = cap;
+		}
+		p->touched[p->n_touched++] = w;
+		w->seen = p->seq;
+		w->freq = 0;
+	}
+	w->freq += (float)p->weight;
+	return 0;
+}
+
+/* Counts word `w` in lesson `id` of `length` tokens. */
+static int count_word(tier_pass *p, tier_word *w, int sign, int64_t id, double avgdl)
+{
+	w->df += sign;
+	if (sign < 0)
+		return KHO_OK;
+	float weight = (float)index_rank_term(w->freq, (double)p->length, avgdl);
+	tier_outs *out = p->out;
+	if (!out)
+		return heap_push(w, (index_tier_entry){ weight, (uint32_t)id });
+	if (out->n == out->cap) {
+		size_t cap = out->cap ? 2 * out->cap : 4096;
+		tier_out *items = realloc(out->items, cap * sizeof *items);
+		if (!items)
+			return KHO_ENOMEM;
+		out->items = items;
+		out->cap = cap;
+	}
+	out->items[out->n++] = (tier_out){ w->term, (uint32_t)w->len, (uint32_t)id, weight };
+	return KHO_OK;
+}
+
+/* The lesson's new exact forms into the map, counted. */
+static int add_forms(tier_pass *p, int sign, int64_t id, double avgdl)
+{
+	int rc = KHO_OK;
+	for (size_t i = 0; i < p->n_forms; i++) {
+		tier_new_form *f = &p->forms[i];
+		tier_word *w = NULL;
+		if (!rc && (rc = tier_map_add(p->map, f->term, f->len)))
+			rc = kho_error_set(rc, "out of memory keeping the word lists");
+		if (!rc && (w = tier_map_find(p->map, f->term, f->len))) {
+			w->seen = p->seq;
+			w->freq = f->freq;
+			rc = count_word(p, w, sign, id, avgdl);
+		}
+		free(f->term);
+	}
+	p->n_forms = 0;
+	return rc;
+}
+
+/* Counts one lesson: its five columns tokenized, each word of the map once
+ * (`sign` -1 when it leaves the index), and, when adding, its weight kept. */
+static int count_lesson(tier_pass *p, int64_t id, const char *const *texts, const int *lens,
+	int sign, double avgdl)
+{
+	p->seq++;
+	p->n_touched = 0;
+	p->length = 0;
+	for (int c = 0; c < INDEX_RANK_COLUMNS && !p->rc; c++) {
+		p->weight = index_rank_weights[c];
+		if (texts[c] && lens[c] > 0 &&
+		    kho_index_tokenize(texts[c], (size_t)lens[c], KHO_TOKENIZE_DOCUMENT, on_token, p) &&
+		    !p->rc)
+			p->rc = KHO_ENOMEM;
+	}
+	int rc = p->rc ? KHO_ENOMEM : KHO_OK;
+	for (size_t i = 0; i < p->n_touched && !rc; i++)
+		rc = count_word(p, p->touched[i], sign, id, avgdl);
+	/* after the touched words: adding may move the map's slots */
+	int added = add_forms(p, sign, id, avgdl);
+	return rc ? rc : added;
+}
+
+static void end_pass(tier_pass *p)
+{
+	for (size_t i = 0; i < p->n_forms; i++)
+		free(p->forms[i].term);
+	free(p->forms);
+	free(p->touched);
+}
+
+/* Tokenizes the lessons that `sql` (?1 = pv) returns — id and the five
+ * indexed columns — counting each word of the map once per lesson (`sign`
+ * -1 when they leave the index) and, when adding, keeping its best lessons;
+ * with `grow`, exact forms not in the map are added to it; `ids`, when
+ * given, gets the lesson ids (ascending, as `sql` orders them). */
+int tier_read_lessons(kho_index *index, tier_map *map, const char *sql, int64_t pv, int sign,
+	double avgdl, bool grow, tier_ids *ids, int64_t *lessons)
+{
+	tier_pass p = { .map = map, .grow = grow };
+	sqlite3_stmt *st = NULL;
+	int src = sqlite3_prepare_v2(index->db, sql, -1, &st, NULL);
+	if (src != SQLITE_OK)
+		return kho_store_error(index->store, src, "reading lessons for the word lists");
+	sqlite3_bind_int64(st, 1, pv);
+	int rc = KHO_OK;
+	while (!rc && (src = sqlite3_step(st)) == SQLITE_ROW) {
+		int64_t id = sqlite3_column_int64(st, 0);
+		if (id < 1 || id > UINT32_MAX) {
+			rc = kho_error_set(KHO_ECORRUPT, "lesson id %lld out of range", (long long)id);
+			break;
+		}
+		const char *texts[INDEX_RANK_COLUMNS];
+		int lens[INDEX_RANK_COLUMNS];
+		for (int c = 0; c < INDEX_RANK_COLUMNS; c++) {
+			texts[c] = (const char *)sqlite3_column_text(st, 1 + c);
+			lens[c] = sqlite3_column_bytes(st, 1 + c);
+		}
+		if ((rc = count_lesson(&p, id, texts, lens, sign, avgdl)))
+			rc = kho_error_set(rc, "out of memory reading lessons for the word lists");
+		if (!rc && ids) {
+			if (ids->n == ids->cap) {
+				size_t cap = ids->cap ? 2 * ids->cap : 256;
+				uint32_t *grown = realloc(ids->ids, cap * sizeof *grown);
+				if (!grown) {
+					rc = kho_error_set(KHO_ENOMEM, "out of memory reading lessons");
+					break;
+				}
+				ids->ids = grown;
+				ids->cap = cap;
+			}
+			ids->ids[ids->n++] = (uint32_t)id;
+		}
+		(*lessons)++;
+	}
+	end_pass(&p);
+	if (!rc && src != SQLITE_DONE)
+		rc = kho_store_error(index->store, src, "reading lessons for the word lists");
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static const char all_lessons_sql[] =
+	"SELECT l.id, l.title, l.keywords, l.unit_title, l.summary, l.body"
+	" FROM lessons l JOIN index_docs d ON d.lesson = l.id ORDER BY l.id";
+
+/* ------------------------------------------------- a full build, in two */
+
+/* Lessons read from the store for the other thread: their text back to back. */
+typedef struct tier_batch {
+	char *text;
+	size_t n_text, cap_text;
+	struct batch_lesson {
+		int64_t id;
+		size_t off[INDEX_RANK_COLUMNS];
+		int len[INDEX_RANK_COLUMNS];
+	} *lessons;
+	size_t n, cap;
+	tier_outs out;       /* what the second thread counted in it */
+	struct tier_batch *next_done;
+} tier_batch;
+
+/* A batch holds about this much text. */
+#define BATCH_BYTES (256u << 10)
+
+static void batch_free(tier_batch *b)
+{
+	if (b) {
+		free(b->text);
+		free(b->lessons);
+		free(b->out.items);
+		free(b);
+	}
+}
+
+static int batch_add(tier_batch *b, sqlite3_stmt *st, int64_t id)
+{
+	if (b->n == b->cap) {
+		size_t cap = b->cap ? 2 * b->cap : 256;
+		struct batch_lesson *l = realloc(b->lessons, cap * sizeof *l);
+		if (!l)
+			return KHO_ENOMEM;
+		b->lessons = l;
+		b->cap = cap;
+	}
+	struct batch_lesson *l = &b->lessons[b->n++];
+	l->id = id;
+	for (int c = 0; c < INDEX_RANK_COLUMNS; c++) {
+		const char *text = (const char *)sqlite3_column_text(st, 1 + c);
+		int len = text ? sqlite3_column_bytes(st, 1 + c) : 0;
+		if (b->n_text + (size_t)len > b->cap_text) {
+			size_t cap = b->cap_text ? b->cap_text : BATCH_BYTES;
+			while (cap < b->n_text + (size_t)len)
+				cap *= 2;
+			char *t = realloc(b->text, cap);
+			if (!t)
+				return KHO_ENOMEM;
+			b->text = t;
+			b->cap_text = cap;
+		}
+		if (len > 0)
+			memcpy(b->text + b->n_text, text, (size_t)len);
+		l->off[c] = b->n_text;
+		l->len[c] = len;
+		b->n_text += (size_t)len;
+	}
+	return KHO_OK;
+}
+
+static int count_batch(tier_pass *p, const tier_batch *b, double avgdl)
+{
+	int rc = KHO_OK;
+	for (size_t i = 0; i < b->n && !rc; i++) {
+		const char *texts[INDEX_RANK_COLUMNS];
+		for (int c = 0; c < INDEX_RANK_COLUMNS; c++)
+			texts[c] = b->text + b->lessons[i].off[c];
+		rc = count_lesson(p, b->lessons[i].id, texts, b->lessons[i].len, 1, avgdl);
+	}
+	return rc;
+}
+
+/* The second thread: counts the batches it is handed in its own map. */
+typedef struct tier_worker {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	tier_batch *next;   /* handed over, not taken yet */
+	tier_batch *done;   /* counted, for this thread to take the weights from */
+	bool finished;      /* no more batches */
+	tier_map map;
+	tier_pass pass;
+	double avgdl;
+	int rc;
+} tier_worker;
+
+static void *work(void *arg)
+{
+	tier_worker *w = arg;
+	for (;;) {
+		pthread_mutex_lock(&w->lock);
+		while (!w->next && !w->finished)
+			pthread_cond_wait(&w->cond, &w->lock);
+		tier_batch *b = w->next;
+		w->next = NULL;
+		pthread_cond_broadcast(&w->cond);
+		pthread_mutex_unlock(&w->lock);
+		if (!b)
+			return NULL;
+		w->pass.out = &b->out;
+		if (!w->rc)
+			w->rc = count_batch(&w->pass, b, w->avgdl);
+		pthread_mutex_lock(&w->lock);
+		b->next_done = w->done;
+		w->done = b;
+		pthread_mutex_unlock(&w->lock);
+	}
+}
+
+/* Pushes the weights the second thread counted into this thread's heaps. */
+static int take_done(tier_worker *w, tier_map *map)
+{
+	pthread_mutex_lock(&w->lock);
+	tier_batch *b = w->done;
+	w->done = NULL;
+	pthread_mutex_unlock(&w->lock);
+	int rc = KHO_OK;
+	while (b) {
+		for (size_t i = 0; i < b->out.n && !rc; i++) {
+			const tier_out *o = &b->out.items[i];
+			tier_word *to = tier_map_find(map, o->term, o->len);
+			if (!to && !(rc = tier_map_add(map, o->term, o->len)))
+				to = tier_map_find(map, o->term, o->len);
+			if (!rc)
+				rc = to ? heap_push(to, (index_tier_entry){ o->weight, o->lesson }) : KHO_ENOMEM;
+		}
+		tier_batch *next = b->next_done;
+		batch_free(b);
+		b = next;
+	}
+	return rc;
+}
+
+/* Waits until the worker took its last batch, then hands it `b`. */
+static void hand_over(tier_worker *w, tier_batch *b)
+{
+	pthread_mutex_lock(&w->lock);
+	while (w->next)
+		pthread_cond_wait(&w->cond, &w->lock);
+	w->next = b;
+	pthread_cond_broadcast(&w->cond);
+	pthread_mutex_unlock(&w->lock);
+}
+
+/* Adds the lesson counts of the worker's words to the main map (their
+ * weights came through take_done()). */
+static int merge_map(tier_map *into, const tier_map *from)
+{
+	for (size_t i = 0; i < from->cap; i++) {
+		const tier_word *w = &from->slots[i];
+		if (!w->term)
+			continue;
+		if (tier_map_add(into, w->term, w->len))
+			return KHO_ENOMEM;
+		tier_word *to = tier_map_find(into, w->term, w->len);
+		if (!to)
+			return KHO_ENOMEM;
+		to->df += w->df;
+		for (uint32_t k = 0; k < w->n; k++)
+			if (heap_push(to, w->heap[k]))
+				return KHO_ENOMEM;
+	}
+	return KHO_OK;
+}
+
+/* tier_read_lessons() over every indexed lesson, adding, with `grow`, in two
+ * threads: this one reads the store and counts every other batch; the other
+ * tokenizes the rest with a map of its own (lesson counts only, merged at the
+ * end) and hands back each batch's weights, which this thread pushes into
+ * its heaps — so that the heaps, most of the memory, exist once. */
+int tier_read_all_lessons(kho_index *index, tier_map *map, double avgdl)
+{
+	tier_worker w = { .avgdl = avgdl };
+	tier_pass p = { .map = map, .grow = true };
+	w.pass = (tier_pass){ .map = &w.map, .grow = true };
+	int rc = KHO_OK;
+	pthread_mutex_init(&w.lock, NULL);
+	pthread_cond_init(&w.cond, NULL);
+	for (size_t i = 0; i < map->cap && !rc; i++)
+		if (map->slots[i].term)
+			rc = tier_map_add(&w.map, map->slots[i].term, map->slots[i].len);
+	pthread_t thread;
+	bool started = !rc && pthread_create(&thread, NULL, work, &w) == 0;
+	sqlite3_stmt *st = NULL;
+	int src = rc ? SQLITE_OK : sqlite3_prepare_v2(index->db, all_lessons_sql, -1, &st, NULL);
+	if (src != SQLITE_OK)
+		rc = kho_store_error(index->store, src, "reading lessons for the word lists");
+	tier_batch *b = NULL;
+	size_t batches = 0;
+	while (!rc && (src = sqlite3_step(st)) == SQLITE_ROW) {
+		int64_t id = sqlite3_column_int64(st, 0);
+		if (id < 1 || id > UINT32_MAX) {
+			rc = kho_error_set(KHO_ECORRUPT, "lesson id %lld out of range", (long long)id);
+			break;
+		}
+		if (!b && !(b = calloc(1, sizeof *b))) {
+			rc = KHO_ENOMEM;
+			break;
+		}
+		if ((rc = batch_add(b, st, id)))
+			break;
+		if (b->n_text < BATCH_BYTES)
+			continue;
+		if (started && batches++ % 2 == 0) {
+			hand_over(&w, b);
+			rc = take_done(&w, map);
+		} else {
+			rc = count_batch(&p, b, avgdl);
+			batch_free(b);
+		}
+		b = NULL;
+	}
+	if (!rc && b)
+		rc = count_batch(&p, b, avgdl);
+	batch_free(b);
+	if (!rc && src != SQLITE_DONE && src != SQLITE_ROW)
+		rc = kho_store_error(index->store, src, "reading lessons for the word lists");
+	sqlite3_finalize(st);
+	if (started) {
+		pthread_mutex_lock(&w.lock);
+		w.finished = true;
+		pthread_cond_broadcast(&w.cond);
+		pthread_mutex_unlock(&w.lock);
+		pthread_join(thread, NULL);
+	}
+	int taken = take_done(&w, map);
+	pthread_mutex_destroy(&w.lock);
+	pthread_cond_destroy(&w.cond);
+	if (!rc)
+		rc = w.rc ? w.rc : taken;
+	if (!rc)
+		rc = merge_map(map, &w.map);
+	end_pass(&p);
+	end_pass(&w.pass);
+	tier_map_free(&w.map);
+	if (rc == KHO_ENOMEM)
+		rc = kho_error_set(rc, "out of memory reading lessons for the word lists");
+	return rc;
+}
+
