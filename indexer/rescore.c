@@ -35,6 +35,9 @@ struct index_rescorer {
 	char *text;             /* the tokens of the column being read, back to back */
 	size_t n_text, cap_text;
 	int rc;
+	bool ready;             /* nodes and lens are set (on the first lesson scored) */
+	const kho_query_node *nodes[INDEX_RANK_MAX_PHRASES]; /* per phrase of params */
+	size_t lens[INDEX_RANK_MAX_PHRASES][KHO_QUERY_MAX_PHRASE]; /* their tokens' lengths */
 };
 
 int index_rescorer_new(index_rescorer **out, kho_index *index, const kho_query *query,
@@ -154,14 +157,16 @@ int index_rescore(bool *matches, double *score, index_rescorer *r, int64_t lesso
 	*score = 0;
 	int n = r->params->n_phrases;
 	double freq[INDEX_RANK_MAX_PHRASES] = { 0 };
-	const kho_query_node *nodes[INDEX_RANK_MAX_PHRASES];
-	size_t lens[INDEX_RANK_MAX_PHRASES][KHO_QUERY_MAX_PHRASE] = { { 0 } };
-	for (int p = 0; p < n; p++) {
-		nodes[p] = phrase_node(r->query, p);
-		for (size_t t = 0; nodes[p] && t < nodes[p]->n_tokens && t < KHO_QUERY_MAX_PHRASE; t++)
-			lens[p][t] = strlen(nodes[p]->tokens[t]);
-		if (nodes[p] && nodes[p]->n_tokens > KHO_QUERY_MAX_PHRASE)
-			nodes[p] = NULL; /* never: the parser keeps at most that many */
+	const kho_query_node **nodes = r->nodes;
+	if (!r->ready) {
+		for (int p = 0; p < n; p++) {
+			nodes[p] = phrase_node(r->query, p);
+			for (size_t t = 0; nodes[p] && t < nodes[p]->n_tokens && t < KHO_QUERY_MAX_PHRASE; t++)
+				r->lens[p][t] = strlen(nodes[p]->tokens[t]);
+			if (nodes[p] && nodes[p]->n_tokens > KHO_QUERY_MAX_PHRASE)
+				nodes[p] = NULL; /* never: the parser keeps at most that many */
+		}
+		r->ready = true;
 	}
 	sqlite3_bind_int64(r->read, 1, lesson);
 	int src = sqlite3_step(r->read);
@@ -187,7 +192,7 @@ int index_rescore(bool *matches, double *score, index_rescorer *r, int64_t lesso
 		length += r->n_pos;
 		for (int p = 0; p < n; p++)
 			for (size_t at = 0; nodes[p] && at < r->n_pos; at++)
-				if (phrase_at(r, nodes[p], lens[p], at))
+				if (phrase_at(r, nodes[p], r->lens[p], at))
 					freq[p] += index_rank_weights[c];
 	}
 	sqlite3_reset(r->read);
