@@ -24,14 +24,11 @@
 	" JOIN pack_versions v ON l.pv = v.id" \
 	" JOIN packs p ON p.id = v.pack_id AND p.current_version = v.version"
 
-#define FTS_COLUMNS "title, keywords, unit_title, summary, body"
-#define L_COLUMNS "l.title, l.keywords, l.unit_title, l.summary, l.body"
-
 static const char create_sql[] =
 	"CREATE TABLE IF NOT EXISTS index_meta (key TEXT PRIMARY KEY, value TEXT);"
 	"DROP TABLE IF EXISTS lesson_fts;"
 	"DROP TABLE IF EXISTS index_docs;"
-	"CREATE VIRTUAL TABLE lesson_fts USING fts5(" FTS_COLUMNS ","
+	"CREATE VIRTUAL TABLE lesson_fts USING fts5(" INDEX_COLUMNS ","
 	"  content='lessons', content_rowid='id', tokenize='" KHO_TOKENIZER_NAME "');"
 	/* FTS5 writes a new segment each time this many bytes of terms are
 	 * pending; 4 MiB instead of 1 MiB makes fewer segments to merge when a
@@ -39,16 +36,16 @@ static const char create_sql[] =
 	"INSERT INTO lesson_fts (lesson_fts, rank) VALUES ('hashsize', 4194304);"
 	"CREATE TABLE index_docs (lesson INTEGER PRIMARY KEY);"
 	"DROP TABLE IF EXISTS index_tier;"
-	"CREATE TABLE index_tier (term TEXT PRIMARY KEY, df INTEGER NOT NULL, top BLOB NOT NULL)"
-	"  WITHOUT ROWID;"
+	/* a rowid table: a row of INDEX_TIER_K entries fits in one of its pages */
+	"CREATE TABLE index_tier (term TEXT PRIMARY KEY, df INTEGER NOT NULL, top BLOB NOT NULL);"
 	"DELETE FROM index_meta WHERE key LIKE 'tier_%';";
 
 /* Empties the index and fills it with every visible lesson. */
 static const char fill_sql[] =
 	"INSERT INTO lesson_fts (lesson_fts) VALUES ('delete-all');"
 	"DELETE FROM index_docs;"
-	"INSERT INTO lesson_fts (rowid, " FTS_COLUMNS ")"
-	"  SELECT l.id, " L_COLUMNS VISIBLE_LESSONS " ORDER BY l.id;"
+	"INSERT INTO lesson_fts (rowid, " INDEX_COLUMNS ")"
+	"  SELECT l.id, " INDEX_L_COLUMNS VISIBLE_LESSONS " ORDER BY l.id;"
 	"INSERT INTO index_docs (lesson) SELECT l.id" VISIBLE_LESSONS ";";
 
 /* ----------------------------------------------------------- SQL helpers */
@@ -151,8 +148,8 @@ static int tx_end(kho_index *index, bool nested, int rc)
 static int unindex_version(kho_index *index, int64_t pv)
 {
 	int rc = run_pv(index,
-		"INSERT INTO lesson_fts (lesson_fts, rowid, " FTS_COLUMNS ")"
-		" SELECT 'delete', l.id, " L_COLUMNS
+		"INSERT INTO lesson_fts (lesson_fts, rowid, " INDEX_COLUMNS ")"
+		" SELECT 'delete', l.id, " INDEX_L_COLUMNS
 		" FROM lessons l JOIN index_docs d ON d.lesson = l.id WHERE l.pv = ?1",
 		pv, "removing lessons from the index");
 	if (rc == KHO_OK)
@@ -166,8 +163,8 @@ static int unindex_version(kho_index *index, int64_t pv)
 static int index_version(kho_index *index, int64_t pv)
 {
 	int rc = run_pv(index,
-		"INSERT INTO lesson_fts (rowid, " FTS_COLUMNS ")"
-		" SELECT l.id, " L_COLUMNS " FROM lessons l"
+		"INSERT INTO lesson_fts (rowid, " INDEX_COLUMNS ")"
+		" SELECT l.id, " INDEX_L_COLUMNS " FROM lessons l"
 		" WHERE l.pv = ?1 AND l.id NOT IN (SELECT lesson FROM index_docs) ORDER BY l.id",
 		pv, "adding lessons to the index");
 	if (rc == KHO_OK)

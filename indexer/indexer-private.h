@@ -14,7 +14,14 @@
 
 /* Bumped whenever the tokenizer's output or the index tables change; an index
  * of another format is dropped and rebuilt on open (see INDEX.md). */
-#define KHO_INDEX_FORMAT 3
+#define KHO_INDEX_FORMAT 4
+
+/* The lesson columns lesson_fts indexes, in its order, as `lessons` names
+ * them (INDEX_L_COLUMNS: with the alias `l`). The body comes first: FTS5
+ * writes a column marker before a word's positions in any other column, and
+ * most words of a lesson occur only in its body (INDEX.md). */
+#define INDEX_COLUMNS "body, title, keywords, unit_title, summary"
+#define INDEX_L_COLUMNS "l.body, l.title, l.keywords, l.unit_title, l.summary"
 
 /* ----------------------------------------------------------------- UTF-8 */
 
@@ -186,13 +193,13 @@ int index_generation(int64_t *out, kho_index *index);
 
 /* ---------------------------------------------------------------- rank.c */
 
-#define INDEX_RANK_COLUMNS 5          /* title, keywords, unit_title, summary, body */
+#define INDEX_RANK_COLUMNS 5          /* those of INDEX_COLUMNS */
 #define INDEX_RANK_MAX_PHRASES 128    /* phrases of one expression kho_rank() scores */
 #define INDEX_RANK_POINTER "kho_rank_params"
 #define INDEX_RANK_K1 1.2             /* BM25's k1 and b, as FTS5's bm25() */
 #define INDEX_RANK_B 0.75
 
-/* The column weights, as search.c's bm25() call. */
+/* The column weights in INDEX_COLUMNS order, as search-rank.c's bm25() call. */
 extern const double index_rank_weights[INDEX_RANK_COLUMNS];
 
 /* What kho_rank() and rescore.c are given (sqlite3_bind_pointer, type
@@ -226,13 +233,14 @@ fts5_api *index_fts5_api(sqlite3 *db);
 /* ---------------------------------------------------------------- tier.c */
 
 #define INDEX_TIER_K 512 /* lessons listed for each common word */
+#define INDEX_TIER_ENTRY_SIZE 6 /* bytes of one stored entry (tier.c) */
 
 typedef struct index_tier_entry {
 	float weight;    /* index_rank_term() in that lesson */
 	uint32_t lesson; /* lessons.id */
 } index_tier_entry;
 
-/* Reads `n` stored entries (8 bytes each) into `out`. */
+/* Reads `n` stored entries (INDEX_TIER_ENTRY_SIZE bytes each) into `out`. */
 void index_tier_decode(index_tier_entry *out, const unsigned char *blob, size_t n);
 
 /* Builds index_tier afresh from the indexed lessons. */

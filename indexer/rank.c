@@ -17,7 +17,7 @@
 
 #include <math.h>
 
-const double index_rank_weights[INDEX_RANK_COLUMNS] = { 10.0, 6.0, 3.0, 2.0, 1.0 };
+const double index_rank_weights[INDEX_RANK_COLUMNS] = { 1.0, 10.0, 6.0, 3.0, 2.0 };
 
 double index_rank_idf(int64_t rows, int64_t hits)
 {

@@ -57,7 +57,7 @@ int index_rescorer_new(index_rescorer **out, kho_index *index, const kho_query *
 		r->avgdl = sqlite3_column_double(st, 0);
 	sqlite3_finalize(st);
 	if (src == SQLITE_ROW || src == SQLITE_DONE)
-		src = sqlite3_prepare_v2(index->db, "SELECT title, keywords, unit_title, summary, body"
+		src = sqlite3_prepare_v2(index->db, "SELECT " INDEX_COLUMNS
 			" FROM lessons WHERE id = ?1", -1, &r->read, NULL);
 	if (src != SQLITE_OK) {
 		int rc = kho_store_error(index->store, src, "searching");

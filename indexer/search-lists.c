@@ -25,7 +25,7 @@ int index_read_list(index_list *list, kho_index *index, const char *token)
 	sqlite3_bind_text(index->tier, 1, token, -1, SQLITE_STATIC);
 	int rc = KHO_OK;
 	if ((src = sqlite3_step(index->tier)) == SQLITE_ROW) {
-		size_t n = (size_t)sqlite3_column_bytes(index->tier, 1) / 8;
+		size_t n = (size_t)sqlite3_column_bytes(index->tier, 1) / INDEX_TIER_ENTRY_SIZE;
 		list->df = sqlite3_column_int64(index->tier, 0);
 		list->entries = malloc((n ? n : 1) * sizeof *list->entries);
 		if (!list->entries)

@@ -468,7 +468,7 @@ static void set_intent(tier_search *s, const kho_search_query *q)
 	"   (SELECT lesson FROM lesson_tags WHERE kind = 'subject' AND value = ?3))" \
 	"  AND (?4 IS NULL OR v.pack_id = ?4)"
 
-#define RANK_EXPR "bm25(lesson_fts, 10.0, 6.0, 3.0, 2.0, 1.0)"
+#define RANK_EXPR "bm25(lesson_fts, 1.0, 10.0, 6.0, 3.0, 2.0)" /* index_rank_weights */
 
 /* bm25, less (better) by ?6 for a lesson of the grade ?7 the query names and
  * by ?6 for one of the subjects ?8–?10 it names (intent.c). */

@@ -21,6 +21,7 @@ typedef struct tier_word {
 
 typedef struct tier_map {
 	tier_word *slots;
+	uint32_t *tags;      /* of each slot, 0 when empty: probed before the slots */
 	size_t cap;          /* a power of two */
 	size_t n;
 } tier_map;

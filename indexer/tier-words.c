@@ -21,51 +21,70 @@ static uint64_t hash_bytes(const char *s, size_t len)
 	return h;
 }
 
+/* A slot's tag: the hash's high half, never 0 (which marks an empty slot). */
+static uint32_t tag_of(uint64_t h)
+{
+	return (uint32_t)(h >> 32) | 1u;
+}
+
 tier_word *tier_map_find(const tier_map *map, const char *s, size_t len)
 {
 	if (!map->cap)
 		return NULL;
-	for (size_t i = hash_bytes(s, len) & (map->cap - 1);; i = (i + 1) & (map->cap - 1)) {
-		tier_word *w = &map->slots[i];
-		if (!w->term)
+	uint64_t h = hash_bytes(s, len);
+	uint32_t tag = tag_of(h);
+	for (size_t i = h & (map->cap - 1);; i = (i + 1) & (map->cap - 1)) {
+		if (!map->tags[i])
 			return NULL;
-		if (w->len == len && !memcmp(w->term, s, len))
+		tier_word *w = &map->slots[i];
+		if (map->tags[i] == tag && w->len == len && !memcmp(w->term, s, len))
 			return w;
 	}
 }
 
+/* The free slot for a word of hash `h` not in the map. */
+static size_t free_slot(const tier_map *map, uint64_t h)
+{
+	size_t i = h & (map->cap - 1);
+	while (map->tags[i])
+		i = (i + 1) & (map->cap - 1);
+	return i;
+}
+
 int tier_map_add(tier_map *map, const char *s, size_t len)
 {
+	if (tier_map_find(map, s, len))
+		return KHO_OK;
 	if (2 * (map->n + 1) > map->cap) {
-		size_t cap = map->cap ? 2 * map->cap : 1024;
-		tier_word *slots = calloc(cap, sizeof *slots);
-		if (!slots)
+		tier_map grown = { .cap = map->cap ? 2 * map->cap : 1024, .n = map->n };
+		grown.slots = calloc(grown.cap, sizeof *grown.slots);
+		grown.tags = calloc(grown.cap, sizeof *grown.tags);
+		if (!grown.slots || !grown.tags) {
+			free(grown.slots);
+			free(grown.tags);
 			return KHO_ENOMEM;
+		}
 		for (size_t i = 0; i < map->cap; i++) {
-			tier_word *w = &map->slots[i];
-			if (!w->term)
+			if (!map->tags[i])
 				continue;
-			size_t j = hash_bytes(w->term, w->len) & (cap - 1);
-			while (slots[j].term)
-				j = (j + 1) & (cap - 1);
-			slots[j] = *w;
+			uint64_t h = hash_bytes(map->slots[i].term, map->slots[i].len);
+			size_t j = free_slot(&grown, h);
+			grown.slots[j] = map->slots[i];
+			grown.tags[j] = map->tags[i];
 		}
 		free(map->slots);
-		map->slots = slots;
-		map->cap = cap;
-	}
-	size_t i = hash_bytes(s, len) & (map->cap - 1);
-	while (map->slots[i].term) {
-		if (map->slots[i].len == len && !memcmp(map->slots[i].term, s, len))
-			return KHO_OK;
-		i = (i + 1) & (map->cap - 1);
+		free(map->tags);
+		*map = grown;
 	}
 	char *term = malloc(len + 1);
 	if (!term)
 		return KHO_ENOMEM;
 	memcpy(term, s, len);
 	term[len] = '\0';
+	uint64_t h = hash_bytes(s, len);
+	size_t i = free_slot(map, h);
 	map->slots[i] = (tier_word){ .term = term, .len = len };
+	map->tags[i] = tag_of(h);
 	map->n++;
 	return KHO_OK;
 }
@@ -77,6 +96,7 @@ void tier_map_free(tier_map *map)
 		free(map->slots[i].heap);
 	}
 	free(map->slots);
+	free(map->tags);
 	*map = (tier_map){ 0 };
 }
 
@@ -360,7 +380,7 @@ int tier_read_lessons(kho_index *index, tier_map *map, const char *sql, int64_t 
 }
 
 static const char all_lessons_sql[] =
-	"SELECT l.id, l.title, l.keywords, l.unit_title, l.summary, l.body"
+	"SELECT l.id, " INDEX_L_COLUMNS
 	" FROM lessons l JOIN index_docs d ON d.lesson = l.id ORDER BY l.id";
 
 /* ------------------------------------------------- a full build, in two */

@@ -24,8 +24,12 @@
  * come); it also merges FTS5's segments into one ('optimize') when there are
  * more than MERGE_SEGMENTS.
  *
- * `top` is INDEX_TIER_K entries at most of 8 bytes each: the lesson id
- * (uint32, little-endian) and its weight (IEEE-754 float32, little-endian).
+ * `top` is INDEX_TIER_K entries at most of INDEX_TIER_ENTRY_SIZE (6) bytes
+ * each: the lesson id (uint32, little-endian) and its weight in units of
+ * 1/WEIGHT_SCALE (uint16, little-endian). A weight is below k1 + 1 = 2.2, so
+ * this keeps it to 0.00006, plenty to choose candidates (the ranking scores
+ * them again from their text); at 6 bytes, a list and its row fit in one
+ * page of the table, where 8 bytes took a page and a half.
  */
 #include "tier-private.h"
 
@@ -36,37 +40,37 @@
 #define TIER_MIN_DF 500
 #define TIER_MIN_SHARE 200
 
+/* A stored weight is round(weight × WEIGHT_SCALE). */
+#define WEIGHT_SCALE 16384.0f
+
 /* A full build merges FTS5's segments into one past this many. */
 #define MERGE_SEGMENTS 8
 
 static const char version_lessons_sql[] =
-	"SELECT l.id, l.title, l.keywords, l.unit_title, l.summary, l.body"
+	"SELECT l.id, " INDEX_L_COLUMNS
 	" FROM lessons l JOIN index_docs d ON d.lesson = l.id WHERE l.pv = ?1 ORDER BY l.id";
 
 /* ------------------------------------------------------ the stored lists */
 
 void index_tier_decode(index_tier_entry *out, const unsigned char *blob, size_t n)
 {
-	for (size_t i = 0; i < n; i++, blob += 8) {
+	for (size_t i = 0; i < n; i++, blob += INDEX_TIER_ENTRY_SIZE) {
 		uint32_t id = (uint32_t)blob[0] | (uint32_t)blob[1] << 8 | (uint32_t)blob[2] << 16 |
 			(uint32_t)blob[3] << 24;
-		uint32_t bits = (uint32_t)blob[4] | (uint32_t)blob[5] << 8 | (uint32_t)blob[6] << 16 |
-			(uint32_t)blob[7] << 24;
-		float weight;
-		memcpy(&weight, &bits, sizeof weight);
-		out[i] = (index_tier_entry){ weight, id };
+		unsigned weight = (unsigned)blob[4] | (unsigned)blob[5] << 8;
+		out[i] = (index_tier_entry){ (float)weight / WEIGHT_SCALE, id };
 	}
 }
 
 static void encode(unsigned char *blob, const index_tier_entry *e, size_t n)
 {
-	for (size_t i = 0; i < n; i++, blob += 8) {
-		uint32_t bits;
-		memcpy(&bits, &e[i].weight, sizeof bits);
-		for (int b = 0; b < 4; b++) {
+	for (size_t i = 0; i < n; i++, blob += INDEX_TIER_ENTRY_SIZE) {
+		float scaled = e[i].weight * WEIGHT_SCALE + 0.5f;
+		unsigned weight = scaled <= 0.0f ? 0 : scaled >= 65535.0f ? 65535 : (unsigned)scaled;
+		for (int b = 0; b < 4; b++)
 			blob[b] = (unsigned char)(e[i].lesson >> (8 * b));
-			blob[4 + b] = (unsigned char)(bits >> (8 * b));
-		}
+		blob[4] = (unsigned char)weight;
+		blob[5] = (unsigned char)(weight >> 8);
 	}
 }
 
@@ -107,7 +111,7 @@ static int write_word(kho_index *index, sqlite3_stmt *read, sqlite3_stmt *write,
 		sqlite3_bind_text(read, 1, w->term, (int)w->len, SQLITE_STATIC);
 		if (sqlite3_step(read) == SQLITE_ROW) {
 			df += sqlite3_column_int64(read, 0);
-			n_old = (size_t)sqlite3_column_bytes(read, 1) / 8;
+			n_old = (size_t)sqlite3_column_bytes(read, 1) / INDEX_TIER_ENTRY_SIZE;
 		}
 	}
 	all = malloc((n_old + w->n + 1) * sizeof *all);
@@ -130,11 +134,11 @@ static int write_word(kho_index *index, sqlite3_stmt *read, sqlite3_stmt *write,
 	qsort(all, n, sizeof *all, tier_entry_order);
 	if (n > INDEX_TIER_K)
 		n = INDEX_TIER_K;
-	unsigned char blob[8 * INDEX_TIER_K];
+	unsigned char blob[INDEX_TIER_ENTRY_SIZE * INDEX_TIER_K];
 	encode(blob, all, n);
 	sqlite3_bind_text(write, 1, w->term, (int)w->len, SQLITE_STATIC);
 	sqlite3_bind_int64(write, 2, df > 0 ? df : 0);
-	sqlite3_bind_blob(write, 3, blob, (int)(n * 8), SQLITE_STATIC);
+	sqlite3_bind_blob(write, 3, blob, (int)(n * INDEX_TIER_ENTRY_SIZE), SQLITE_STATIC);
 	int src = sqlite3_step(write);
 	if (src != SQLITE_DONE)
 		rc = kho_store_error(index->store, src, "writing the word lists");
@@ -146,8 +150,6 @@ done:
 	return rc;
 }
 
-_Static_assert(sizeof(index_tier_entry) == 8, "tier entries are stored in their own 8 bytes");
-
 /* ------------------------------------------------------------- building */
 
 static int load_words(tier_map *map, kho_index *index, const char *sql, int64_t min_df)
@@ -157,6 +159,8 @@ static int load_words(tier_map *map, kho_index *index, const char *sql, int64_t 
 	if (src != SQLITE_OK)
 		return kho_store_error(index->store, src, "reading the word lists");
 	sqlite3_bind_int64(st, 1, min_df);
+	if (sqlite3_bind_parameter_count(st) > 1)
+		sqlite3_bind_int(st, 2, INDEX_TIER_ENTRY_SIZE);
 	int rc = KHO_OK;
 	while (!rc && (src = sqlite3_step(st)) == SQLITE_ROW) {
 		const char *term = (const char *)sqlite3_column_text(st, 0);
@@ -167,7 +171,7 @@ static int load_words(tier_map *map, kho_index *index, const char *sql, int64_t 
 		const unsigned char *last = sqlite3_column_count(st) > 1 ?
 			sqlite3_column_blob(st, 1) : NULL;
 		tier_word *w = term && !rc ? tier_map_find(map, term, len) : NULL;
-		if (w && last && sqlite3_column_bytes(st, 1) == 8) {
+		if (w && last && sqlite3_column_bytes(st, 1) == INDEX_TIER_ENTRY_SIZE) {
 			index_tier_entry e;
 			index_tier_decode(&e, last, 1);
 			w->full = true;
@@ -281,7 +285,7 @@ static int change(kho_index *index, int64_t pv, int sign)
 	tier_map map = { 0 };
 	if (!rc)
 		rc = load_words(&map, index, "SELECT term, CASE WHEN length(top) >= ?1"
-			" THEN substr(top, ?1 - 7, 8) END FROM index_tier", 8 * INDEX_TIER_K);
+			" THEN substr(top, ?1 - ?2 + 1, ?2) END FROM index_tier", INDEX_TIER_ENTRY_SIZE * INDEX_TIER_K);
 	double avgdl = 1.0;
 	if (!rc && sign > 0)
 		rc = mean_length(&avgdl, index);

@@ -29,7 +29,7 @@ typing = true, limit 8). Then
     total); completions are the 8 best titles.
 Prints, per corpus size, a table of p50/p99 ms per class for both, index size
 divided by raw lesson text (kho: the lesson_fts% tables, the word lists
-index_tier and index_docs, from dbstat; plain: its FTS5 tables without the
+index_tier with its index and index_docs, from dbstat; plain: its FTS5 tables without the
 _content copy), import MB/s and peak RSS.
 
 Usage: tests/bench/bench-search.py [--kho PATH] [--bench PATH] [--sizes 100000,1000000]
@@ -242,7 +242,7 @@ def kho_sizes(db_path):
             ' + length(CAST(body AS BLOB))) FROM lessons').fetchone()
         # the FTS5 tables, the word lists and the list of indexed lessons
         idx = db.execute("SELECT sum(pgsize) FROM dbstat WHERE name LIKE 'lesson_fts%'"
-                         " OR name IN ('index_tier', 'index_docs')").fetchone()[0]
+                         " OR name IN ('index_tier', 'sqlite_autoindex_index_tier_1', 'index_docs')").fetchone()[0]
     finally:
         db.close()
     return raw or 0, idx or 0, n, os.path.getsize(db_path)

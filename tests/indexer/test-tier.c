@@ -134,7 +134,7 @@ static int64_t check_lists(home *h)
 		words++;
 		const char *term = (const char *)sqlite3_column_text(st, 0);
 		int64_t df = sqlite3_column_int64(st, 1);
-		size_t n = (size_t)sqlite3_column_bytes(st, 2) / 8;
+		size_t n = (size_t)sqlite3_column_bytes(st, 2) / INDEX_TIER_ENTRY_SIZE;
 		index_tier_entry *e = calloc(n + 1, sizeof *e);
 		index_tier_decode(e, sqlite3_column_blob(st, 2), n);
 		/* FTS5 counts folded words; an exact form is in no more lessons
