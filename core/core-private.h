@@ -80,6 +80,9 @@ int kho_store_open_schema(kho_store **out, const char *home, int schema);
 /* A prepared statement, or NULL with the error set. */
 sqlite3_stmt *store_prepare(kho_store *store, const char *sql);
 
+/* A malloc'd copy of column `i` ("" for NULL), or NULL when out of memory. */
+char *store_column_dup(sqlite3_stmt *st, int i);
+
 /* --------------------------------------------------------- containers */
 
 /* One file of a pack, as the container reports it. */

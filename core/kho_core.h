@@ -322,6 +322,65 @@ void kho_pack_info_free(kho_pack_info *infos, size_t count);
 /* The visible version of `pack_id`; KHO_ENOTFOUND when not installed. */
 int kho_store_current_version(int64_t *out, kho_store *store, const char *pack_id);
 
+/* ---------------------------------------------- reading lessons (browse) */
+
+/* A lesson named by its manifest id. */
+typedef struct kho_lesson_ref {
+	char *lesson;  /* NULL when there is none */
+	char *title;
+} kho_lesson_ref;
+
+/* A lesson of the visible version of a pack, as the web app shows it. */
+typedef struct kho_lesson_info {
+	char *pack;
+	char *pack_title;
+	int64_t version;
+	char *lesson;
+	char *title;
+	char *summary;     /* "" when none */
+	char *keywords;    /* "" when none */
+	char *href;        /* the lesson file's path inside the pack */
+	char *unit_id;     /* NULL without a unit */
+	char *unit_title;  /* NULL without a unit */
+	char *subjects;    /* codes separated by spaces */
+	char *grades;      /* numbers separated by spaces */
+	kho_lesson_ref prev, next; /* around it in its unit, in the pack's order */
+} kho_lesson_info;
+
+/* KHO_ENOTFOUND when the pack is not installed or has no such lesson. */
+int kho_store_lesson(kho_lesson_info **out, kho_store *store, const char *pack_id,
+	const char *lesson_id);
+void kho_lesson_info_free(kho_lesson_info *info);
+
+/* A file of an installed pack version (visible or kept); KHO_ENOTFOUND when
+ * there is no such version or path. */
+int kho_store_file(kho_hash *hash, uint64_t *size, kho_store *store, const char *pack_id,
+	int64_t version, const char *path);
+
+/* Visible lessons per subject (`subject` NULL), or per grade of one subject. */
+typedef struct kho_browse_count {
+	char *value;
+	int64_t count;
+} kho_browse_count;
+
+int kho_store_browse_counts(kho_browse_count **out, size_t *out_count, kho_store *store,
+	const char *subject);
+void kho_browse_counts_free(kho_browse_count *counts, size_t count);
+
+/* The visible lessons of one subject and grade, by unit, in the packs' order
+ * (lessons without a unit in a unit whose id and title are NULL). */
+typedef struct kho_browse_unit {
+	char *pack;
+	char *unit_id;
+	char *title;
+	kho_lesson_ref *lessons;
+	size_t n_lessons;
+} kho_browse_unit;
+
+int kho_store_browse_units(kho_browse_unit **out, size_t *out_count, kho_store *store,
+	const char *subject, const char *grade);
+void kho_browse_units_free(kho_browse_unit *units, size_t count);
+
 /* What the indexer (or anyone who keeps derived data) is told while a pack is
  * installed or removed. Every callback runs inside the store's transaction;
  * a non-zero return aborts the whole install. */

@@ -189,7 +189,7 @@ int kho_store_current_version(int64_t *out, kho_store *s, const char *pack_id)
 	return rc;
 }
 
-static char *column_dup(sqlite3_stmt *st, int i)
+char *store_column_dup(sqlite3_stmt *st, int i)
 {
 	const unsigned char *t = sqlite3_column_text(st, i);
 	return strdup(t ? (const char *)t : "");
@@ -216,10 +216,10 @@ int kho_store_list_packs(kho_pack_info **out, size_t *out_count, kho_store *s)
 		}
 		infos = p;
 		kho_pack_info *info = &infos[n++];
-		info->id = column_dup(st, 0);
+		info->id = store_column_dup(st, 0);
 		info->version = sqlite3_column_int64(st, 1);
-		info->title = column_dup(st, 2);
-		info->lang = column_dup(st, 3);
+		info->title = store_column_dup(st, 2);
+		info->lang = store_column_dup(st, 3);
 		info->installed_at = sqlite3_column_int64(st, 4);
 		info->lessons = sqlite3_column_int64(st, 5);
 		info->older_versions = sqlite3_column_int64(st, 6);

@@ -8,7 +8,7 @@ packages=(
   gcc meson ninja-build pkg-config python3
   # libraries (docs/dependencies.md says why each one)
   libsqlite3-dev libxml2-dev libzip-dev libzstd-dev libsodium-dev libutf8proc-dev
-  libjansson-dev
+  libjansson-dev libmicrohttpd-dev zlib1g-dev
   # tools the tests and benchmarks use
   libxml2-utils zstd tar time clang
 )

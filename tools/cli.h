@@ -22,7 +22,7 @@ typedef struct kho_command {
 	const char *usage;    /* the full help text of the command */
 } kho_command;
 
-extern const kho_command cmd_import, cmd_list, cmd_remove, cmd_search;
+extern const kho_command cmd_import, cmd_list, cmd_remove, cmd_search, cmd_serve;
 
 /* The --home given before the command name, or NULL. */
 extern const char *cli_home;
@@ -59,6 +59,13 @@ bool cli_interactive(void);
  * U+FFFD (JSON allows only UTF-8); never NULL unless out of memory. */
 struct json_t;
 struct json_t *cli_json_text(const char *s);
+
+/* Search results as the API's JSON (search-json.c): {"query", "total",
+ * "offset", "limit", "results", "facets", "did_you_mean"}; completions as
+ * {"query", "suggestions": [{"title", "pack", "lesson", "url"}]}. NULL when
+ * out of memory. */
+struct json_t *cli_search_json(const kho_search_result *r, const kho_search_query *q);
+struct json_t *cli_suggest_json(const kho_search_result *r, const kho_search_query *q);
 
 /* Parses a whole decimal number in [min, max]; false if it is not one. */
 bool cli_parse_int(const char *s, long min, long max, long *out);

@@ -42,7 +42,7 @@ static void print_snippet(const char *s, bool tty)
 }
 
 /* Completions while typing: the titles of the best lessons, one per line,
- * or as JSON {"query", "suggestions": [{"title", "pack", "lesson", "url"}]}. */
+ * or as JSON (cli_suggest_json()). */
 static void print_suggestions(const kho_search_result *r, const kho_search_query *q, bool json)
 {
 	if (!json) {
@@ -50,11 +50,7 @@ static void print_suggestions(const kho_search_result *r, const kho_search_query
 			printf("%s\t%s\n", r->hits[i].title, r->hits[i].url);
 		return;
 	}
-	json_t *list = json_array();
-	for (size_t i = 0; i < r->n_hits; i++)
-		json_array_append_new(list, json_pack("{s:s, s:s, s:s, s:s}", "title", r->hits[i].title,
-			"pack", r->hits[i].pack, "lesson", r->hits[i].lesson, "url", r->hits[i].url));
-	json_t *root = json_pack("{s:o, s:o}", "query", cli_json_text(q->text), "suggestions", list);
+	json_t *root = cli_suggest_json(r, q);
 	json_dumpf(root, stdout, JSON_INDENT(2));
 	fputc('\n', stdout);
 	json_decref(root);
@@ -75,32 +71,6 @@ static void print_facets(const kho_search_result *r)
 	}
 	if (kind)
 		printf("\n");
-}
-
-static json_t *to_json(const kho_search_result *r, const kho_search_query *q)
-{
-	json_t *results = json_array();
-	for (size_t i = 0; i < r->n_hits; i++) {
-		const kho_search_hit *h = &r->hits[i];
-		json_array_append_new(results, json_pack("{s:s, s:I, s:s, s:s, s:s?, s:s, s:s, s:f}",
-			"pack", h->pack, "version", (json_int_t)h->version, "lesson", h->lesson,
-			"title", h->title, "unit", h->unit, "snippet", h->snippet ? h->snippet : "",
-			"url", h->url, "score", h->score));
-	}
-	json_t *facets = json_object();
-	for (size_t i = 0; i < r->n_facets; i++) {
-		const kho_search_facet *f = &r->facets[i];
-		json_t *list = json_object_get(facets, f->kind);
-		if (!list) {
-			list = json_array();
-			json_object_set_new(facets, f->kind, list);
-		}
-		json_array_append_new(list, json_pack("{s:s, s:I}", "value", f->value,
-			"count", (json_int_t)f->count));
-	}
-	return json_pack("{s:o, s:I, s:i, s:i, s:o, s:o, s:s?}", "query", cli_json_text(q->text),
-		"total", (json_int_t)r->total, "offset", q->offset, "limit", q->limit,
-		"results", results, "facets", facets, "did_you_mean", r->did_you_mean);
 }
 
 static int run(int argc, char **argv)
@@ -179,7 +149,7 @@ static int run(int argc, char **argv)
 	} else if (suggest) {
 		print_suggestions(r, &q, json);
 	} else if (json) {
-		json_t *root = to_json(r, &q);
+		json_t *root = cli_search_json(r, &q);
 		if (!root) {
 			kho_search_result_free(r);
 			kho_index_free(index);

@@ -12,7 +12,7 @@
 #include "cli.h"
 
 static const kho_command *const commands[] = {
-	&cmd_import, &cmd_list, &cmd_remove, &cmd_search,
+	&cmd_import, &cmd_list, &cmd_remove, &cmd_search, &cmd_serve,
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 

@@ -1,0 +1,451 @@
+/*
+ * server.c — the daemon behind `kho serve`. libmicrohttpd listens in its own
+ * threads (a small pool, one per core), each of which opens the box once for
+ * the requests it answers. Everything a client sends is hostile until
+ * checked: only GET and HEAD, no bodies, bounded URIs and headers, a cap on
+ * connections in all and per address, and a timeout for idle ones. Each
+ * request is logged on one line at info level: method, path (never the query
+ * string: what teachers search stays on the box), status, bytes, time.
+ */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include "server.h"
+
+/* Limits on what clients may send and hold (docs/serve.md). */
+#define MAX_CONNECTIONS 512      /* in all */
+#define MAX_PER_ADDRESS 64       /* from one address (a school NAT is one) */
+#define IDLE_TIMEOUT 30          /* seconds before an idle connection closes */
+#define MEMORY_PER_CONNECTION (64 * 1024) /* request line and headers fit in it */
+#define MAX_URI 4096             /* bytes of a request's URI */
+
+struct server {
+	struct MHD_Daemon *daemon;
+	char *home;
+	const server_config *cfg;
+};
+
+/* What MHD keeps for a request between its callbacks (*con_cls). */
+typedef struct request_state {
+	double started;
+	bool bad_uri;   /* an encoded NUL, or longer than MAX_URI */
+	bool too_long;
+	bool called;    /* the handler has seen it once */
+	server_request r;
+} request_state;
+
+/* --------------------------------------------------------- the thread's box */
+
+static pthread_key_t box_key;
+static pthread_once_t box_once = PTHREAD_ONCE_INIT;
+
+static void box_free(void *p)
+{
+	server_box *b = p;
+	if (!b)
+		return;
+	kho_index_free(b->index);
+	kho_store_free(b->store);
+	free(b);
+}
+
+static void make_box_key(void)
+{
+	pthread_key_create(&box_key, box_free);
+}
+
+server_box *server_box_get(server_request *r, const char *home)
+{
+	if (r->box)
+		return r->box;
+	pthread_once(&box_once, make_box_key);
+	server_box *b = pthread_getspecific(box_key);
+	if (!b) {
+		b = calloc(1, sizeof *b);
+		if (!b) {
+			kho_error_set(KHO_ENOMEM, "out of memory");
+			return NULL;
+		}
+		if (kho_store_open(&b->store, home) || kho_index_open(&b->index, b->store)) {
+			box_free(b);
+			return NULL;
+		}
+		pthread_setspecific(box_key, b);
+	}
+	return r->box = b;
+}
+
+/* ------------------------------------------------------------- responses */
+
+void server_common_headers(struct MHD_Response *resp)
+{
+	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+	MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
+}
+
+enum MHD_Result server_send(server_request *r, int status, struct MHD_Response *resp)
+{
+	if (!resp)
+		return MHD_NO;
+	server_common_headers(resp);
+	r->status = status;
+	enum MHD_Result ok = MHD_queue_response(r->conn, (unsigned)status, resp);
+	MHD_destroy_response(resp);
+	return ok;
+}
+
+bool server_accepts_gzip(server_request *r)
+{
+	const char *p = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
+		MHD_HTTP_HEADER_ACCEPT_ENCODING);
+	/* a list of codings, each maybe with ";q=WEIGHT"; q=0 refuses one */
+	while (p && *p) {
+		p += strspn(p, " \t,");
+		size_t name = strcspn(p, " \t;,");
+		const char *end = p + strcspn(p, ",");
+		if (name == 4 && !strncasecmp(p, "gzip", 4)) {
+			const char *q = p + name;
+			while (q < end && (q = strchr(q, ';')) && q < end) {
+				q++;
+				q += strspn(q, " \t");
+				if (q[0] == 'q' && q[1] == '=')
+					return strtod(q + 2, NULL) > 0.0;
+			}
+			return true;
+		}
+		p = end;
+	}
+	return false;
+}
+
+unsigned char *server_gzip(const void *data, size_t len, size_t *out_len)
+{
+	if (len > UINT32_MAX)
+		return NULL;
+	z_stream z = { 0 };
+	if (deflateInit2(&z, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+		return NULL;
+	uLong cap = deflateBound(&z, (uLong)len);
+	unsigned char *out = malloc(cap);
+	if (!out) {
+		deflateEnd(&z);
+		return NULL;
+	}
+	z.next_in = (Bytef *)(uintptr_t)data;
+	z.avail_in = (uInt)len;
+	z.next_out = out;
+	z.avail_out = (uInt)cap;
+	int zrc = deflate(&z, Z_FINISH);
+	size_t n = z.total_out;
+	deflateEnd(&z);
+	if (zrc != Z_STREAM_END || n >= len) {
+		free(out);
+		return NULL;
+	}
+	*out_len = n;
+	return out;
+}
+
+enum MHD_Result server_send_json(server_request *r, int status, char *json)
+{
+	if (!json)
+		return server_send_error(r, 500, "out of memory");
+	size_t len = strlen(json);
+	struct MHD_Response *resp;
+	size_t zlen;
+	unsigned char *z = len >= 1024 && server_accepts_gzip(r) ? server_gzip(json, len, &zlen) :
+		NULL;
+	if (z) {
+		free(json);
+		resp = MHD_create_response_from_buffer_with_free_callback(zlen, z, free);
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_ENCODING, "gzip");
+		r->bytes = zlen;
+	} else {
+		resp = MHD_create_response_from_buffer_with_free_callback(len, json, free);
+		r->bytes = len;
+	}
+	if (!resp)
+		return MHD_NO;
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json; charset=utf-8");
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_VARY, "Accept-Encoding");
+	return server_send(r, status, resp);
+}
+
+enum MHD_Result server_send_error(server_request *r, int status, const char *message)
+{
+	/* the message is ours, but may quote what the client sent: escape it */
+	size_t n = strlen(message);
+	char *json = malloc(n * 6 + 16);
+	if (!json)
+		return MHD_NO;
+	char *o = json + sprintf(json, "{\"error\":\"");
+	for (const unsigned char *p = (const unsigned char *)message; *p; p++) {
+		if (*p == '"' || *p == '\\')
+			o += sprintf(o, "\\%c", *p);
+		else if (*p < 0x20)
+			o += sprintf(o, "\\u%04x", *p);
+		else
+			*o++ = (char)*p;
+	}
+	strcpy(o, "\"}\n");
+	return server_send_json(r, status, json);
+}
+
+enum MHD_Result server_send_failure(server_request *r)
+{
+	int code = kho_error_last_code();
+	const char *msg = kho_error_last();
+	if (code == KHO_ENOTFOUND)
+		return server_send_error(r, 404, msg);
+	kho_log_error("%s: %s", r->path, msg);
+	return server_send_error(r, code == KHO_EBUSY ? 503 : 500,
+		code == KHO_EBUSY ? "the box is busy; try again" : "the box could not answer");
+}
+
+/* -------------------------------------------------------- request checks */
+
+/* True when `s` (`len` bytes) is UTF-8 text without control characters. */
+static bool clean_text(const char *s, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+			return false;
+	return kho_utf8_valid(s, len);
+}
+
+const char *server_arg(server_request *r, const char *key, size_t max, bool *bad)
+{
+	const char *value = NULL;
+	size_t len = 0;
+	if (MHD_lookup_connection_value_n(r->conn, MHD_GET_ARGUMENT_KIND, key, strlen(key), &value,
+		&len) != MHD_YES || !value)
+		return NULL;
+	if (len > max || strlen(value) != len || !clean_text(value, len)) {
+		*bad = true;
+		return NULL;
+	}
+	return value;
+}
+
+/* Every query parameter must be clean text too, named or not. */
+static enum MHD_Result check_arg(void *cls, enum MHD_ValueKind kind, const char *key,
+	size_t key_size, const char *value, size_t value_size)
+{
+	(void)kind;
+	bool *bad = cls;
+	if (!key || strlen(key) != key_size || !clean_text(key, key_size) ||
+	    (value && (strlen(value) != value_size || !clean_text(value, value_size)))) {
+		*bad = true;
+		return MHD_NO;
+	}
+	return MHD_YES;
+}
+
+/* ----------------------------------------------------------------- routing */
+
+static bool has_prefix(const char *s, const char *prefix)
+{
+	return !strncmp(s, prefix, strlen(prefix));
+}
+
+/* Paths of the app's pages: each is answered with index.html. */
+static bool app_page(const char *path)
+{
+	return !strcmp(path, "/") || has_prefix(path, "/lesson/") || !strcmp(path, "/browse") ||
+		has_prefix(path, "/browse/") || !strcmp(path, "/search");
+}
+
+static enum MHD_Result route(server_request *r, const char *home)
+{
+	if (has_prefix(r->path, "/api/"))
+		return server_api(r, home);
+	if (has_prefix(r->path, "/files/"))
+		return server_pack_file(r, home);
+	if (has_prefix(r->path, "/app/"))
+		return server_app_file(r, r->path + strlen("/app/"));
+	if (app_page(r->path))
+		return server_app_file(r, "index.html");
+	if (!strcmp(r->path, "/favicon.ico"))
+		return server_app_file(r, "icon.svg");
+	return server_send_error(r, 404, "no such page");
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+	const char *method, const char *version, const char *upload_data, size_t *upload_size,
+	void **con_cls)
+{
+	(void)version;
+	(void)upload_data;
+	server *s = cls;
+	request_state *st = *con_cls;
+	if (!st)
+		return MHD_NO; /* the URI callback always makes one */
+	server_request *r = &st->r;
+	if (r->status) {
+		/* a body arrived after the answer was queued: drop it */
+		*upload_size = 0;
+		return MHD_YES;
+	}
+	r->conn = conn;
+	r->cfg = s->cfg;
+	r->path = url;
+	r->head = !strcmp(method, MHD_HTTP_METHOD_HEAD);
+	const char *length = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+		MHD_HTTP_HEADER_CONTENT_LENGTH);
+	bool body = (length && strcmp(length, "0")) || MHD_lookup_connection_value(conn,
+		MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING);
+	/* A request without a body is answered on the second call: answered on
+	 * the first, libmicrohttpd closes the connection after it (no
+	 * keep-alive). Bad requests are answered at once, and closed. */
+	if (!st->called && !body && !st->too_long && !st->bad_uri) {
+		st->called = true;
+		return MHD_YES;
+	}
+	if (st->too_long)
+		return server_send_error(r, 414, "the address is too long");
+	if (st->bad_uri)
+		return server_send_error(r, 400, "the address holds a NUL byte");
+	if (!r->head && strcmp(method, MHD_HTTP_METHOD_GET)) {
+		struct MHD_Response *resp = MHD_create_response_from_buffer(0, NULL,
+			MHD_RESPMEM_PERSISTENT);
+		if (resp)
+			MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
+		return server_send(r, 405, resp);
+	}
+	if (body)
+		return server_send_error(r, 413, "requests to the box carry no body");
+	if (!clean_text(url, strlen(url)))
+		return server_send_error(r, 400, "the address is not valid UTF-8 text");
+	bool bad = false;
+	MHD_get_connection_values_n(conn, MHD_GET_ARGUMENT_KIND, check_arg, &bad);
+	if (bad)
+		return server_send_error(r, 400, "a parameter is not valid UTF-8 text");
+	return route(r, s->home);
+}
+
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+	(void)cls;
+	(void)conn;
+	request_state *st = calloc(1, sizeof *st);
+	if (!st)
+		return NULL;
+	st->started = kho_log_clock();
+	size_t len = strlen(uri);
+	st->too_long = len > MAX_URI;
+	for (const char *p = strchr(uri, '%'); p; p = strchr(p + 1, '%'))
+		if (p[1] == '0' && p[2] == '0')
+			st->bad_uri = true;
+	return st;
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+	enum MHD_RequestTerminationCode why)
+{
+	(void)cls;
+	(void)conn;
+	request_state *st = *con_cls;
+	if (!st)
+		return;
+	const server_request *r = &st->r;
+	if (r->path)
+		kho_log_info("%s %s %d %llu B %.1f ms%s", r->head ? "HEAD" : "GET", r->path,
+			r->status, (unsigned long long)r->bytes, (kho_log_clock() - st->started) * 1e3,
+			why == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " (not completed)");
+	free(st);
+	*con_cls = NULL;
+}
+
+static void on_mhd_error(void *cls, const char *fmt, va_list ap)
+{
+	(void)cls;
+	char line[512];
+	vsnprintf(line, sizeof line, fmt, ap);
+	line[strcspn(line, "\n")] = '\0';
+	kho_log_debug("http: %s", line);
+}
+
+/* ---------------------------------------------------------------- start */
+
+static unsigned default_threads(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+	return n < 1 ? 1 : n > 4 ? 4 : (unsigned)n;
+}
+
+int server_start(server **out, char **url, const char *home, const server_config *cfg)
+{
+	*out = NULL;
+	*url = NULL;
+	struct sockaddr_storage addr;
+	size_t addr_len;
+	int rc = server_parse_listen(&addr, &addr_len, cfg->listen ? cfg->listen :
+		"127.0.0.1:8080");
+	if (rc)
+		return rc;
+	server *s = calloc(1, sizeof *s);
+	if (!s || !(s->home = strdup(home))) {
+		free(s);
+		return kho_error_set(KHO_ENOMEM, "out of memory");
+	}
+	s->cfg = cfg;
+	unsigned threads = cfg->threads ? cfg->threads : default_threads();
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ERROR_LOG;
+	if (addr.ss_family == AF_INET6)
+		flags |= MHD_USE_IPv6;
+	s->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s,
+		MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
+		MHD_OPTION_THREAD_POOL_SIZE, threads,
+		MHD_OPTION_CONNECTION_LIMIT, (unsigned)MAX_CONNECTIONS,
+		MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)MAX_PER_ADDRESS,
+		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)IDLE_TIMEOUT,
+		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)MEMORY_PER_CONNECTION,
+		MHD_OPTION_URI_LOG_CALLBACK, on_uri, NULL,
+		MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
+		MHD_OPTION_EXTERNAL_LOGGER, on_mhd_error, NULL,
+		MHD_OPTION_END);
+	if (!s->daemon) {
+		free(s->home);
+		free(s);
+		return kho_error_set(KHO_EIO, "cannot listen on %s (in use, or not an address of "
+			"this machine?)", cfg->listen ? cfg->listen : "127.0.0.1:8080");
+	}
+	const union MHD_DaemonInfo *info = MHD_get_daemon_info(s->daemon,
+		MHD_DAEMON_INFO_BIND_PORT);
+	unsigned port = info ? info->port : 0;
+	char host[INET6_ADDRSTRLEN + 2] = "";
+	if (addr.ss_family == AF_INET6) {
+		char a[INET6_ADDRSTRLEN];
+		inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&addr)->sin6_addr, a, sizeof a);
+		snprintf(host, sizeof host, "[%s]", a);
+	} else {
+		inet_ntop(AF_INET, &((struct sockaddr_in *)&addr)->sin_addr, host, sizeof host);
+	}
+	size_t n = strlen(host) + 32;
+	if (!(*url = malloc(n))) {
+		server_stop(s);
+		return kho_error_set(KHO_ENOMEM, "out of memory");
+	}
+	snprintf(*url, n, "http://%s:%u/", host, port);
+	*out = s;
+	return KHO_OK;
+}
+
+void server_stop(server *s)
+{
+	if (!s)
+		return;
+	if (s->daemon)
+		MHD_stop_daemon(s->daemon);
+	free(s->home);
+	free(s);
+}
