@@ -107,14 +107,16 @@ static int set_key(server_config *cfg, const char *path, int line, const char *k
 				"Argon2id hash ($argon2id$…)", path, line);
 		return set_text(&cfg->admin_password_hash, value);
 	}
-	if (!strcmp(key, "threads")) {
+	if (!strcmp(key, "threads") || !strcmp(key, "idle_timeout")) {
+		bool threads = !strcmp(key, "threads");
+		unsigned long max = threads ? 64 : 3600;
 		char *end;
 		errno = 0;
 		unsigned long n = strtoul(value, &end, 10);
-		if (errno || end == value || *end || n < 1 || n > 64)
-			return kho_error_set(KHO_EINVALID, "%s:%d: threads must be a number from 1 to 64",
-				path, line);
-		cfg->threads = (unsigned)n;
+		if (errno || end == value || *end || n < 1 || n > max)
+			return kho_error_set(KHO_EINVALID, "%s:%d: %s must be a number from 1 to %lu",
+				path, line, key, max);
+		*(threads ? &cfg->threads : &cfg->idle_timeout) = (unsigned)n;
 		return KHO_OK;
 	}
 	return kho_error_set(KHO_EINVALID, "%s:%d: unknown setting '%s' (see kho.conf.example)",

@@ -23,7 +23,7 @@
 /* Limits on what clients may send and hold (docs/serve.md). */
 #define MAX_CONNECTIONS 512      /* in all */
 #define MAX_PER_ADDRESS 64       /* from one address (a school NAT is one) */
-#define IDLE_TIMEOUT 30          /* seconds before an idle connection closes */
+#define IDLE_TIMEOUT 30          /* seconds before an idle connection closes (default) */
 #define MEMORY_PER_CONNECTION (64 * 1024) /* request line and headers fit in it */
 #define MAX_URI 4096             /* bytes of a request's URI */
 
@@ -236,17 +236,37 @@ const char *server_arg(server_request *r, const char *key, size_t max, bool *bad
 	return value;
 }
 
-/* Every query parameter must be clean text too, named or not. */
+#define MAX_PARAMS 16
+
+/* What check_arg() has seen of a request's parameters. */
+typedef struct arg_check {
+	const char *keys[MAX_PARAMS];
+	size_t n;
+	const char *problem; /* NULL while all is well */
+} arg_check;
+
+/* Every query parameter must be clean text too, named or not, and given
+ * once: which of two values counts would be a guess. */
 static enum MHD_Result check_arg(void *cls, enum MHD_ValueKind kind, const char *key,
 	size_t key_size, const char *value, size_t value_size)
 {
 	(void)kind;
-	bool *bad = cls;
+	arg_check *c = cls;
 	if (!key || strlen(key) != key_size || !clean_text(key, key_size) ||
 	    (value && (strlen(value) != value_size || !clean_text(value, value_size)))) {
-		*bad = true;
+		c->problem = "a parameter is not valid UTF-8 text";
 		return MHD_NO;
 	}
+	for (size_t i = 0; i < c->n; i++)
+		if (!strcmp(c->keys[i], key)) {
+			c->problem = "a parameter is given twice";
+			return MHD_NO;
+		}
+	if (c->n == MAX_PARAMS) {
+		c->problem = "too many parameters";
+		return MHD_NO;
+	}
+	c->keys[c->n++] = key;
 	return MHD_YES;
 }
 
@@ -264,8 +284,24 @@ static bool app_page(const char *path)
 		has_prefix(path, "/browse/") || !strcmp(path, "/search");
 }
 
+/* True when a segment of `path` is empty, "." or ".." (after the first "/"). */
+static bool odd_segments(const char *path)
+{
+	for (const char *seg = path + 1;;) {
+		size_t n = strcspn(seg, "/");
+		if ((n == 0 && seg[n]) || (n == 1 && seg[0] == '.') ||
+		    (n == 2 && seg[0] == '.' && seg[1] == '.'))
+			return true;
+		if (!seg[n])
+			return false;
+		seg += n + 1;
+	}
+}
+
 static enum MHD_Result route(server_request *r, const char *home)
 {
+	if (r->path[0] != '/' || odd_segments(r->path) || strchr(r->path, '\\'))
+		return server_send_error(r, 400, "an address must not hold empty, '.' or '..' parts");
 	if (has_prefix(r->path, "/api/"))
 		return server_api(r, home);
 	if (has_prefix(r->path, "/files/"))
@@ -325,10 +361,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		return server_send_error(r, 413, "requests to the box carry no body");
 	if (!clean_text(url, strlen(url)))
 		return server_send_error(r, 400, "the address is not valid UTF-8 text");
-	bool bad = false;
-	MHD_get_connection_values_n(conn, MHD_GET_ARGUMENT_KIND, check_arg, &bad);
-	if (bad)
-		return server_send_error(r, 400, "a parameter is not valid UTF-8 text");
+	arg_check args = { .n = 0 };
+	MHD_get_connection_values_n(conn, MHD_GET_ARGUMENT_KIND, check_arg, &args);
+	if (args.problem)
+		return server_send_error(r, 400, args.problem);
 	return route(r, s->home);
 }
 
@@ -407,7 +443,7 @@ int server_start(server **out, char **url, const char *home, const server_config
 		MHD_OPTION_THREAD_POOL_SIZE, threads,
 		MHD_OPTION_CONNECTION_LIMIT, (unsigned)MAX_CONNECTIONS,
 		MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)MAX_PER_ADDRESS,
-		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)IDLE_TIMEOUT,
+		MHD_OPTION_CONNECTION_TIMEOUT, cfg->idle_timeout ? cfg->idle_timeout : (unsigned)IDLE_TIMEOUT,
 		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)MEMORY_PER_CONNECTION,
 		MHD_OPTION_URI_LOG_CALLBACK, on_uri, NULL,
 		MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,

@@ -63,3 +63,56 @@ def skip(why):
     print("skipped: " + why)
     shutil.rmtree(_tmp, ignore_errors=True)
     sys.exit(77)
+
+
+class Server:
+    """`kho serve` on a free loopback port, for one test; stop() ends it."""
+
+    def __init__(self, home, *args, env_extra=None):
+        env = dict(os.environ)
+        env.pop("KHO_HOME", None)
+        env.pop("KHO_LOG", None)  # one log line per request, at info level
+        env.update(env_extra or {})
+        self.proc = subprocess.Popen([KHO, "--home", home, "serve", "--listen", "127.0.0.1:0"]
+                                     + list(args), stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE, env=env)
+        line = self.proc.stdout.readline().decode("utf-8", "replace")
+        if "http://" not in line:
+            self.proc.kill()
+            raise RuntimeError("kho serve did not start: %r %r" % (
+                line, self.proc.stderr.read().decode("utf-8", "replace")))
+        self.url = line[line.index("http://"):].split()[0]
+        self.host, port = self.url[len("http://"):].rstrip("/").rsplit(":", 1)
+        self.port = int(port)
+
+    def stop(self, sig=None):
+        """Sends `sig` (SIGTERM by default); returns (exit code, stderr)."""
+        import signal
+        self.proc.send_signal(sig or signal.SIGTERM)
+        try:
+            rc = self.proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            rc = None
+        return rc, self.proc.stderr.read().decode("utf-8", "replace")
+
+
+def http(server, path, method="GET", headers=None, body=None, timeout=10):
+    """One request on a new connection: (status, headers dict lower-cased, body bytes)."""
+    import http.client
+    c = http.client.HTTPConnection(server.host, server.port, timeout=timeout)
+    try:
+        c.request(method, path, body=body, headers=headers or {})
+        r = c.getresponse()
+        data = r.read()
+        return r.status, {k.lower(): v for k, v in r.getheaders()}, data
+    finally:
+        c.close()
+
+
+def http_json(server, path):
+    status, headers, body = http(server, path)
+    try:
+        return status, json.loads(body)
+    except ValueError:
+        return status, None
