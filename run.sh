@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Sets up a kho box on this machine and fills it with the bundled lesson packs:
-# installs what Debian lacks, builds kho in build/, imports content-packs/packs/
-# into the box's home ($KHO_HOME, else ~/.local/share/kho) and shows what is there.
+# Sets up a kho box on this machine and serves the bundled lesson packs to
+# teachers: installs what Debian lacks, builds kho in build/, imports
+# content-packs/packs/ into the box's home ($KHO_HOME, else ~/.local/share/kho),
+# then runs `kho serve` and prints the address to open, until Ctrl-C.
+#   KHO_LISTEN=0.0.0.0:8080 ./run.sh   serve the school's network, not only this machine
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -16,6 +18,8 @@ kho=build/tools/kho
 echo
 "$kho" list
 echo
-echo "Try a search (accents are optional):"
+echo "A search from the command line (accents are optional):"
 echo "  $kho search duong tron"
 "$kho" search --limit 3 duong tron
+echo
+exec "$kho" serve ${KHO_LISTEN:+--listen "$KHO_LISTEN"}

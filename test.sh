@@ -5,7 +5,7 @@
 set -uo pipefail
 cd "$(dirname "$0")"
 
-scripts/install-deps.sh || { echo "kho: could not install the build dependencies" >&2; exit 1; }
+scripts/install-deps.sh --test || { echo "kho: could not install what the tests need" >&2; exit 1; }
 
 build=build-test
 if [ ! -f "$build/build.ninja" ]; then

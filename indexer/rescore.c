@@ -18,6 +18,17 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Buckets of the phrases' first tokens (more than twice INDEX_RANK_MAX_PHRASES). */
+#define FIRST_SLOTS 512
+
+static unsigned first_slot(const char *s, size_t len)
+{
+	uint32_t h = 2166136261u; /* FNV-1a */
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ (unsigned char)s[i]) * 16777619u;
+	return h & (FIRST_SLOTS - 1);
+}
+
 /* The forms at one position of a column: folded, and exact when it differs. */
 typedef struct position {
 	uint32_t folded, exact; /* offsets into the text buffer; exact = UINT32_MAX when none */
@@ -38,6 +49,12 @@ struct index_rescorer {
 	bool ready;             /* nodes and lens are set (on the first lesson scored) */
 	const kho_query_node *nodes[INDEX_RANK_MAX_PHRASES]; /* per phrase of params */
 	size_t lens[INDEX_RANK_MAX_PHRASES][KHO_QUERY_MAX_PHRASE]; /* their tokens' lengths */
+	/* The phrases by the hash of their first token (chains through `next`,
+	 * -1 ends), so that a position tries only those that may start there;
+	 * a phrase whose first token is a prefix is tried everywhere. */
+	int16_t head[FIRST_SLOTS], next[INDEX_RANK_MAX_PHRASES];
+	int16_t anywhere[INDEX_RANK_MAX_PHRASES];
+	int n_anywhere;
 };
 
 int index_rescorer_new(index_rescorer **out, kho_index *index, const kho_query *query,
@@ -166,6 +183,20 @@ int index_rescore(bool *matches, double *score, index_rescorer *r, int64_t lesso
 			if (nodes[p] && nodes[p]->n_tokens > KHO_QUERY_MAX_PHRASE)
 				nodes[p] = NULL; /* never: the parser keeps at most that many */
 		}
+		for (int i = 0; i < FIRST_SLOTS; i++)
+			r->head[i] = -1;
+		r->n_anywhere = 0;
+		for (int p = n - 1; p >= 0; p--) { /* chains in phrase order */
+			if (!nodes[p] || !nodes[p]->n_tokens)
+				continue;
+			if (nodes[p]->kind == KHO_QUERY_PREFIX && nodes[p]->n_tokens == 1) {
+				r->anywhere[r->n_anywhere++] = (int16_t)p;
+				continue;
+			}
+			unsigned slot = first_slot(nodes[p]->tokens[0], r->lens[p][0]);
+			r->next[p] = r->head[slot];
+			r->head[slot] = (int16_t)p;
+		}
 		r->ready = true;
 	}
 	sqlite3_bind_int64(r->read, 1, lesson);
@@ -190,10 +221,24 @@ int index_rescore(bool *matches, double *score, index_rescorer *r, int64_t lesso
 			return kho_error_set(KHO_ENOMEM, "out of memory searching");
 		}
 		length += r->n_pos;
-		for (int p = 0; p < n; p++)
-			for (size_t at = 0; nodes[p] && at < r->n_pos; at++)
+		double weight = index_rank_weights[c];
+		for (size_t at = 0; at < r->n_pos; at++) {
+			const position *pos = &r->pos[at];
+			unsigned a = first_slot(r->text + pos->folded, pos->folded_len);
+			unsigned b = pos->exact == UINT32_MAX ? a :
+				first_slot(r->text + pos->exact, pos->exact_len);
+			for (int p = r->head[a]; p >= 0; p = r->next[p])
 				if (phrase_at(r, nodes[p], r->lens[p], at))
-					freq[p] += index_rank_weights[c];
+					freq[p] += weight;
+			for (int p = b == a ? -1 : r->head[b]; p >= 0; p = r->next[p])
+				if (phrase_at(r, nodes[p], r->lens[p], at))
+					freq[p] += weight;
+			for (int i = 0; i < r->n_anywhere; i++) {
+				int p = r->anywhere[i];
+				if (phrase_at(r, nodes[p], r->lens[p], at))
+					freq[p] += weight;
+			}
+		}
 	}
 	sqlite3_reset(r->read);
 	bool positive = false;

@@ -48,10 +48,7 @@ static int run(int argc, char **argv)
 	long threads = 0;
 	int opt;
 	optind = 1;
-	bool quiet = false;
 	while ((opt = getopt_long(argc, argv, "l:", options, NULL)) != -1) {
-		if (opt == CLI_OPT_QUIET)
-			quiet = true;
 		int rc = cli_common_option(opt, &cmd_serve);
 		if (rc >= 0)
 			return rc;
@@ -68,8 +65,8 @@ static int run(int argc, char **argv)
 	}
 	if (optind != argc)
 		return cli_usage(&cmd_serve, "serve takes no arguments besides options");
-	/* one line per request unless told otherwise */
-	if (!quiet && !getenv("KHO_LOG") && kho_log_get_level() < KHO_LOG_INFO)
+	/* one line per request, unless --quiet or $KHO_LOG said otherwise */
+	if (!getenv("KHO_LOG") && kho_log_get_level() == KHO_LOG_WARN)
 		kho_log_set_level(KHO_LOG_INFO);
 
 	kho_store *store = NULL;
