@@ -38,7 +38,7 @@ fi
 
 # The browser tests' one npm package (playwright-core, pinned in
 # tests/web/package-lock.json), installed when missing or changed.
-if [ "$mode" = --test ] || [ "$mode" = --bench ]; then
+if { [ "$mode" = --test ] || [ "$mode" = --bench ]; } && [ -f tests/web/package-lock.json ]; then
   stamp=tests/web/node_modules/.package-lock.json
   if [ ! -f "$stamp" ] || [ tests/web/package-lock.json -nt "$stamp" ]; then
     echo "kho: installing the browser tests' npm packages" >&2
