@@ -148,6 +148,7 @@
   var lang = 'vi';
   var schoolName = null;
   var packTitles = {};
+  var packLangs = {};           // each pack's language, marked on its titles for screen readers
   var view = { name: '' };      // the route drawn now: name, key (its API URL), params
   var mainReq = null;           // the request that will draw the main area
   var pending = {};             // after the next draw: focus, scroll position, a control to refocus
@@ -160,6 +161,7 @@
   var input = doc.getElementById('q');
   var sugList = doc.getElementById('suggestions');
   var statusEl = doc.getElementById('status');
+  var navBrowse = doc.getElementById('nav-browse');
 
   /* ---- small helpers ---- */
 
@@ -304,8 +306,14 @@
     return null;
   }
 
-  function hasClass(el, c) {
-    return (' ' + el.className + ' ').indexOf(' ' + c + ' ') >= 0;
+  /* The attribute, not the property: IE10 has no 'hidden' property. */
+  function setHidden(el, hide) {
+    if (hide) el.setAttribute('hidden', '');
+    else el.removeAttribute('hidden');
+  }
+
+  function isHidden(el) {
+    return el.hasAttribute('hidden');
   }
 
   function setStatus(text) {
@@ -407,15 +415,17 @@
 
   function errorText(err) {
     if (err.network) return t('netError');
+    if (err.status === 404 && view.name === 'lesson') return t('lessonMissing');
     return t('serverError', err.message);
   }
 
   function drawError(err) {
+    var missing = err.status === 404;
     var box = h('div', { 'class': 'message error', id: 'error', 'data-test': 'error', role: 'alert' }, [
       h('p', { text: errorText(err) }),
-      h('button', { type: 'button', 'class': 'button', 'data-action': 'retry', text: t('retry') })
+      missing ? null : h('button', { type: 'button', 'class': 'button', 'data-action': 'retry', text: t('retry') })
     ]);
-    setMain(box, 'error');
+    setMain(view.name === 'lesson' ? [h('p', { 'class': 'back-row' }, backLink()), box] : box, 'error');
   }
 
   /* What the next draw should do: move focus to its heading (after a link was followed),
@@ -438,7 +448,7 @@
   }
 
   function showSearchForm(show) {
-    form.hidden = !show;
+    setHidden(form, !show);
     if (!show) closeSuggestions();
   }
 
@@ -475,7 +485,7 @@
     if (opts.replace) history.replaceState(state, '', url);
     else history.pushState(state, '', url);
     pending = { focus: !!opts.focus, refocus: opts.refocus, scroll: opts.replace ? undefined : 0 };
-    route();
+    route(opts.typing);
   }
 
   function saveScroll() {
@@ -490,7 +500,9 @@
     } catch (e) { /* ignored */ }
   }
 
-  function route() {
+  /* Draw the route of the address bar; typing: the reader is typing in the search input,
+     so its completions stay open. */
+  function route(typing) {
     var path = window.location.pathname;
     var params = parseQuery(window.location.search);
     var m;
@@ -498,8 +510,10 @@
       mainReq.abort();
       mainReq = null;
     }
-    closeSuggestions();
+    if (!typing) closeSuggestions();
     main.setAttribute('data-view', '');
+    if (/^\/browse/.test(path)) navBrowse.setAttribute('aria-current', 'page');
+    else navBrowse.removeAttribute('aria-current');
     if (path === '/' || path === '/index.html') {
       drawHome();
     } else if (path === '/search' || path === '/search/') {
@@ -685,7 +699,7 @@
 
   function resultItem(r) {
     var url = /^\/lesson\//.test(r.url || '') ? r.url : '/lesson/' + enc(r.pack) + '/' + enc(r.lesson);
-    return h('li', { 'class': 'result', 'data-test': 'result', 'data-pack': r.pack, 'data-lesson': r.lesson }, [
+    return h('li', { 'class': 'result', 'data-test': 'result', 'data-pack': r.pack, 'data-lesson': r.lesson, lang: packLangs[r.pack] }, [
       h('h2', { 'class': 'result-title' }, h('a', { href: url, text: r.title })),
       r.unit ? h('p', { 'class': 'result-unit', text: r.unit }) : null,
       /* The server escapes the lesson text and adds only <mark> (docs/api.md). */
@@ -733,7 +747,8 @@
     } else {
       body.push(h('div', { 'class': 'message', id: 'no-results', 'data-test': 'no-results' }, [
         h('p', { 'class': 'strong', text: t('noResults', s.q) }),
-        h('p', { text: filtered ? t('noResultsFiltered') : t('noResultsHint') })]));
+        h('p', { text: filtered ? t('noResultsFiltered') : t('noResultsHint') }),
+        filtered ? null : h('p', {}, h('a', { href: '/browse', text: t('browse') }))]));
     }
     body.push(pagerView(s, total));
     side = facetsView(s, d.facets);
@@ -762,7 +777,7 @@
 
   function closeSuggestions() {
     sugActive = -1;
-    sugList.hidden = true;
+    setHidden(sugList, true);
     clear(sugList);
     input.setAttribute('aria-expanded', 'false');
     input.removeAttribute('aria-activedescendant');
@@ -784,7 +799,7 @@
         'data-url': /^\/lesson\//.test(s.url || '') ? s.url : '/lesson/' + enc(s.pack) + '/' + enc(s.lesson)
       }, [h('span', { 'class': 'sugg-title', text: s.title }), h('span', { 'class': 'sugg-pack', text: packTitle(s.pack) })]));
     }
-    sugList.hidden = false;
+    setHidden(sugList, false);
     input.setAttribute('aria-expanded', 'true');
   }
 
@@ -818,7 +833,7 @@
     if (sugReq) sugReq.abort();
     sugReq = getJSON('/api/suggest?q=' + enc(q) + '&limit=8', function (err, d) {
       sugReq = null;
-      if (err || input.value !== q || doc.activeElement !== input || form.hidden) return;
+      if (err || input.value !== q || doc.activeElement !== input || isHidden(form)) return;
       showSuggestions(d.suggestions || []);
     });
   }
@@ -826,7 +841,7 @@
   function liveSearch(q) {
     var s = currentFilters();
     s.q = trim(q);
-    go(searchPath(s), { replace: view.name === 'search', state: { prefix: true } });
+    go(searchPath(s), { replace: view.name === 'search', state: { prefix: true }, typing: true });
   }
 
   on(input, 'input', function () {
@@ -845,7 +860,7 @@
 
   on(input, 'keydown', function (e) {
     var k = e.keyCode;
-    var open = !sugList.hidden;
+    var open = !isHidden(sugList);
     if (k === 40 || k === 38) {            // down, up
       if (!open) return;
       e.preventDefault();
@@ -905,7 +920,7 @@
     if (d.grades) for (i = 0; i < d.grades.length; i++) meta.push(gradeName(d.grades[i]));
     return h('div', { id: 'lesson-head', 'class': 'lesson-head' }, [
       h('p', { 'class': 'back-row' }, backLink()),
-      h('h1', { id: 'lesson-title', 'data-test': 'lesson-title', text: d.title }),
+      h('h1', { id: 'lesson-title', 'data-test': 'lesson-title', lang: packLangs[d.pack], text: d.title }),
       h('p', { 'class': 'lesson-meta', id: 'lesson-meta', text: meta.join(' · ') }),
       h('nav', { 'class': 'lesson-nav', 'aria-label': t('lessonNav') }, [
         d.prev ? h('a', { 'class': 'button', id: 'prev-lesson', 'data-test': 'prev-lesson', rel: 'prev', href: d.prev.url }, [
@@ -1150,11 +1165,12 @@
       for (i = 0; i < d.packs.length; i++) {
         p = d.packs[i];
         packTitles[p.id] = p.title;
+        if (p.lang && p.lang !== 'und') packLangs[p.id] = p.lang;
       }
       /* Redraw with the packs' titles where they are shown, from the cache. */
       if ((view.name === 'search' || view.name === 'browse' || view.name === 'lesson') && main.getAttribute('data-state') === 'ready') {
         pending = { refocus: null };
-        route();
+        route(doc.activeElement === input);
       }
     });
   }
