@@ -100,4 +100,12 @@ typedef struct kho_search_result {
 int kho_index_search(kho_search_result **out, kho_index *index, const kho_search_query *query);
 void kho_search_result_free(kho_search_result *result);
 
+/* The `limit` folded words in most indexed lessons, most first (of those
+ * with word lists; none on a small index): searching them once fills what searches keep
+ * in memory (each lesson's facet values, the sets of lessons of common words),
+ * so that a server can warm an index before teachers' first searches. The
+ * array and its strings are malloc'd; free with kho_index_words_free(). */
+int kho_index_common_words(char ***out, size_t *out_count, kho_index *index, size_t limit);
+void kho_index_words_free(char **words, size_t count);
+
 #endif

@@ -1,7 +1,8 @@
 /*
  * search-lists.c — what a search reads of the word lists (tier.c): one
  * word's list or count, and, while typing, the listed words a prefix stands
- * for: the TIER_EXPANSIONS commonest folded words it begins.
+ * for: the TIER_EXPANSIONS commonest folded words it begins; and the
+ * commonest words of all, with which a server warms an index.
  */
 #include "indexer-private.h"
 
@@ -181,3 +182,44 @@ int index_expand_prefixes(kho_query **out, kho_index *index, const kho_query *in
 	return KHO_OK;
 }
 
+
+int kho_index_common_words(char ***out, size_t *out_count, kho_index *index, size_t limit)
+{
+	*out = NULL;
+	*out_count = 0;
+	sqlite3_stmt *st = NULL;
+	int src = sqlite3_prepare_v2(index->db,
+		"SELECT term FROM index_tier ORDER BY df DESC, term", -1, &st, NULL);
+	if (src != SQLITE_OK)
+		return kho_store_error(index->store, src, "reading the word lists");
+	char **words = calloc(limit ? limit : 1, sizeof *words);
+	size_t n = 0;
+	int rc = words ? KHO_OK : kho_error_set(KHO_ENOMEM, "out of memory");
+	while (!rc && n < limit && (src = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *term = (const char *)sqlite3_column_text(st, 0);
+		/* folded words only: a search for an exact form uses its folded
+		 * word's set of lessons (Vietnamese folds to ASCII) */
+		bool ascii = term != NULL;
+		for (const char *c = term; c && *c && ascii; c++)
+			ascii = (unsigned char)*c < 0x80;
+		if (ascii && !(words[n++] = strdup(term)))
+			rc = kho_error_set(KHO_ENOMEM, "out of memory");
+	}
+	if (!rc && src != SQLITE_ROW && src != SQLITE_DONE)
+		rc = kho_store_error(index->store, src, "reading the word lists");
+	sqlite3_finalize(st);
+	if (rc) {
+		kho_index_words_free(words, n);
+		return rc;
+	}
+	*out = words;
+	*out_count = n;
+	return KHO_OK;
+}
+
+void kho_index_words_free(char **words, size_t count)
+{
+	for (size_t i = 0; words && i < count; i++)
+		free(words[i]);
+	free(words);
+}

@@ -27,10 +27,16 @@
 #define MEMORY_PER_CONNECTION (64 * 1024) /* request line and headers fit in it */
 #define MAX_URI 4096             /* bytes of a request's URI */
 
+/* Words searched once in each box before teachers do (kho_index_common_words). */
+#define WARM_WORDS 32
+
 struct server {
 	struct MHD_Daemon *daemon;
 	char *home;
 	const server_config *cfg;
+	pthread_t warmer;
+	unsigned threads;
+	bool warming;   /* the warmer thread was started */
 };
 
 /* What MHD keeps for a request between its callbacks (*con_cls). */
@@ -62,12 +68,95 @@ static void make_box_key(void)
 	pthread_key_create(&box_key, box_free);
 }
 
+/* Boxes opened and warmed ahead by the warmer thread, for request threads
+ * to take on their first request: the first searches of a large index read
+ * each lesson's facet values and the lesson sets of its common words (up to
+ * a second at a million lessons), which teachers should not wait for. */
+static struct {
+	pthread_mutex_t lock;
+	server_box *boxes[64];
+	size_t n;
+	unsigned claimed; /* request threads that have a box, warm or not */
+	bool stop;   /* the server is stopping: the warmer ends early */
+} warm = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
+/* A warm box for a request thread that has none (NULL: it opens its own). */
+static server_box *claim_box(void)
+{
+	pthread_mutex_lock(&warm.lock);
+	server_box *b = warm.n ? warm.boxes[--warm.n] : NULL;
+	warm.claimed++;
+	pthread_mutex_unlock(&warm.lock);
+	return b;
+}
+
+/* Whether a request thread still lacks a box that is warm or being warmed. */
+static bool box_wanted(unsigned threads)
+{
+	pthread_mutex_lock(&warm.lock);
+	bool wanted = !warm.stop && warm.claimed + warm.n < threads;
+	pthread_mutex_unlock(&warm.lock);
+	return wanted;
+}
+
+static bool warm_stopping(void)
+{
+	pthread_mutex_lock(&warm.lock);
+	bool stop = warm.stop;
+	pthread_mutex_unlock(&warm.lock);
+	return stop;
+}
+
+static void *warmer(void *arg)
+{
+	server *s = arg;
+	unsigned threads = s->threads;
+	double t0 = kho_log_clock();
+	unsigned made = 0;
+	while (made < 64 && box_wanted(threads)) {
+		server_box *b = calloc(1, sizeof *b);
+		if (!b || kho_store_open(&b->store, s->home) || kho_index_open(&b->index, b->store)) {
+			box_free(b);
+			break;
+		}
+		char **words = NULL;
+		size_t n = 0;
+		if (!kho_index_common_words(&words, &n, b->index, WARM_WORDS))
+			for (size_t w = 0; w <= n && !warm_stopping(); w++) {
+				/* the first search reads the facet values, even of no word */
+				kho_search_query q = { .text = w < n ? words[w] : "", .limit = 10 };
+				kho_search_result *res = NULL;
+				if (!kho_index_search(&res, b->index, &q))
+					kho_search_result_free(res);
+			}
+		kho_index_words_free(words, n);
+		/* kept only while a request thread has none yet */
+		pthread_mutex_lock(&warm.lock);
+		bool keep = !warm.stop && warm.claimed + warm.n < threads;
+		if (keep)
+			warm.boxes[warm.n++] = b;
+		pthread_mutex_unlock(&warm.lock);
+		if (!keep)
+			box_free(b);
+		made += keep;
+	}
+	kho_log_info("warmed %u of %u request threads' boxes in %.0f ms", made, threads,
+		(kho_log_clock() - t0) * 1e3);
+	return NULL;
+}
+
 server_box *server_box_get(server_request *r, const char *home)
 {
 	if (r->box)
 		return r->box;
 	pthread_once(&box_once, make_box_key);
 	server_box *b = pthread_getspecific(box_key);
+	static _Thread_local bool claimed; /* this thread asked for a warm box */
+	if (!b && !claimed) {
+		claimed = true;
+		if ((b = claim_box()))
+			pthread_setspecific(box_key, b);
+	}
 	if (!b) {
 		b = calloc(1, sizeof *b);
 		if (!b) {
@@ -435,6 +524,7 @@ int server_start(server **out, char **url, const char *home, const server_config
 	}
 	s->cfg = cfg;
 	unsigned threads = cfg->threads ? cfg->threads : default_threads();
+	s->threads = threads;
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ERROR_LOG;
 	if (addr.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
@@ -472,6 +562,10 @@ int server_start(server **out, char **url, const char *home, const server_config
 		return kho_error_set(KHO_ENOMEM, "out of memory");
 	}
 	snprintf(*url, n, "http://%s:%u/", host, port);
+	pthread_mutex_lock(&warm.lock);
+	warm.stop = false;
+	pthread_mutex_unlock(&warm.lock);
+	s->warming = !pthread_create(&s->warmer, NULL, warmer, s);
 	*out = s;
 	return KHO_OK;
 }
@@ -480,8 +574,18 @@ void server_stop(server *s)
 {
 	if (!s)
 		return;
+	pthread_mutex_lock(&warm.lock);
+	warm.stop = true;
+	pthread_mutex_unlock(&warm.lock);
+	if (s->warming)
+		pthread_join(s->warmer, NULL);
 	if (s->daemon)
 		MHD_stop_daemon(s->daemon);
+	pthread_mutex_lock(&warm.lock);
+	while (warm.n)
+		box_free(warm.boxes[--warm.n]);
+	warm.claimed = 0;
+	pthread_mutex_unlock(&warm.lock);
 	free(s->home);
 	free(s);
 }
