@@ -105,6 +105,13 @@ typedef struct pack_ops {
 int pack_zip_open(void **out_impl, const pack_ops **out_ops, pack_entry **out_entries,
 	size_t *out_count, const char *path, const void *data, size_t len);
 
+/* As pack_zip_open(); without `strict`, libzip's consistency check of each
+ * local header against the central directory is skipped (kho_archive:
+ * foreign packages made by careless tools fail it; the names, caps, sizes
+ * and CRCs are still checked). */
+int pack_zip_open_checked(void **out_impl, const pack_ops **out_ops, pack_entry **out_entries,
+	size_t *out_count, const char *path, const void *data, size_t len, bool strict);
+
 /* Fills `entries` from a folder; links and special files are refused. */
 int pack_dir_open(void **out_impl, const pack_ops **out_ops, pack_entry **out_entries,
 	size_t *out_count, const char *path);

@@ -134,6 +134,53 @@ void kho_hash_to_hex(char out[KHO_HASH_HEX_SIZE], const kho_hash *hash);
 /* KHO_EINVALID unless `hex` is exactly 64 lower-case hex digits. */
 int kho_hash_from_hex(kho_hash *out, const char *hex);
 
+/* ------------------------------------------ keys and signatures (sign.c) */
+
+/* Ed25519 keys and signatures in minisign's file formats (docs/signing.md):
+ * minisign verifies what kho signs, and kho verifies what minisign signs. */
+#define KHO_KEY_ID_SIZE 8
+#define KHO_KEY_ID_HEX_SIZE 17 /* 16 hex digits, as minisign prints a key id, and NUL */
+
+typedef struct kho_public_key {
+	unsigned char id[KHO_KEY_ID_SIZE];
+	unsigned char key[32];
+} kho_public_key;
+
+typedef struct kho_secret_key {
+	unsigned char id[KHO_KEY_ID_SIZE];
+	unsigned char key[64];
+} kho_secret_key;
+
+/* A new key pair with a random key id. */
+void kho_keygen(kho_public_key *pub, kho_secret_key *sec);
+void kho_key_id_hex(char out[KHO_KEY_ID_HEX_SIZE], const unsigned char id[KHO_KEY_ID_SIZE]);
+
+/* A public key from a key file's text, or from its base64 line alone. */
+int kho_public_key_parse(kho_public_key *out, const char *text, size_t len);
+int kho_public_key_read(kho_public_key *out, const char *path);
+/* The key's base64 line (malloc'd), or NULL when out of memory. */
+char *kho_public_key_text(const kho_public_key *pub);
+/* Key files are written whole or not at all; KHO_EEXISTS unless overwrite. */
+int kho_public_key_write(const char *path, const kho_public_key *pub, bool overwrite);
+/* Encrypted with the passphrase (scrypt, as minisign) unless it is NULL. */
+int kho_secret_key_write(const char *path, const kho_secret_key *sec, const char *passphrase,
+	bool overwrite);
+int kho_secret_key_encrypted(bool *out, const char *path);
+/* KHO_ESIGNATURE for a wrong passphrase (the key's checksum fails). */
+int kho_secret_key_read(kho_secret_key *out, const char *path, const char *passphrase);
+
+/* Signs the file at `path` (its BLAKE2b-512, minisign's "hashed" mode) into
+ * the signature file `sig_path`, with a one-line trusted comment. */
+int kho_sign_file(const char *path, const char *sig_path, const kho_secret_key *sec,
+	const char *trusted_comment);
+/* Verifies `path` against `sig_path` with whichever of `keys` signed it:
+ * *signer gets its index and *trusted_comment (malloc'd, may be NULL) the
+ * signed comment. KHO_ENOTFOUND when no key has the signature's key id,
+ * KHO_ESIGNATURE when the signature does not verify, KHO_EINVALID when the
+ * signature file is malformed. */
+int kho_verify_file(size_t *signer, char **trusted_comment, const char *path,
+	const char *sig_path, const kho_public_key *keys, size_t n_keys);
+
 /* ------------------------------------------------------------ blob store */
 
 /* Files named by their hash under a folder (blobs/ab/cdef…). New blobs are
@@ -258,6 +305,10 @@ void kho_pack_free(kho_pack *pack);
 const kho_manifest *kho_pack_manifest(const kho_pack *pack);
 /* The path the pack was opened from. */
 const char *kho_pack_source(const kho_pack *pack);
+/* The key id (hex) whose signature of the pack the importer verified, which
+ * kho_store_install() records; NULL (the default) for an unverified pack. */
+int kho_pack_set_signer(kho_pack *pack, const char *key_id);
+const char *kho_pack_signer(const kho_pack *pack);
 
 size_t kho_pack_entry_count(const kho_pack *pack);
 /* Borrowed entry name, a safe relative path. */
@@ -277,6 +328,38 @@ int kho_pack_entry_read(kho_pack *pack, size_t i,
  * it is larger than `max`. */
 int kho_pack_entry_read_all(char **out, size_t *out_len, kho_pack *pack, size_t i, size_t max);
 
+/* ------------------------------------------------ archives (archive.c) */
+
+/* Any zip file or folder read with a pack's safety rules but without a
+ * manifest: the foreign packages that importers convert (SCORM, IMS CC,
+ * EPUB, H5P). Every entry name is checked as for a pack (safe relative
+ * UTF-8 path, no links, no encrypted entries), the caps of "packs" above
+ * apply (entry count, sizes, compression ratio), names are unique, and each
+ * read is checked against the declared size. Entries are sorted by name;
+ * folder entries of a zip are not listed. */
+typedef struct kho_archive kho_archive;
+
+/* Opens `path`, a zip file or a folder. KHO_ENOTFOUND, KHO_EINVALID (not a
+ * zip, damaged zip), KHO_EUNSAFE, KHO_ELIMIT, KHO_EIO. */
+int kho_archive_open(kho_archive **out, const char *path);
+/* Opens a zip held in memory; `data` must outlive the archive. */
+int kho_archive_open_buffer(kho_archive **out, const void *data, size_t len, const char *name);
+void kho_archive_free(kho_archive *archive);
+
+/* The path (or name) the archive was opened from; borrowed. */
+const char *kho_archive_source(const kho_archive *archive);
+size_t kho_archive_entry_count(const kho_archive *archive);
+/* Borrowed entry name (a safe relative path), NULL past the end. */
+const char *kho_archive_entry_name(const kho_archive *archive, size_t i);
+uint64_t kho_archive_entry_size(const kho_archive *archive, size_t i);
+/* Index of the entry named `name`, or -1. */
+long kho_archive_entry_find(const kho_archive *archive, const char *name);
+/* As kho_pack_entry_read() and kho_pack_entry_read_all(). */
+int kho_archive_entry_read(kho_archive *archive, size_t i,
+	int (*sink)(void *payload, const void *data, size_t len), void *payload);
+int kho_archive_entry_read_all(char **out, size_t *out_len, kho_archive *archive, size_t i,
+	size_t max);
+
 /* ------------------------------------------------------------- box store */
 
 /* The box store under a home folder: kho.db (SQLite, WAL, foreign keys) and
@@ -286,7 +369,7 @@ int kho_pack_entry_read_all(char **out, size_t *out_len, kho_pack *pack, size_t 
 typedef struct kho_store kho_store;
 
 /* The schema version this build writes. */
-#define KHO_STORE_SCHEMA_VERSION 2
+#define KHO_STORE_SCHEMA_VERSION 3
 
 /* KHO_EVERSION if the store was written by a newer kho. */
 int kho_store_open(kho_store **out, const char *home);
@@ -314,9 +397,25 @@ typedef struct kho_pack_info {
 	int64_t lessons;         /* lessons in the visible version */
 	int64_t older_versions;  /* kept for rollback */
 	int64_t installed_at;    /* Unix time of the visible version */
+	char *signed_by;         /* key id (hex) of the visible version; NULL: unverified */
 } kho_pack_info;
 
 int kho_store_list_packs(kho_pack_info **out, size_t *out_count, kho_store *store);
+
+/* Keys whose signed packs this box installs (`kho trust`). */
+typedef struct kho_trusted_key {
+	kho_public_key key;
+	char id_hex[KHO_KEY_ID_HEX_SIZE];
+	char *comment;
+	int64_t added_at;
+} kho_trusted_key;
+
+/* KHO_EEXISTS when a key with that id is trusted already. */
+int kho_store_trust_add(kho_store *store, const kho_public_key *key, const char *comment);
+/* `key_id` in hex (as `kho trust list` shows it); KHO_ENOTFOUND when absent. */
+int kho_store_trust_remove(kho_store *store, const char *key_id);
+int kho_store_trusted_keys(kho_trusted_key **out, size_t *out_count, kho_store *store);
+void kho_trusted_keys_free(kho_trusted_key *keys, size_t count);
 void kho_pack_info_free(kho_pack_info *infos, size_t count);
 
 /* The visible version of `pack_id`; KHO_ENOTFOUND when not installed. */
@@ -344,6 +443,7 @@ typedef struct kho_lesson_info {
 	char *unit_title;  /* NULL without a unit */
 	char *subjects;    /* codes separated by spaces */
 	char *grades;      /* numbers separated by spaces */
+	char *signed_by;   /* key id (hex) of the version's verified signature; NULL: none */
 	kho_lesson_ref prev, next; /* around it in its unit, in the pack's order */
 } kho_lesson_info;
 

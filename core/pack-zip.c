@@ -117,6 +117,14 @@ static int check_entry(zip_t *za, zip_uint64_t i, const zip_stat_t *st, const ch
 int pack_zip_open(void **out_impl, const pack_ops **out_ops, pack_entry **out_entries,
 	size_t *out_count, const char *path, const void *data, size_t len)
 {
+	return pack_zip_open_checked(out_impl, out_ops, out_entries, out_count, path, data, len,
+		true);
+}
+
+int pack_zip_open_checked(void **out_impl, const pack_ops **out_ops, pack_entry **out_entries,
+	size_t *out_count, const char *path, const void *data, size_t len, bool strict)
+{
+	int flags = ZIP_RDONLY | (strict ? ZIP_CHECKCONS : 0);
 	zip_error_t error;
 	zip_t *za = NULL;
 	pack_entry *entries = NULL;
@@ -126,11 +134,11 @@ int pack_zip_open(void **out_impl, const pack_ops **out_ops, pack_entry **out_en
 	zip_error_init(&error);
 	if (data) {
 		zip_source_t *src = zip_source_buffer_create(data, len, 0, &error);
-		if (src && !(za = zip_open_from_source(src, ZIP_RDONLY | ZIP_CHECKCONS, &error)))
+		if (src && !(za = zip_open_from_source(src, flags, &error)))
 			zip_source_free(src);
 	} else {
 		int ze = 0;
-		za = zip_open(path, ZIP_RDONLY | ZIP_CHECKCONS, &ze);
+		za = zip_open(path, flags, &ze);
 		if (!za)
 			zip_error_init_with_code(&error, ze);
 	}

@@ -17,6 +17,7 @@ struct kho_pack {
 	pack_entry *entries;   /* sorted by name, unique */
 	size_t n_entries;
 	kho_manifest *manifest;
+	char *signer;          /* key id (hex) of a verified signature; NULL: none */
 };
 
 void pack_entries_free(pack_entry *entries, size_t count)
@@ -129,6 +130,8 @@ int kho_pack_open_buffer(kho_pack **out, const void *data, size_t len, const cha
 
 void kho_pack_free(kho_pack *p)
 {
+	if (p)
+		free(p->signer);
 	if (!p)
 		return;
 	if (p->ops && p->impl)
@@ -224,4 +227,19 @@ int kho_pack_entry_read_all(char **out, size_t *out_len, kho_pack *p, size_t i, 
 	*out = buf.data;
 	*out_len = buf.len;
 	return KHO_OK;
+}
+
+int kho_pack_set_signer(kho_pack *p, const char *key_id)
+{
+	char *copy = key_id ? strdup(key_id) : NULL;
+	if (key_id && !copy)
+		return kho_error_set(KHO_ENOMEM, "out of memory");
+	free(p->signer);
+	p->signer = copy;
+	return KHO_OK;
+}
+
+const char *kho_pack_signer(const kho_pack *p)
+{
+	return p->signer;
 }

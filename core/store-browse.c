@@ -48,6 +48,7 @@ void kho_lesson_info_free(kho_lesson_info *info)
 	free(info->unit_title);
 	free(info->subjects);
 	free(info->grades);
+	free(info->signed_by);
 	ref_free(&info->prev);
 	ref_free(&info->next);
 	free(info);
@@ -86,7 +87,7 @@ int kho_store_lesson(kho_lesson_info **out, kho_store *store, const char *pack_i
 	*out = NULL;
 	sqlite3_stmt *st = store_prepare(store,
 		"SELECT p.id, v.title, v.version, l.lesson_id, l.title, l.summary, l.keywords, l.href,"
-		"  l.unit_id, u.title, l.subjects, l.grades, l.pv, l.ord"
+		"  l.unit_id, u.title, l.subjects, l.grades, l.pv, l.ord, v.signed_by"
 		VISIBLE
 		" LEFT JOIN units u ON u.pv = l.pv AND u.unit_id = l.unit_id"
 		" WHERE p.id = ?1 AND l.lesson_id = ?2");
@@ -116,6 +117,7 @@ int kho_store_lesson(kho_lesson_info **out, kho_store *store, const char *pack_i
 		info->unit_title = info->unit_id ? store_column_dup(st, 9) : NULL;
 		info->subjects = store_column_dup(st, 10);
 		info->grades = store_column_dup(st, 11);
+		info->signed_by = dup_or_null(st, 14, &failed);
 		failed = failed || !info->summary || !info->keywords || !info->subjects ||
 			!info->grades || (info->unit_id && !info->unit_title);
 	}

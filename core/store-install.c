@@ -79,8 +79,8 @@ static int insert_version(install *in, const char *manifest_hash)
 	const kho_manifest *m = in->m;
 	sqlite3_stmt *st = store_prepare(in->store,
 		"INSERT INTO pack_versions (pack_id, version, title, summary, publisher, license,"
-		" lang, subjects, grades, manifest, source, installed_at)"
-		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)");
+		" lang, subjects, grades, manifest, source, installed_at, signed_by)"
+		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)");
 	if (!st)
 		return kho_error_last_code();
 	char *subjects = join_subjects(m->subjects, m->n_subjects);
@@ -101,6 +101,7 @@ static int insert_version(install *in, const char *manifest_hash)
 		bind_text(st, 10, manifest_hash);
 		bind_text(st, 11, kho_pack_source(in->pack));
 		sqlite3_bind_int64(st, 12, (sqlite3_int64)time(NULL));
+		bind_text(st, 13, kho_pack_signer(in->pack));
 		rc = step_done(in, st, "recording the pack version");
 		in->pv = sqlite3_last_insert_rowid(kho_store_db(in->store));
 	}
@@ -401,10 +402,32 @@ static int run_install(install *in, int64_t old_pv, bool is_new)
 	return rc;
 }
 
+/* KHO_ESIGNATURE when the visible version of `m`'s pack was signed and
+ * `signer` is NULL: a local, unverified pack never replaces a verified one. */
+static int check_signer(kho_store *store, const kho_manifest *m, const char *signer)
+{
+	if (signer)
+		return KHO_OK;
+	sqlite3_stmt *st = store_prepare(store, "SELECT v.signed_by FROM packs p JOIN pack_versions v"
+		" ON v.pack_id = p.id AND v.version = p.current_version WHERE p.id = ?1");
+	if (!st)
+		return kho_error_last_code();
+	sqlite3_bind_text(st, 1, m->id, -1, SQLITE_STATIC);
+	int rc = KHO_OK, src = sqlite3_step(st);
+	if (src == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
+		rc = kho_error_set(KHO_ESIGNATURE, "pack '%s' is installed with a verified signature "
+			"(key %s); this version is not signed, so it cannot replace it", m->id,
+			(const char *)sqlite3_column_text(st, 0));
+	else if (src != SQLITE_ROW && src != SQLITE_DONE)
+		rc = kho_store_error(store, src, "reading the installed version");
+	sqlite3_finalize(st);
+	return rc;
+}
+
 /* Decides what installing `m` means, inside the write transaction so that
  * no other process changes the answer before the install is done. */
 static int plan(kho_install_info *info, int64_t *old_pv, bool *is_new, kho_store *store,
-	const kho_manifest *m)
+	const kho_manifest *m, const char *signer)
 {
 	int64_t current = 0, same_pv = 0;
 	int rc = kho_store_current_version(&current, store, m->id);
@@ -425,6 +448,8 @@ static int plan(kho_install_info *info, int64_t *old_pv, bool *is_new, kho_store
 		return kho_error_set(KHO_EVERSION, "pack '%s' version %lld is older than the "
 			"installed version %lld; nothing was changed", m->id,
 			(long long)m->version, (long long)current);
+	if ((rc = check_signer(store, m, signer)))
+		return rc;
 	info->outcome = KHO_INSTALL_UPGRADED;
 	return version_row(old_pv, store, m->id, current);
 }
@@ -443,7 +468,7 @@ int kho_store_install(kho_install_info *out, kho_store *store, kho_pack *pack,
 	 * is in blobs/tmp/ was left by an install that was killed. */
 	blobs_clean_tmp(kho_store_blobs(store));
 	install in = { .store = store, .pack = pack, .m = m, .hooks = hooks, .info = &info };
-	rc = plan(&info, &old_pv, &is_new, store, m);
+	rc = plan(&info, &old_pv, &is_new, store, m, kho_pack_signer(pack));
 	if (!rc && info.outcome != KHO_INSTALL_SAME) {
 		rc = run_install(&in, old_pv, is_new);
 		double t = kho_log_clock();

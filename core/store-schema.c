@@ -86,6 +86,16 @@ static const char *const migrations[] = {
 	"  SELECT kind, value, lesson FROM split WHERE value <> '';"
 	"CREATE INDEX lessons_pv ON lessons (pv, ord);"
 	"CREATE INDEX files_hash ON files (hash);",
+
+	/* 3: the keys this box trusts, and who signed each pack version (NULL:
+	 * a local pack, imported without a signature). */
+	"CREATE TABLE trusted_keys ("
+	"  key_id TEXT PRIMARY KEY NOT NULL,"
+	"  public_key TEXT NOT NULL,"
+	"  comment TEXT NOT NULL DEFAULT '',"
+	"  added_at INTEGER NOT NULL"
+	") WITHOUT ROWID;"
+	"ALTER TABLE pack_versions ADD COLUMN signed_by TEXT;",
 };
 
 _Static_assert(sizeof migrations / sizeof migrations[0] == KHO_STORE_SCHEMA_VERSION,

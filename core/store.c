@@ -198,7 +198,7 @@ char *store_column_dup(sqlite3_stmt *st, int i)
 int kho_store_list_packs(kho_pack_info **out, size_t *out_count, kho_store *s)
 {
 	sqlite3_stmt *st = store_prepare(s,
-		"SELECT p.id, v.version, v.title, v.lang, v.installed_at,"
+		"SELECT p.id, v.version, v.title, v.lang, v.installed_at, v.signed_by,"
 		"  (SELECT COUNT(*) FROM lessons l WHERE l.pv = v.id),"
 		"  (SELECT COUNT(*) FROM pack_versions o WHERE o.pack_id = p.id AND o.id <> v.id)"
 		" FROM packs p JOIN pack_versions v ON v.pack_id = p.id AND v.version = p.current_version"
@@ -221,9 +221,12 @@ int kho_store_list_packs(kho_pack_info **out, size_t *out_count, kho_store *s)
 		info->title = store_column_dup(st, 2);
 		info->lang = store_column_dup(st, 3);
 		info->installed_at = sqlite3_column_int64(st, 4);
-		info->lessons = sqlite3_column_int64(st, 5);
-		info->older_versions = sqlite3_column_int64(st, 6);
-		if (!info->id || !info->title || !info->lang) {
+		info->signed_by = sqlite3_column_type(st, 5) == SQLITE_NULL ? NULL :
+			store_column_dup(st, 5);
+		info->lessons = sqlite3_column_int64(st, 6);
+		info->older_versions = sqlite3_column_int64(st, 7);
+		if (!info->id || !info->title || !info->lang ||
+		    (sqlite3_column_type(st, 5) != SQLITE_NULL && !info->signed_by)) {
 			rc = kho_error_set(KHO_ENOMEM, "out of memory");
 			break;
 		}
@@ -246,6 +249,7 @@ void kho_pack_info_free(kho_pack_info *infos, size_t count)
 		free(infos[i].id);
 		free(infos[i].title);
 		free(infos[i].lang);
+		free(infos[i].signed_by);
 	}
 	free(infos);
 }

@@ -16,7 +16,7 @@ packages=(
 mode=${1:-}
 if [ "$mode" = --test ] || [ "$mode" = --bench ]; then
   # tools the tests and benchmarks use
-  packages+=(libxml2-utils zstd tar time clang chromium)
+  packages+=(libxml2-utils zstd tar time clang chromium minisign)
   # Node.js for playwright-core: Debian's, unless one is installed already
   command -v node >/dev/null || packages+=(nodejs)
   command -v npm >/dev/null || packages+=(npm)

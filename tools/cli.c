@@ -5,7 +5,9 @@
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sodium.h>
 #include <string.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -110,4 +112,50 @@ json_t *cli_json_text(const char *s)
 	json_t *j = json_string(clean);
 	free(clean);
 	return j;
+}
+
+char *cli_read_passphrase(const char *prompt)
+{
+	/* From the terminal without echo; from stdin, one line, when piped. */
+	FILE *in = fopen("/dev/tty", "r+");
+	bool tty = in && isatty(STDIN_FILENO);
+	if (!tty) {
+		if (in)
+			fclose(in);
+		in = stdin;
+	}
+	struct termios old, quiet;
+	if (tty) {
+		fprintf(in, "%s", prompt);
+		fflush(in);
+		tcgetattr(fileno(in), &old);
+		quiet = old;
+		quiet.c_lflag &= ~(tcflag_t)ECHO;
+		tcsetattr(fileno(in), TCSAFLUSH, &quiet);
+	}
+	char buf[1024];
+	char *line = fgets(buf, sizeof buf, in);
+	if (tty) {
+		tcsetattr(fileno(in), TCSAFLUSH, &old);
+		fprintf(in, "\n");
+		fclose(in);
+	}
+	if (!line) {
+		kho_error_set(KHO_EINVALID, "no passphrase given");
+		return NULL;
+	}
+	buf[strcspn(buf, "\r\n")] = '\0';
+	char *p = strdup(buf);
+	sodium_memzero(buf, sizeof buf);
+	if (!p)
+		kho_error_set(KHO_ENOMEM, "out of memory");
+	return p;
+}
+
+void cli_forget(char *secret)
+{
+	if (secret) {
+		sodium_memzero(secret, strlen(secret));
+		free(secret);
+	}
 }

@@ -23,6 +23,10 @@ typedef struct kho_command {
 } kho_command;
 
 extern const kho_command cmd_import, cmd_list, cmd_remove, cmd_search, cmd_serve;
+extern const kho_command cmd_keygen, cmd_trust, cmd_pack;
+/* kho pack's subcommands (cmd-pack.c finds them; their names start "pack ") */
+extern const kho_command cmd_pack_sign, cmd_pack_verify;
+extern const kho_command cmd_pack_build, cmd_pack_convert;
 
 /* The --home given before the command name, or NULL. */
 extern const char *cli_home;
@@ -66,6 +70,12 @@ struct json_t *cli_json_text(const char *s);
  * out of memory. */
 struct json_t *cli_search_json(const kho_search_result *r, const kho_search_query *q);
 struct json_t *cli_suggest_json(const kho_search_result *r, const kho_search_query *q);
+
+/* A passphrase read from the terminal without echo (after `prompt`), or one
+ * line of stdin when it is not a terminal; NULL with the error set. Free it
+ * with cli_forget(), which wipes it first. */
+char *cli_read_passphrase(const char *prompt);
+void cli_forget(char *secret);
 
 /* Parses a whole decimal number in [min, max]; false if it is not one. */
 bool cli_parse_int(const char *s, long min, long max, long *out);

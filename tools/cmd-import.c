@@ -40,6 +40,46 @@ static const char *outcome_name(kho_install_outcome o)
 	}
 }
 
+/* A pack file with a signature beside it (PATH.minisig, minisign's format)
+ * installs only when a trusted key verifies it, and is then recorded as
+ * signed by that key; without one, it installs as a local, unverified pack.
+ * Folders are never signed: they are an author's work in progress. The
+ * signature is checked before the pack is opened, so that nothing of a signed
+ * pack is parsed unless it is the pack its author signed. `signer` gets the
+ * key id, "" when there is no signature. */
+static int check_signature(char signer_id[KHO_KEY_ID_HEX_SIZE], kho_store *store,
+	const char *path)
+{
+	signer_id[0] = '\0';
+	struct stat st;
+	size_t n = strlen(path) + 9;
+	char *sig = malloc(n);
+	if (!sig)
+		return kho_error_set(KHO_ENOMEM, "out of memory");
+	snprintf(sig, n, "%s.minisig", path);
+	if (stat(path, &st) || !S_ISREG(st.st_mode) || stat(sig, &st)) {
+		free(sig);
+		return KHO_OK;
+	}
+	kho_trusted_key *keys = NULL;
+	size_t n_keys = 0, signer = 0;
+	int rc = kho_store_trusted_keys(&keys, &n_keys, store);
+	kho_public_key *pub = rc ? NULL : calloc(n_keys ? n_keys : 1, sizeof *pub);
+	if (!rc && !pub)
+		rc = kho_error_set(KHO_ENOMEM, "out of memory");
+	for (size_t i = 0; pub && i < n_keys; i++)
+		pub[i] = keys[i].key;
+	if (!rc && (rc = kho_verify_file(&signer, NULL, path, sig, pub, n_keys)) == KHO_ENOTFOUND)
+		rc = kho_error_set(KHO_ESIGNATURE, "%s; nothing was installed (trust the author's "
+			"key with: kho trust add KEY.pub)", kho_error_last());
+	if (!rc)
+		memcpy(signer_id, keys[signer].id_hex, KHO_KEY_ID_HEX_SIZE);
+	free(pub);
+	kho_trusted_keys_free(keys, n_keys);
+	free(sig);
+	return rc;
+}
+
 static int import_one(json_t *results, kho_store *store, kho_index *index, const char *path,
 	bool json)
 {
@@ -47,7 +87,12 @@ static int import_one(json_t *results, kho_store *store, kho_index *index, const
 	kho_install_info info = { 0 };
 	progress prog = { path, -1 };
 	kho_install_hooks hooks = *kho_index_hooks(index);
-	int rc = kho_pack_open(&pack, path);
+	char signer[KHO_KEY_ID_HEX_SIZE];
+	int rc = check_signature(signer, store, path);
+	if (!rc)
+		rc = kho_pack_open(&pack, path);
+	if (!rc && signer[0])
+		rc = kho_pack_set_signer(pack, signer);
 	if (!rc) {
 		if (cli_interactive() && !json) {
 			hooks.progress = draw;
@@ -77,9 +122,9 @@ static int import_one(json_t *results, kho_store *store, kho_index *index, const
 		return 1;
 	}
 	if (json) {
-		json_array_append_new(results, json_pack("{s:o, s:s, s:s, s:I, s:I, s:I, s:I, s:I}",
+		json_array_append_new(results, json_pack("{s:o, s:s, s:s, s:I, s:s?, s:I, s:I, s:I, s:I}",
 			"path", cli_json_text(path), "status", outcome_name(info.outcome), "id", m->id,
-			"version", (json_int_t)m->version,
+			"version", (json_int_t)m->version, "signed_by", kho_pack_signer(pack),
 			"previous_version", (json_int_t)info.previous_version,
 			"lessons", (json_int_t)info.lessons, "files", (json_int_t)info.files,
 			"bytes", (json_int_t)info.bytes));
@@ -90,8 +135,12 @@ static int import_one(json_t *results, kho_store *store, kho_index *index, const
 		printf("%s %s version %lld", outcome_name(info.outcome), m->id, (long long)m->version);
 		if (info.outcome == KHO_INSTALL_UPGRADED)
 			printf(" (was %lld; kept for rollback)", (long long)info.previous_version);
-		printf(": %lld lessons, %lld files, %.1f kB\n", (long long)info.lessons,
+		printf(": %lld lessons, %lld files, %.1f kB", (long long)info.lessons,
 			(long long)info.files, (double)info.bytes / 1000.0);
+		if (kho_pack_signer(pack))
+			printf("; signature verified (key %s)\n", kho_pack_signer(pack));
+		else
+			printf("; unsigned: a local, unverified pack\n");
 	}
 	kho_pack_free(pack);
 	return 0;

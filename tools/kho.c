@@ -12,7 +12,8 @@
 #include "cli.h"
 
 static const kho_command *const commands[] = {
-	&cmd_import, &cmd_list, &cmd_remove, &cmd_search, &cmd_serve,
+	&cmd_import, &cmd_list, &cmd_remove, &cmd_search, &cmd_serve, &cmd_keygen, &cmd_pack,
+	&cmd_trust,
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 

@@ -136,14 +136,14 @@ static enum MHD_Result lesson(server_request *r, const char *home, const char *r
 	json_t *unit = info->unit_id ?
 		json_pack("{s:s, s:s}", "id", info->unit_id, "title", info->unit_title) : json_null();
 	json_t *root = file ? json_pack("{s:s, s:I, s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:s,"
-		" s:o, s:o, s:o}",
+		" s:o, s:o, s:o, s:s?}",
 		"pack", info->pack, "version", (json_int_t)info->version,
 		"pack_title", info->pack_title, "lesson", info->lesson, "title", info->title,
 		"summary", info->summary, "keywords", info->keywords, "unit", unit,
 		"subjects", split_words(info->subjects, false),
 		"grades", split_words(info->grades, true), "file", file,
 		"prev", neighbour(info->pack, &info->prev), "next", neighbour(info->pack, &info->next),
-		"url", lesson_url(info->pack, info->lesson)) : NULL;
+		"url", lesson_url(info->pack, info->lesson), "signed_by", info->signed_by) : NULL;
 	free(file);
 	kho_lesson_info_free(info);
 	return server_send_json(r, 200, dump(root));
@@ -221,11 +221,11 @@ static enum MHD_Result packs(server_request *r, const char *home)
 	int64_t lessons = 0;
 	for (size_t i = 0; i < n; i++) {
 		lessons += p[i].lessons;
-		json_array_append_new(list, json_pack("{s:s, s:I, s:s, s:s, s:I, s:I, s:I}",
+		json_array_append_new(list, json_pack("{s:s, s:I, s:s, s:s, s:I, s:I, s:I, s:s?}",
 			"id", p[i].id, "version", (json_int_t)p[i].version, "title", p[i].title,
 			"lang", p[i].lang, "lessons", (json_int_t)p[i].lessons,
 			"older_versions", (json_int_t)p[i].older_versions,
-			"installed_at", (json_int_t)p[i].installed_at));
+			"installed_at", (json_int_t)p[i].installed_at, "signed_by", p[i].signed_by));
 	}
 	kho_pack_info_free(p, n);
 	return server_send_json(r, 200, dump(json_pack("{s:o, s:I, s:I}", "packs", list,

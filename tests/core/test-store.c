@@ -59,8 +59,11 @@ int main(void)
 		"  (1, 2, 'c', 'c.html', 'C', NULL, '', '', '', 'z');"));
 	kho_store_free(s);
 	CHECK_OK(kho_store_open(&s, home));
-	CHECK(kho_store_schema_version(s) == 2);
+	CHECK(kho_store_schema_version(s) == KHO_STORE_SCHEMA_VERSION);
 	CHECK(scalar(s, "SELECT COUNT(*) FROM lessons") == 3);
+	/* 3: versions from before signatures are unverified; no key is trusted */
+	CHECK(scalar(s, "SELECT COUNT(*) FROM pack_versions WHERE signed_by IS NULL") == 1);
+	CHECK(scalar(s, "SELECT COUNT(*) FROM trusted_keys") == 0);
 	CHECK(scalar(s, "SELECT COUNT(*) FROM units") == 1);
 	CHECK_STR(text(s, "SELECT title FROM units WHERE unit_id = 'c1'", buf, sizeof buf),
 		"Chương 1");

@@ -56,6 +56,7 @@
       lessonFrame: 'Nội dung bài học: {0}',
       openFull: 'Mở bài học toàn màn hình',
       lessonMissing: 'Không tìm thấy bài học này. Có thể bộ bài đã được gỡ khỏi máy.',
+      unverified: 'Bộ bài này chưa được xác minh chữ ký (bộ bài cục bộ).',
       notFound: 'Không có trang này.',
       breadcrumb: 'Vị trí',
       allSubjects: 'Tất cả môn học',
@@ -111,6 +112,7 @@
       lessonFrame: 'Lesson: {0}',
       openFull: 'Open the lesson full screen',
       lessonMissing: 'This lesson was not found. Its pack may have been removed from the box.',
+      unverified: 'This pack has no verified signature (a local pack).',
       notFound: 'There is no such page.',
       breadcrumb: 'You are here',
       allSubjects: 'All subjects',
@@ -922,6 +924,7 @@
       h('p', { 'class': 'back-row' }, backLink()),
       h('h1', { id: 'lesson-title', 'data-test': 'lesson-title', lang: packLangs[d.pack], text: d.title }),
       h('p', { 'class': 'lesson-meta', id: 'lesson-meta', text: meta.join(' · ') }),
+      d.signed_by ? null : h('p', { 'class': 'lesson-unverified', id: 'lesson-unverified', 'data-test': 'lesson-unverified', text: t('unverified') }),
       h('nav', { 'class': 'lesson-nav', 'aria-label': t('lessonNav') }, [
         d.prev ? h('a', { 'class': 'button', id: 'prev-lesson', 'data-test': 'prev-lesson', rel: 'prev', href: d.prev.url }, [
           h('span', { 'class': 'nav-dir', text: t('prevLesson') }), h('span', { 'class': 'nav-title', text: d.prev.title })])
