@@ -254,7 +254,8 @@ int kho_store_browse_units(kho_browse_unit **out, size_t *out_count, kho_store *
 		" LEFT JOIN units u ON u.pv = l.pv AND u.unit_id = l.unit_id"
 		" JOIN lesson_tags s ON s.lesson = l.id AND s.kind = 'subject' AND s.value = ?1"
 		" JOIN lesson_tags g ON g.lesson = l.id AND g.kind = 'grade' AND g.value = ?2"
-		" ORDER BY p.id, u.ord, l.ord");
+		/* a lesson without a unit stands where it is in the pack */
+		" ORDER BY p.id, COALESCE(u.ord, l.ord), l.ord");
 	if (!st)
 		return kho_error_last_code();
 	sqlite3_bind_text(st, 1, subject, -1, SQLITE_STATIC);

@@ -6,6 +6,7 @@
  * one is a 400 naming it.
  */
 #include <jansson.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -51,6 +52,24 @@ static json_t *lesson_url(const char *pack, const char *lesson)
 	json_t *j = json_string(url);
 	free(url);
 	return j;
+}
+
+/* `path` with every byte but unreserved ones and "/" percent-encoded, so
+ * that a file named "100%.html" or "a b.png" keeps its name in a URL. */
+static char *url_path_escape(const char *path)
+{
+	char *out = malloc(3 * strlen(path) + 1), *o = out;
+	if (!out)
+		return NULL;
+	for (const unsigned char *p = (const unsigned char *)path; *p; p++) {
+		if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+		    strchr("-._~/", *p))
+			*o++ = (char)*p;
+		else
+			o += sprintf(o, "%%%02X", *p);
+	}
+	*o = '\0';
+	return out;
 }
 
 /* ---------------------------------------------------------------- search */
@@ -128,11 +147,12 @@ static enum MHD_Result lesson(server_request *r, const char *home, const char *r
 	kho_lesson_info *info = NULL;
 	if (!box || kho_store_lesson(&info, box->store, pack, slash + 1))
 		return server_send_failure(r);
-	size_t n = strlen(info->pack) + strlen(info->href) + 48;
-	char *file = malloc(n);
+	char *href = url_path_escape(info->href);
+	size_t n = strlen(info->pack) + (href ? strlen(href) : 0) + 48;
+	char *file = href ? malloc(n) : NULL;
 	if (file)
-		snprintf(file, n, "/files/%s/%lld/%s", info->pack, (long long)info->version,
-			info->href);
+		snprintf(file, n, "/files/%s/%lld/%s", info->pack, (long long)info->version, href);
+	free(href);
 	json_t *unit = info->unit_id ?
 		json_pack("{s:s, s:s}", "id", info->unit_id, "title", info->unit_title) : json_null();
 	json_t *root = file ? json_pack("{s:s, s:I, s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:s,"
@@ -144,6 +164,8 @@ static enum MHD_Result lesson(server_request *r, const char *home, const char *r
 		"grades", split_words(info->grades, true), "file", file,
 		"prev", neighbour(info->pack, &info->prev), "next", neighbour(info->pack, &info->next),
 		"url", lesson_url(info->pack, info->lesson), "signed_by", info->signed_by) : NULL;
+	if (!file)
+		json_decref(unit);
 	free(file);
 	kho_lesson_info_free(info);
 	return server_send_json(r, 200, dump(root));

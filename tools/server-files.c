@@ -22,8 +22,11 @@
 #include "server.h"
 #include "web-assets.h"
 
-/* Text files up to this size are compressed when the client accepts gzip. */
-#define MAX_GZIP (8u << 20)
+/* Text files up to this size are compressed, per request, when the client
+ * accepts gzip; larger ones are sent as they are (from the file, without
+ * holding it in memory), so that no request can make the server compress
+ * megabytes for every client. */
+#define MAX_GZIP (256u << 10)
 
 static const char lesson_csp[] =
 	"sandbox allow-scripts allow-popups allow-forms allow-modals; "
@@ -88,7 +91,16 @@ static enum MHD_Result send_not_modified(server_request *r, const char *etag,
 		return MHD_NO;
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_ETAG, etag);
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, cache);
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_VARY, "Accept-Encoding");
 	return server_send(r, 304, resp);
+}
+
+/* The ETag of the gzip body of a file whose own ETag is `etag`
+ * ("\"hash\"" → "\"hash-gz\""): another body, another tag, so that a
+ * range of one is never spliced onto the other. */
+static void gzip_etag(char *out, size_t size, const char *etag)
+{
+	snprintf(out, size, "%.*s-gz\"", (int)strlen(etag) - 1, etag);
 }
 
 /* Parses a Range header for a file of `size` bytes: 0 when it is absent or
@@ -96,7 +108,7 @@ static enum MHD_Result send_not_modified(server_request *r, const char *etag,
  * satisfiable one, -1 for an unsatisfiable one. */
 static int parse_range(const char *h, uint64_t size, uint64_t *first, uint64_t *last)
 {
-	if (!h || strncmp(h, "bytes=", 6) || strchr(h, ','))
+	if (!h || strncasecmp(h, "bytes=", 6) || strchr(h, ','))
 		return 0;
 	const char *s = h + 6, *dash = strchr(s, '-');
 	if (!dash)
@@ -126,10 +138,11 @@ static int parse_range(const char *h, uint64_t size, uint64_t *first, uint64_t *
 		if (dash[1] < '0' || dash[1] > '9')
 			return 0;
 		b = strtoull(dash + 1, &end, 10);
-		if (errno || *end || b < a)
+		if (*end || (errno && errno != ERANGE) || b < a)
 			return 0;
-		if (b >= size)
+		if (errno == ERANGE || b >= size) /* past the end: to the end */
 			b = size ? size - 1 : 0;
+		errno = 0;
 	}
 	if (a >= size)
 		return -1;
@@ -183,22 +196,29 @@ static enum MHD_Result send_gzipped_file(server_request *r, int fd, uint64_t siz
 	}
 	size_t zlen = 0;
 	unsigned char *z = server_gzip(data, size, &zlen);
+	if (z)
+		free(data);
 	struct MHD_Response *resp = z ?
 		MHD_create_response_from_buffer_with_free_callback(zlen, z, free) :
 		MHD_create_response_from_buffer_with_free_callback(size, data, free);
-	if (z)
-		free(data);
-	if (!resp)
+	if (!resp) {
+		free(z ? (void *)z : (void *)data);
 		return MHD_NO;
-	if (z)
-		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_ENCODING, "gzip");
+	}
+	char gz_etag[KHO_HASH_HEX_SIZE + 16];
+	gzip_etag(gz_etag, sizeof gz_etag, etag);
 	r->bytes = z ? zlen : size;
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, mime);
-	MHD_add_response_header(resp, MHD_HTTP_HEADER_ETAG, etag);
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_VARY, "Accept-Encoding");
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL,
 		"public, max-age=31536000, immutable");
-	MHD_add_response_header(resp, MHD_HTTP_HEADER_ACCEPT_RANGES, "bytes");
+	if (z) {
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_ENCODING, "gzip");
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_ETAG, gz_etag);
+	} else {
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_ETAG, etag);
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_ACCEPT_RANGES, "bytes");
+	}
 	MHD_add_response_header(resp, "Content-Security-Policy", lesson_csp);
 	return server_send(r, 200, resp);
 }
@@ -220,8 +240,13 @@ enum MHD_Result server_pack_file(server_request *r, const char *home)
 	kho_hash_to_hex(hex, &hash);
 	snprintf(etag, sizeof etag, "\"%.32s\"", hex);
 	static const char cache[] = "public, max-age=31536000, immutable";
-	if (not_modified(r, etag))
-		return send_not_modified(r, etag, cache);
+	bool text;
+	const char *mime = mime_of(path, &text);
+	bool gz = text && size <= MAX_GZIP && size >= 256 && !r->head && server_accepts_gzip(r);
+	char gz_etag[KHO_HASH_HEX_SIZE + 16];
+	gzip_etag(gz_etag, sizeof gz_etag, etag);
+	if (not_modified(r, gz ? gz_etag : etag))
+		return send_not_modified(r, gz ? gz_etag : etag, cache);
 
 	char *file = kho_blobs_path(kho_store_blobs(box->store), &hash);
 	int fd = file ? open(file, O_RDONLY | O_CLOEXEC | O_NOFOLLOW) : -1;
@@ -233,8 +258,6 @@ enum MHD_Result server_pack_file(server_request *r, const char *home)
 		kho_log_error("%s: the blob %s is missing or damaged", r->path, hex);
 		return server_send_error(r, 500, "the file is missing from the box");
 	}
-	bool text;
-	const char *mime = mime_of(path, &text);
 	const char *range_h = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
 		MHD_HTTP_HEADER_RANGE);
 	const char *if_range = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
@@ -251,9 +274,9 @@ enum MHD_Result server_pack_file(server_request *r, const char *home)
 		snprintf(cr, sizeof cr, "bytes */%" PRIu64, size);
 		if (resp)
 			MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_RANGE, cr);
-		return server_send(r, 416, resp);
+		return server_send(r, 416, resp); /* no body: a client resuming reads the header */
 	}
-	if (!range && text && size <= MAX_GZIP && size >= 256 && server_accepts_gzip(r))
+	if (!range && gz)
 		return send_gzipped_file(r, fd, size, mime, etag);
 
 	uint64_t len = range ? last - first + 1 : size;
@@ -291,9 +314,12 @@ enum MHD_Result server_app_file(server_request *r, const char *name)
 		return server_send_error(r, 404, "no such file of the app");
 	/* not versioned by name: revalidated each time (a 304 is small) */
 	static const char cache[] = "no-cache";
-	if (not_modified(r, a->etag))
-		return send_not_modified(r, a->etag, cache);
-	bool gz = a->gz && server_accepts_gzip(r);
+	bool gz = a->gz && !r->head && server_accepts_gzip(r);
+	char gz_etag[64];
+	gzip_etag(gz_etag, sizeof gz_etag, a->etag);
+	const char *etag = gz ? gz_etag : a->etag;
+	if (not_modified(r, etag))
+		return send_not_modified(r, etag, cache);
 	struct MHD_Response *resp = MHD_create_response_from_buffer(gz ? a->gz_len : a->len,
 		(void *)(uintptr_t)(gz ? a->gz : a->data), MHD_RESPMEM_PERSISTENT);
 	if (!resp)
@@ -302,7 +328,7 @@ enum MHD_Result server_app_file(server_request *r, const char *name)
 	if (gz)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_ENCODING, "gzip");
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, a->mime);
-	MHD_add_response_header(resp, MHD_HTTP_HEADER_ETAG, a->etag);
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_ETAG, etag);
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_VARY, "Accept-Encoding");
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, cache);
 	MHD_add_response_header(resp, "Content-Security-Policy", app_csp);

@@ -18,6 +18,9 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include <jansson.h>
+
+#include "cli.h"
 #include "server.h"
 
 /* Limits on what clients may send and hold (docs/serve.md). */
@@ -26,6 +29,7 @@
 #define IDLE_TIMEOUT 30          /* seconds before an idle connection closes (default) */
 #define MEMORY_PER_CONNECTION (64 * 1024) /* request line and headers fit in it */
 #define MAX_URI 4096             /* bytes of a request's URI */
+#define STOP_WAIT 10.0           /* seconds a stop waits for requests in flight */
 
 /* Words searched once in each box before teachers do (kho_index_common_words). */
 #define WARM_WORDS 32
@@ -42,6 +46,7 @@ struct server {
 /* What MHD keeps for a request between its callbacks (*con_cls). */
 typedef struct request_state {
 	double started;
+	char method[16];  /* for the log */
 	bool bad_uri;   /* an encoded NUL, or longer than MAX_URI */
 	bool too_long;
 	bool called;    /* the handler has seen it once */
@@ -205,8 +210,11 @@ bool server_accepts_gzip(server_request *r)
 			while (q < end && (q = strchr(q, ';')) && q < end) {
 				q++;
 				q += strspn(q, " \t");
-				if (q[0] == 'q' && q[1] == '=')
-					return strtod(q + 2, NULL) > 0.0;
+				if (q[0] == 'q' || q[0] == 'Q') {
+					const char *eq = q + 1 + strspn(q + 1, " \t");
+					if (*eq == '=')
+						return strtod(eq + 1 + strspn(eq + 1, " \t"), NULL) > 0.0;
+				}
 			}
 			return true;
 		}
@@ -255,10 +263,15 @@ enum MHD_Result server_send_json(server_request *r, int status, char *json)
 	if (z) {
 		free(json);
 		resp = MHD_create_response_from_buffer_with_free_callback(zlen, z, free);
-		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_ENCODING, "gzip");
+		if (!resp)
+			free(z);
+		else
+			MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_ENCODING, "gzip");
 		r->bytes = zlen;
 	} else {
 		resp = MHD_create_response_from_buffer_with_free_callback(len, json, free);
+		if (!resp)
+			free(json);
 		r->bytes = len;
 	}
 	if (!resp)
@@ -271,21 +284,11 @@ enum MHD_Result server_send_json(server_request *r, int status, char *json)
 
 enum MHD_Result server_send_error(server_request *r, int status, const char *message)
 {
-	/* the message is ours, but may quote what the client sent: escape it */
-	size_t n = strlen(message);
-	char *json = malloc(n * 6 + 16);
-	if (!json)
-		return MHD_NO;
-	char *o = json + sprintf(json, "{\"error\":\"");
-	for (const unsigned char *p = (const unsigned char *)message; *p; p++) {
-		if (*p == '"' || *p == '\\')
-			o += sprintf(o, "\\%c", *p);
-		else if (*p < 0x20)
-			o += sprintf(o, "\\u%04x", *p);
-		else
-			*o++ = (char)*p;
-	}
-	strcpy(o, "\"}\n");
+	/* the message may quote what the client sent, cut anywhere: jansson
+	 * escapes it, and cli_json_text() mends bytes that are not UTF-8 */
+	json_t *root = json_pack("{s:o}", "error", cli_json_text(message));
+	char *json = root ? json_dumps(root, JSON_COMPACT) : NULL;
+	json_decref(root);
 	return server_send_json(r, status, json);
 }
 
@@ -302,12 +305,16 @@ enum MHD_Result server_send_failure(server_request *r)
 
 /* -------------------------------------------------------- request checks */
 
-/* True when `s` (`len` bytes) is UTF-8 text without control characters. */
+/* True when `s` (`len` bytes) is UTF-8 text without control characters
+ * (C0, DEL, or C1: U+0080–U+009F, encoded C2 80–C2 9F). */
 static bool clean_text(const char *s, size_t len)
 {
-	for (size_t i = 0; i < len; i++)
-		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c < 0x20 || c == 0x7f ||
+		    (c == 0xC2 && i + 1 < len && (unsigned char)s[i + 1] < 0xA0))
 			return false;
+	}
 	return kho_utf8_valid(s, len);
 }
 
@@ -347,7 +354,7 @@ static enum MHD_Result check_arg(void *cls, enum MHD_ValueKind kind, const char 
 		return MHD_NO;
 	}
 	for (size_t i = 0; i < c->n; i++)
-		if (!strcmp(c->keys[i], key)) {
+		if (!strcasecmp(c->keys[i], key)) { /* MHD finds them without case */
 			c->problem = "a parameter is given twice";
 			return MHD_NO;
 		}
@@ -424,6 +431,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	r->cfg = s->cfg;
 	r->path = url;
 	r->head = !strcmp(method, MHD_HTTP_METHOD_HEAD);
+	snprintf(st->method, sizeof st->method, "%s", method);
 	const char *length = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
 		MHD_HTTP_HEADER_CONTENT_LENGTH);
 	bool body = (length && strcmp(length, "0")) || MHD_lookup_connection_value(conn,
@@ -440,10 +448,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	if (st->bad_uri)
 		return server_send_error(r, 400, "the address holds a NUL byte");
 	if (!r->head && strcmp(method, MHD_HTTP_METHOD_GET)) {
-		struct MHD_Response *resp = MHD_create_response_from_buffer(0, NULL,
-			MHD_RESPMEM_PERSISTENT);
-		if (resp)
+		static const char only[] = "{\"error\":\"the box answers GET and HEAD only\"}\n";
+		struct MHD_Response *resp = MHD_create_response_from_buffer(sizeof only - 1,
+			(void *)(uintptr_t)only, MHD_RESPMEM_PERSISTENT);
+		if (resp) {
 			MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
+			MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+				"application/json; charset=utf-8");
+		}
 		return server_send(r, 405, resp);
 	}
 	if (body)
@@ -473,6 +485,26 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
 	return st;
 }
 
+/* `s` for a log line: control characters, C1 controls and bytes of invalid
+ * UTF-8 as \xNN; cut to `size`. */
+static void log_escape(char *out, size_t size, const char *s)
+{
+	size_t len = strlen(s), o = 0;
+	bool utf8 = kho_utf8_valid(s, len);
+	for (size_t i = 0; i < len && o + 5 < size; i++) {
+		unsigned char c = (unsigned char)s[i];
+		bool c1 = c == 0xC2 && i + 1 < len && (unsigned char)s[i + 1] < 0xA0;
+		if (c < 0x20 || c == 0x7f || c == '\\' || (c >= 0x80 && !utf8) || c1) {
+			o += (size_t)snprintf(out + o, size - o, "\\x%02X", c);
+			if (c1)
+				o += (size_t)snprintf(out + o, size - o, "\\x%02X", (unsigned char)s[++i]);
+		} else {
+			out[o++] = (char)c;
+		}
+	}
+	out[o] = '\0';
+}
+
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	enum MHD_RequestTerminationCode why)
 {
@@ -482,10 +514,15 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	if (!st)
 		return;
 	const server_request *r = &st->r;
-	if (r->path)
-		kho_log_info("%s %s %d %llu B %.1f ms%s", r->head ? "HEAD" : "GET", r->path,
-			r->status, (unsigned long long)r->bytes, (kho_log_clock() - st->started) * 1e3,
+	if (r->path) {
+		/* what the client sent is escaped: no forged lines, no terminal codes */
+		char path[512], method[64];
+		log_escape(path, sizeof path, r->path);
+		log_escape(method, sizeof method, st->method);
+		kho_log_info("%s %s %d %llu B %.1f ms%s", method, path, r->status,
+			(unsigned long long)r->bytes, (kho_log_clock() - st->started) * 1e3,
 			why == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " (not completed)");
+	}
 	free(st);
 	*con_cls = NULL;
 }
@@ -525,7 +562,8 @@ int server_start(server **out, char **url, const char *home, const server_config
 	s->cfg = cfg;
 	unsigned threads = cfg->threads ? cfg->threads : default_threads();
 	s->threads = threads;
-	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ERROR_LOG;
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ERROR_LOG |
+		MHD_USE_ITC;
 	if (addr.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
 	s->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s,
@@ -579,8 +617,22 @@ void server_stop(server *s)
 	pthread_mutex_unlock(&warm.lock);
 	if (s->warming)
 		pthread_join(s->warmer, NULL);
-	if (s->daemon)
+	if (s->daemon) {
+		/* Stop accepting, let the requests in flight finish (idle
+		 * keep-alive connections would wait for their timeout: not longer
+		 * than STOP_WAIT), then close what is left. */
+		MHD_socket listen = MHD_quiesce_daemon(s->daemon);
+		if (listen != MHD_INVALID_SOCKET)
+			close(listen);
+		for (double t0 = kho_log_clock(); kho_log_clock() - t0 < STOP_WAIT;) {
+			const union MHD_DaemonInfo *info = MHD_get_daemon_info(s->daemon,
+				MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
+			if (!info || info->num_connections == 0)
+				break;
+			usleep(50000);
+		}
 		MHD_stop_daemon(s->daemon);
+	}
 	pthread_mutex_lock(&warm.lock);
 	while (warm.n)
 		box_free(warm.boxes[--warm.n]);

@@ -119,6 +119,15 @@ reply = raw(b"GARBAGE\r\n\r\n")
 check(status_of(reply) in (None, 400, 405, 505), "garbage request line")
 check(alive(), "still serving after the malformed requests")
 
+# an error message quoting a long path is cut, and still valid UTF-8 JSON
+reply = raw(b"GET /files/test.mini/1/a" + "é".encode() * 1100 + b" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+body = reply.split(b"\r\n\r\n", 1)[-1]
+try:
+    valid = "error" in __import__("json").loads(body.decode("utf-8"))
+except ValueError:
+    valid = False
+check(status_of(reply) == 404 and valid, "long error message: valid JSON (%r)" % body[-40:])
+
 # --- many idle connections: bounded per address, closed after the idle timeout
 idle = []
 for i in range(120):
