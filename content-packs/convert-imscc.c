@@ -36,6 +36,8 @@ static char *filebase_path(const char *url)
 		rest = url + strlen(FILEBASE);
 	else if (!strncasecmp(url, FILEBASE_ENC, strlen(FILEBASE_ENC)))
 		rest = url + strlen(FILEBASE_ENC);
+	while (rest && *rest == '/')
+		rest++;
 	return rest ? conv_resolve(WEB_RESOURCES, rest) : NULL;
 }
 
@@ -49,6 +51,8 @@ char *conv_cc_link(void *payload, const char *url, bool image)
 		path = conv_resolve(l->base, url);
 	long i = path ? kho_archive_entry_find(l->c->ar, path) : -1;
 	char *link = NULL;
+	if (path && i < 0)
+		conv_warn(l->c, "the file '%s' that a page links to is not in the package", path);
 	if (i >= 0 && !conv_is_junk(path) && !conv_has_ext(path, "svg")
 		&& conv_copy_entry(l->c, (size_t)i) == KHO_OK)
 		link = conv_relative(l->page_dir, path);

@@ -53,9 +53,12 @@ static void question_parts(qti *q, const xmlNode *node, int depth, conv_buf *cho
 			continue;
 		if (conv_xml_is(n, "response_label")) {
 			qti sub = { choices, q->links, 0, KHO_OK };
+			size_t before = choices->len;
 			sub.rc = conv_buf_str(choices, "<li>");
 			question_parts(&sub, n, depth + 1, choices);
-			if (!sub.rc)
+			if (!sub.rc && choices->len == before + 4) /* a choice without text */
+				choices->data[choices->len = before] = '\0';
+			else if (!sub.rc)
 				sub.rc = conv_buf_str(choices, "</li>\n");
 			q->rc = sub.rc;
 		} else if (conv_xml_is(n, "mattext") || conv_xml_is(n, "mattextxhtml")) {

@@ -346,7 +346,7 @@ static int build_manifest(conv *c, conv_buf *m)
 {
 	const char *fmt = kho_convert_format_name(c->report->format);
 	int rc = conv_buf_printf(m, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-		"<!-- Converted by kho from a %s package (content-packs/IMPORTERS.md). -->\n"
+		"<!-- Converted by kho (content-packs/IMPORTERS.md) from: %s -->\n"
 		"<pack xmlns=\"urn:kho:pack:1\" id=\"%s\" version=\"%lld\"", fmt, c->pack_id,
 		c->version > 0 && c->version <= 2147483647 ? c->version : 1);
 	if (!rc && conv_lang_ok(c->lang))

@@ -1,16 +1,66 @@
 /*
- * kho_sync.h — the public interface of kho's sync module.
- *
- * Empty for now. This module will own the static repository format (signed
- * catalog, pack indexes, content-addressed zstd objects), its writer for
- * `kho publish`, its reader and transports (HTTP through libcurl, a local
- * folder, another box) for `kho sync`, delta planning, resumable download,
- * verification, atomic install (through kho_index_install() only) and the
- * outbox sent back to the centre. See ../shared DESIGN.md and the sync issue.
+ * kho_sync.h — the public interface of kho's sync module: the static
+ * repository (REPOSITORY.md) — publishing pack versions into it, checking
+ * it, listing it and collecting its garbage. Transports, delta planning and
+ * the box's side of syncing come with the sync issue.
  */
 #ifndef KHO_SYNC_H
 #define KHO_SYNC_H
 
 #include "kho_core.h"
+
+/* What a publish did. */
+typedef struct kho_publish_report {
+	size_t versions_added;     /* pack versions new in the repository */
+	size_t versions_unchanged; /* already there, with the same content */
+	uint64_t objects_added;    /* objects written */
+	uint64_t objects_reused;   /* chunks already stored */
+	uint64_t bytes_added;      /* bytes of the new objects, compressed */
+	int64_t serial;            /* the catalog's serial after the publish */
+} kho_publish_report;
+
+/* Adds the pack versions (.kho files or pack folders) to the repository in
+ * `repo` (created if missing) and signs its catalog with `sec`. Idempotent:
+ * a version already published with the same content changes nothing; with
+ * other content it is KHO_EVERSION. A catalog signed by another key is
+ * KHO_ESIGNATURE (one repository, one publisher key). */
+int kho_repo_publish(kho_publish_report *out, const char *repo, const kho_secret_key *sec,
+	const char *const *packs, size_t n_packs);
+
+/* One published version, as the catalog lists it. */
+typedef struct kho_repo_version {
+	char *pack;
+	char *title;
+	int64_t version;
+	int64_t files, bytes, lessons;
+	int64_t published;   /* Unix time */
+} kho_repo_version;
+
+/* The catalog's versions, by pack then version, and its serial and time.
+ * With `keys`, its signature must verify with one of them. */
+int kho_repo_list(kho_repo_version **out, size_t *out_count, int64_t *serial, int64_t *created,
+	const char *repo, const kho_public_key *keys, size_t n_keys);
+void kho_repo_versions_free(kho_repo_version *versions, size_t count);
+
+/* Checks every signature and hash: the catalog's signature (with `keys`, or
+ * only its shape without), each index against its hash, each object against
+ * its name and size, each file against its hash. *problems gets one line per
+ * problem found, naming the file (malloc'd array of malloc'd strings);
+ * returns KHO_ECORRUPT when there is any, KHO_OK when none. */
+int kho_repo_verify(char ***problems, size_t *n_problems, const char *repo,
+	const kho_public_key *keys, size_t n_keys);
+void kho_repo_problems_free(char **problems, size_t n);
+
+/* What a garbage collection did. */
+typedef struct kho_gc_report {
+	size_t versions_dropped;
+	uint64_t objects_removed;
+	uint64_t bytes_removed;
+	int64_t serial;
+} kho_gc_report;
+
+/* Keeps the newest `keep` versions of each pack in the catalog (re-signed
+ * with `sec`), then removes the indexes and objects no kept version names. */
+int kho_repo_gc(kho_gc_report *out, const char *repo, const kho_secret_key *sec, int keep);
 
 #endif

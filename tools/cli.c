@@ -159,3 +159,16 @@ void cli_forget(char *secret)
 		free(secret);
 	}
 }
+
+int cli_read_secret_key(kho_secret_key *out, const char *path)
+{
+	bool encrypted = false;
+	int rc = kho_secret_key_encrypted(&encrypted, path);
+	char *pass = NULL;
+	if (!rc && encrypted && !(pass = cli_read_passphrase("Passphrase of the secret key: ")))
+		rc = kho_error_last_code();
+	if (!rc)
+		rc = kho_secret_key_read(out, path, pass);
+	cli_forget(pass);
+	return rc;
+}

@@ -23,7 +23,7 @@ typedef struct kho_command {
 } kho_command;
 
 extern const kho_command cmd_import, cmd_list, cmd_remove, cmd_search, cmd_serve;
-extern const kho_command cmd_keygen, cmd_trust, cmd_pack;
+extern const kho_command cmd_keygen, cmd_trust, cmd_pack, cmd_publish, cmd_repo;
 /* kho pack's subcommands (cmd-pack.c finds them; their names start "pack ") */
 extern const kho_command cmd_pack_sign, cmd_pack_verify;
 extern const kho_command cmd_pack_build, cmd_pack_convert;
@@ -76,6 +76,8 @@ struct json_t *cli_suggest_json(const kho_search_result *r, const kho_search_que
  * with cli_forget(), which wipes it first. */
 char *cli_read_passphrase(const char *prompt);
 void cli_forget(char *secret);
+/* Reads a secret key file, asking for its passphrase when it is encrypted. */
+int cli_read_secret_key(kho_secret_key *out, const char *path);
 
 /* Parses a whole decimal number in [min, max]; false if it is not one. */
 bool cli_parse_int(const char *s, long min, long max, long *out);

@@ -47,16 +47,8 @@ static int sign_run(int argc, char **argv)
 	}
 	if (!secret || optind == argc)
 		return cli_usage(&cmd_pack_sign, "name the secret key and at least one pack");
-	bool encrypted = false;
-	if (kho_secret_key_encrypted(&encrypted, secret))
-		return cli_fail("pack sign");
-	char *pass = encrypted ? cli_read_passphrase("Passphrase of the secret key: ") : NULL;
-	if (encrypted && !pass)
-		return cli_fail("pack sign");
 	kho_secret_key sec;
-	int rc = kho_secret_key_read(&sec, secret, pass);
-	cli_forget(pass);
-	if (rc)
+	if (cli_read_secret_key(&sec, secret))
 		return cli_fail("pack sign");
 	int status = 0;
 	for (int i = optind; i < argc && !status; i++) {

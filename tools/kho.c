@@ -13,7 +13,7 @@
 
 static const kho_command *const commands[] = {
 	&cmd_import, &cmd_list, &cmd_remove, &cmd_search, &cmd_serve, &cmd_keygen, &cmd_pack,
-	&cmd_trust,
+	&cmd_publish, &cmd_repo, &cmd_trust,
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 

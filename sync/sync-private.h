@@ -1,0 +1,59 @@
+/*
+ * sync-private.h — what the sync module's files share (REPOSITORY.md):
+ *
+ *   chunker.c        content-defined chunks of large files
+ *   objects.c        the objects/ folder: write a chunk as a zstd object, read
+ *                    one back and check it against its name
+ *   repo-catalog.c   catalog.json and the indexes: read, check, write, sign
+ *   repo-publish.c   kho publish
+ *   repo-check.c     kho repo verify, list and gc
+ */
+#ifndef KHO_SYNC_PRIVATE_H
+#define KHO_SYNC_PRIVATE_H
+
+#include "kho_sync.h"
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define SYNC_SMALL_FILE (1u << 20)  /* files up to this size are one object */
+#define SYNC_MIN_CHUNK (16u << 10)
+#define SYNC_MAX_CHUNK (256u << 10)
+#define SYNC_ZSTD_LEVEL 19
+#define SYNC_MAX_INDEX (64u << 20)   /* bytes of an index or catalog read */
+
+/* Where the next chunk of `len` bytes at `data` ends (0: more bytes are
+ * needed, unless `last`, when it is the end of the file). */
+size_t sync_chunk_cut(const unsigned char *data, size_t len, bool last);
+
+/* REPO/objects/ab/HASH.zst (malloc'd). */
+char *sync_object_path(const char *repo, const kho_hash *hash);
+/* Stores `len` bytes as the object named by their hash (*hash), unless it is
+ * there already (*added false). */
+int sync_object_put(kho_hash *hash, bool *added, uint64_t *stored, const char *repo,
+	const void *data, size_t len);
+/* Reads an object back: KHO_ENOTFOUND when absent, KHO_ECORRUPT when it does
+ * not decompress to `size` bytes whose hash is its name. *out is malloc'd. */
+int sync_object_read(unsigned char **out, const char *repo, const kho_hash *hash, size_t size);
+
+/* Writes `text` to REPO/`rel` through a temporary file, synced, renamed. */
+int sync_write_file(const char *repo, const char *rel, const char *text);
+/* Reads REPO/`rel` whole (at most SYNC_MAX_INDEX bytes). */
+int sync_read_file(char **out, size_t *out_len, const char *repo, const char *rel);
+/* Makes the folders of REPO/`rel`. */
+int sync_make_dirs(const char *repo, const char *rel);
+
+/* The catalog, parsed and checked for its shape (KHO_ECORRUPT naming what
+ * is wrong); NULL *out when the repository has none yet. With keys, its
+ * signature must verify with one of them (KHO_ESIGNATURE otherwise). */
+int sync_catalog_load(json_t **out, const char *repo, const kho_public_key *keys, size_t n_keys);
+/* Writes and signs the catalog (REPOSITORY.md: signature, then catalog). */
+int sync_catalog_save(const char *repo, json_t *catalog, const kho_secret_key *sec);
+/* Packs by id, each one's versions oldest first. */
+void sync_catalog_sort(json_t *catalog);
+/* A version's index, checked against the hash the catalog gives for it. */
+int sync_index_load(json_t **out, const char *repo, const char *rel, const char *hash_hex);
+
+#endif
