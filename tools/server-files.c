@@ -312,8 +312,12 @@ enum MHD_Result server_app_file(server_request *r, const char *name)
 			a = &web_assets[i];
 	if (!a)
 		return server_send_error(r, 404, "no such file of the app");
-	/* not versioned by name: revalidated each time (a 304 is small) */
-	static const char cache[] = "no-cache";
+	/* index.html names the others with ?v=HASH (embed-web.py): those are
+	 * cached for good; the page itself is revalidated each time */
+	bool bad = false;
+	const char *v = server_arg(r, "v", 32, &bad);
+	const char *cache = v && !bad && strcmp(name, "index.html") ?
+		"public, max-age=31536000, immutable" : "no-cache";
 	bool gz = a->gz && !r->head && server_accepts_gzip(r);
 	char gz_etag[64];
 	gzip_etag(gz_etag, sizeof gz_etag, a->etag);
