@@ -86,4 +86,23 @@ int kho_convert_check_buffer(kho_convert_report *report, const void *data, size_
  * KHO_EIO when the file cannot be written. */
 int kho_pack_build(const char *out, const char *dir);
 
+/* ------------------------------------------------------ lint (lint.c) */
+
+#define KHO_LINT_BIG_FILE (10u << 20)                 /* a warning above */
+#define KHO_LINT_MAX_FILE KHO_PACK_MAX_ENTRY_SIZE     /* an error above */
+
+/* One thing `kho pack lint` reports. */
+typedef struct kho_lint_issue {
+	bool error;      /* else a warning */
+	char *file;      /* the pack's file it is about */
+	char *message;
+} kho_lint_issue;
+
+/* Checks the pack folder or .kho file at `path` (the list is in lint.c and
+ * FORMAT.md). Problems of the pack are issues, not errors: KHO_OK with
+ * *out (malloc'd) empty when there is nothing to say; KHO_ENOTFOUND or
+ * KHO_ENOMEM only when it could not look. */
+int kho_lint(kho_lint_issue **out, size_t *out_count, const char *path);
+void kho_lint_free(kho_lint_issue *issues, size_t count);
+
 #endif

@@ -26,7 +26,7 @@ extern const kho_command cmd_import, cmd_list, cmd_remove, cmd_search, cmd_serve
 extern const kho_command cmd_keygen, cmd_trust, cmd_pack, cmd_publish, cmd_repo;
 /* kho pack's subcommands (cmd-pack.c finds them; their names start "pack ") */
 extern const kho_command cmd_pack_sign, cmd_pack_verify;
-extern const kho_command cmd_pack_build, cmd_pack_convert;
+extern const kho_command cmd_pack_build, cmd_pack_convert, cmd_pack_lint;
 
 /* The --home given before the command name, or NULL. */
 extern const char *cli_home;

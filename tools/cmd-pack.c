@@ -8,7 +8,7 @@
 #include "cli.h"
 
 static const kho_command *const subcommands[] = {
-	&cmd_pack_build, &cmd_pack_convert, &cmd_pack_sign, &cmd_pack_verify,
+	&cmd_pack_build, &cmd_pack_convert, &cmd_pack_lint, &cmd_pack_sign, &cmd_pack_verify,
 };
 #define N_SUBCOMMANDS (sizeof subcommands / sizeof subcommands[0])
 
@@ -32,6 +32,7 @@ const kho_command cmd_pack = {
 	"usage: kho pack SUBCOMMAND [ARGS…]\n\n"
 	"  build DIR -o FILE.kho    write a pack folder as a .kho file (deterministic)\n"
 	"  convert FILE -o OUT.kho  convert a SCORM, IMS CC, EPUB or H5P package\n"
+	"  lint DIR|FILE            errors and warnings before publishing\n"
 	"  sign -s SECRET FILE      sign a pack (writes FILE.minisig beside it)\n"
 	"  verify -p PUBLIC FILE    check a pack's signature\n\n"
 	"See 'kho pack SUBCOMMAND --help' and docs/authoring.md.\n",
