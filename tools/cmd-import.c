@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "cli.h"
+#include "kho_convert.h"
 
 typedef struct progress {
 	const char *name;
@@ -89,8 +90,22 @@ static int import_one(json_t *results, kho_store *store, kho_index *index, const
 	kho_install_hooks hooks = *kho_index_hooks(index);
 	char signer[KHO_KEY_ID_HEX_SIZE];
 	int rc = check_signature(signer, store, path);
+	/* a SCORM, IMS CC, EPUB or H5P package is converted to a pack first */
+	kho_convert_format format = KHO_FORMAT_KHO;
+	kho_convert_report report = { 0 };
+	char *converted = NULL;
 	if (!rc)
-		rc = kho_pack_open(&pack, path);
+		rc = kho_convert_detect(&format, path);
+	if (!rc && format != KHO_FORMAT_KHO) {
+		rc = kho_convert_to_temp(&converted, &report, path);
+		if (!rc && !json)
+			printf("%s: converted from %s (%zu lesson%s)\n", path,
+				kho_convert_format_name(format), report.lessons, report.lessons == 1 ? "" : "s");
+		for (size_t i = 0; !rc && i < report.n_warnings; i++)
+			fprintf(stderr, "kho: warning: %s: %s\n", path, report.warnings[i]);
+	}
+	if (!rc)
+		rc = kho_pack_open(&pack, converted ? converted : path);
 	if (!rc && signer[0])
 		rc = kho_pack_set_signer(pack, signer);
 	if (!rc) {
@@ -119,6 +134,9 @@ static int import_one(json_t *results, kho_store *store, kho_index *index, const
 			json_array_append_new(results, json_pack("{s:o, s:s, s:o}", "path",
 				cli_json_text(path), "status", "failed", "error", cli_json_text(kho_error_last())));
 		kho_pack_free(pack);
+		kho_convert_remove(converted);
+		free(converted);
+		kho_convert_report_free(&report);
 		return 1;
 	}
 	if (json) {
@@ -143,6 +161,9 @@ static int import_one(json_t *results, kho_store *store, kho_index *index, const
 			printf("; unsigned: a local, unverified pack\n");
 	}
 	kho_pack_free(pack);
+	kho_convert_remove(converted);
+	free(converted);
+	kho_convert_report_free(&report);
 	return 0;
 }
 
