@@ -1,9 +1,9 @@
 /*
- * fuzz-epub.c — feeds arbitrary bytes as the zip file of an EPUB book (OCF rules, container.xml, OPF, nav and NCX)
- * to the importer, which parses and converts it as far as kho pack convert
- * would, without writing anything (kho_convert_check_buffer). Whatever
- * converts must give a manifest that kho's own parser accepts (the dry run
- * checks it) and at least one lesson.
+ * fuzz-epub.c — feeds arbitrary bytes as the zip file of an EPUB book (OCF
+ * rules, container.xml, OPF, nav and NCX) to the importer, which parses and
+ * converts it as far as kho pack convert would, without writing anything
+ * (kho_convert_check_buffer). Whatever converts must give a manifest that
+ * kho's own parser accepts (the dry run checks it) and at least one lesson.
  */
 #include <stdlib.h>
 

@@ -1,9 +1,10 @@
 /*
- * fuzz-h5p.c — feeds arbitrary bytes as the zip file of an H5P package (h5p.json, content/content.json, HTML fields)
- * to the importer, which parses and converts it as far as kho pack convert
- * would, without writing anything (kho_convert_check_buffer). Whatever
- * converts must give a manifest that kho's own parser accepts (the dry run
- * checks it) and at least one lesson.
+ * fuzz-h5p.c — feeds arbitrary bytes as the zip file of an H5P package
+ * (h5p.json, content/content.json, HTML fields) to the importer, which
+ * parses and converts it as far as kho pack convert would, without writing
+ * anything (kho_convert_check_buffer). Whatever converts must give a
+ * manifest that kho's own parser accepts (the dry run checks it) and at
+ * least one lesson.
  */
 #include <stdlib.h>
 

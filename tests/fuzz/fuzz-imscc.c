@@ -1,9 +1,10 @@
 /*
- * fuzz-imscc.c — feeds arbitrary bytes as the zip file of an IMS Common Cartridge (imsmanifest.xml, modules, discussions, QTI quizzes)
- * to the importer, which parses and converts it as far as kho pack convert
- * would, without writing anything (kho_convert_check_buffer). Whatever
- * converts must give a manifest that kho's own parser accepts (the dry run
- * checks it) and at least one lesson.
+ * fuzz-imscc.c — feeds arbitrary bytes as the zip file of an IMS Common
+ * Cartridge (imsmanifest.xml, modules, discussions, QTI quizzes) to the
+ * importer, which parses and converts it as far as kho pack convert would,
+ * without writing anything (kho_convert_check_buffer). Whatever converts
+ * must give a manifest that kho's own parser accepts (the dry run checks it)
+ * and at least one lesson.
  */
 #include <stdlib.h>
 

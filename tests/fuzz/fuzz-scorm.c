@@ -1,9 +1,10 @@
 /*
- * fuzz-scorm.c — feeds arbitrary bytes as the zip file of a SCORM package (imsmanifest.xml, organisations, resources, LOM metadata)
- * to the importer, which parses and converts it as far as kho pack convert
- * would, without writing anything (kho_convert_check_buffer). Whatever
- * converts must give a manifest that kho's own parser accepts (the dry run
- * checks it) and at least one lesson.
+ * fuzz-scorm.c — feeds arbitrary bytes as the zip file of a SCORM package
+ * (imsmanifest.xml, organisations, resources, LOM metadata) to the importer,
+ * which parses and converts it as far as kho pack convert would, without
+ * writing anything (kho_convert_check_buffer). Whatever converts must give a
+ * manifest that kho's own parser accepts (the dry run checks it) and at
+ * least one lesson.
  */
 #include <stdlib.h>
 
