@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "cli.h"
@@ -90,11 +91,13 @@ static int import_one(json_t *results, kho_store *store, kho_index *index, const
 	kho_install_hooks hooks = *kho_index_hooks(index);
 	char signer[KHO_KEY_ID_HEX_SIZE];
 	int rc = check_signature(signer, store, path);
-	/* a SCORM, IMS CC, EPUB or H5P package is converted to a pack first */
+	/* a SCORM, IMS CC, EPUB or H5P package is converted to a pack first
+	 * (a .kho file is a pack: its reader's messages are the ones to see) */
 	kho_convert_format format = KHO_FORMAT_KHO;
 	kho_convert_report report = { 0 };
 	char *converted = NULL;
-	if (!rc)
+	size_t len = strlen(path);
+	if (!rc && !(len > 4 && !strcasecmp(path + len - 4, ".kho")))
 		rc = kho_convert_detect(&format, path);
 	if (!rc && format != KHO_FORMAT_KHO) {
 		rc = kho_convert_to_temp(&converted, &report, path);
