@@ -369,7 +369,7 @@ int kho_archive_entry_read_all(char **out, size_t *out_len, kho_archive *archive
 typedef struct kho_store kho_store;
 
 /* The schema version this build writes. */
-#define KHO_STORE_SCHEMA_VERSION 3
+#define KHO_STORE_SCHEMA_VERSION 4
 
 /* KHO_EVERSION if the store was written by a newer kho. */
 int kho_store_open(kho_store **out, const char *home);
@@ -416,6 +416,30 @@ int kho_store_trust_add(kho_store *store, const kho_public_key *key, const char 
 int kho_store_trust_remove(kho_store *store, const char *key_id);
 int kho_store_trusted_keys(kho_trusted_key **out, size_t *out_count, kho_store *store);
 void kho_trusted_keys_free(kho_trusted_key *keys, size_t count);
+
+/* What `kho sync` pulls (store-sync.c): packs whose id matches `pattern` (a
+ * shell glob: vn.kho.toan-*), and, when set, that have the subject, grade
+ * or language. */
+typedef struct kho_subscription {
+	char *pattern;
+	char *subject;   /* "" for any */
+	char *grade;     /* "" for any */
+	char *lang;      /* "" for any */
+	int64_t added_at;
+} kho_subscription;
+
+/* KHO_EEXISTS for the same pattern and filters again. */
+int kho_store_subscribe(kho_store *store, const kho_subscription *sub);
+/* Every subscription with this pattern; KHO_ENOTFOUND when none. */
+int kho_store_unsubscribe(kho_store *store, const char *pattern);
+int kho_store_subscriptions(kho_subscription **out, size_t *out_count, kho_store *store);
+void kho_subscriptions_free(kho_subscription *subs, size_t count);
+
+/* The highest catalog serial seen from publisher key `key_id` (0: none). */
+int kho_store_catalog_seen(int64_t *serial, kho_store *store, const char *key_id);
+/* Records a catalog installed from (never lowers the serial). */
+int kho_store_catalog_record(kho_store *store, const char *key_id, int64_t serial,
+	int64_t created, const char *source);
 void kho_pack_info_free(kho_pack_info *infos, size_t count);
 
 /* The visible version of `pack_id`; KHO_ENOTFOUND when not installed. */

@@ -96,6 +96,25 @@ static const char *const migrations[] = {
 	"  added_at INTEGER NOT NULL"
 	") WITHOUT ROWID;"
 	"ALTER TABLE pack_versions ADD COLUMN signed_by TEXT;",
+
+	/* 4: what the box pulls from repositories (kho subscribe), and the
+	 * newest catalog seen from each publisher key (a lower serial later is
+	 * a rollback, refused). */
+	"CREATE TABLE subscriptions ("
+	"  pattern TEXT NOT NULL,"
+	"  subject TEXT NOT NULL DEFAULT '',"
+	"  grade TEXT NOT NULL DEFAULT '',"
+	"  lang TEXT NOT NULL DEFAULT '',"
+	"  added_at INTEGER NOT NULL,"
+	"  PRIMARY KEY (pattern, subject, grade, lang)"
+	") WITHOUT ROWID;"
+	"CREATE TABLE catalogs_seen ("
+	"  key_id TEXT PRIMARY KEY NOT NULL,"
+	"  serial INTEGER NOT NULL,"
+	"  created INTEGER NOT NULL,"
+	"  source TEXT NOT NULL DEFAULT '',"
+	"  synced_at INTEGER NOT NULL"
+	") WITHOUT ROWID;",
 };
 
 _Static_assert(sizeof migrations / sizeof migrations[0] == KHO_STORE_SCHEMA_VERSION,

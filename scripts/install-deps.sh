@@ -11,12 +11,12 @@ packages=(
   gcc meson ninja-build pkg-config python3
   # libraries (docs/dependencies.md says why each one)
   libsqlite3-dev libxml2-dev libzip-dev libzstd-dev libsodium-dev libutf8proc-dev
-  libjansson-dev libmicrohttpd-dev zlib1g-dev
+  libjansson-dev libmicrohttpd-dev zlib1g-dev libcurl4-openssl-dev
 )
 mode=${1:-}
 if [ "$mode" = --test ] || [ "$mode" = --bench ]; then
   # tools the tests and benchmarks use
-  packages+=(libxml2-utils zstd tar time clang chromium minisign)
+  packages+=(libxml2-utils zstd tar time clang chromium minisign nginx)
   # Node.js for playwright-core: Debian's, unless one is installed already
   command -v node >/dev/null || packages+=(nodejs)
   command -v npm >/dev/null || packages+=(npm)

@@ -63,4 +63,50 @@ typedef struct kho_gc_report {
  * with `sec`), then removes the indexes and objects no kept version names. */
 int kho_repo_gc(kho_gc_report *out, const char *repo, const kho_secret_key *sec, int keep);
 
+/* ------------------------------------------------ the box's side: sync */
+
+/* One pack version a sync installs. */
+typedef struct kho_sync_item {
+	char *pack;
+	char *title;
+	int64_t version;         /* the newest in the catalog */
+	int64_t installed;       /* the box's visible version; 0 when none */
+	size_t files;            /* files of the version */
+	size_t files_needed;     /* of which the box has no copy */
+	uint64_t bytes;          /* size of all its files */
+	uint64_t download;       /* bytes of objects to fetch (as stored) */
+	char *index_rel, *index_hash;
+} kho_sync_item;
+
+/* What a sync will do, before it does anything. */
+typedef struct kho_sync_plan {
+	char *source;            /* a folder (a USB stick) or an http(s):// URL */
+	char *work;              /* $KHO_HOME/sync: the catalog, fetched objects, packs being built */
+	char key_id[KHO_KEY_ID_HEX_SIZE];
+	int64_t serial, created; /* the catalog's */
+	kho_sync_item *items;
+	size_t n_items;
+	size_t up_to_date;       /* subscribed packs already at the newest version */
+	uint64_t download;       /* bytes to fetch in all */
+	uint64_t disk;           /* bytes of disk the sync needs at most */
+} kho_sync_plan;
+
+/* Fetches and checks the catalog of `source` (its signature by a key the box
+ * trusts: KHO_ESIGNATURE otherwise; its serial not lower than one seen
+ * from that key: KHO_EVERSION otherwise), then plans the subscribed packs'
+ * newest versions: the files the box lacks and the objects to fetch.
+ * KHO_ENOSPACE when the disk cannot hold them — before anything is fetched. */
+int kho_sync_plan_make(kho_sync_plan **out, kho_store *store, const char *source);
+
+/* Fetches what item `i` needs (objects already fetched by an interrupted
+ * sync are not fetched again), checks every object and file against its
+ * hash, and builds the pack version as a folder under plan->work;
+ * *pack_dir (malloc'd) names it, for kho_pack_open() and an install. */
+int kho_sync_fetch(char **pack_dir, kho_sync_plan *plan, size_t i, kho_store *store);
+
+/* After the installs: records the catalog's serial as seen, and removes
+ * what the sync kept under plan->work. */
+int kho_sync_finish(kho_sync_plan *plan, kho_store *store);
+void kho_sync_plan_free(kho_sync_plan *plan);
+
 #endif

@@ -136,6 +136,7 @@ int sync_object_put(kho_hash *hash, bool *added, uint64_t *stored, const char *r
 		return kho_error_set(KHO_ENOMEM, "out of memory");
 	struct stat st;
 	if (stat(path, &st) == 0) {
+		*stored = (uint64_t)st.st_size;
 		free(path);
 		return KHO_OK;
 	}

@@ -162,7 +162,7 @@ int sync_index_load(json_t **out, const char *repo, const char *rel, const char 
 		size_t j;
 		json_t *c;
 		json_array_foreach(chunks, j, c) {
-			if (!rc && (json_array_size(c) != 2 ||
+			if (!rc && (json_array_size(c) != 3 || json_integer_value(json_array_get(c, 2)) <= 0 ||
 			    !is_hex64(json_string_value(json_array_get(c, 0))) ||
 			    json_integer_value(json_array_get(c, 1)) <= 0 ||
 			    json_integer_value(json_array_get(c, 1)) > (json_int_t)SYNC_SMALL_FILE))

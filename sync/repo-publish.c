@@ -42,7 +42,8 @@ static int put_chunk(file_writer *w, size_t n)
 		return rc;
 	char hex[KHO_HASH_HEX_SIZE];
 	kho_hash_to_hex(hex, &h);
-	json_array_append_new(w->chunks, json_pack("[s, I]", hex, (json_int_t)n));
+	json_array_append_new(w->chunks, json_pack("[s, I, I]", hex, (json_int_t)n,
+		(json_int_t)stored));
 	if (added) {
 		w->report->objects_added++;
 		w->report->bytes_added += stored;
@@ -177,7 +178,8 @@ static int publish_one(json_t *catalog, const char *repo, const char *path,
 	json_t *index = rc ? NULL : json_pack("{s:s, s:s, s:I, s:O}", "format", "kho-pack-index-1",
 		"pack", m->id, "version", (json_int_t)m->version, "files", files);
 	json_decref(files);
-	char *text = index ? json_dumps(index, JSON_INDENT(1) | JSON_SORT_KEYS) : NULL;
+	/* compact: a box fetches the whole index of every version it updates to */
+	char *text = index ? json_dumps(index, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
 	json_decref(index);
 	if (!rc && !text)
 		rc = kho_error_set(KHO_ENOMEM, "out of memory");

@@ -7,6 +7,8 @@
  *   repo-catalog.c   catalog.json and the indexes: read, check, write, sign
  *   repo-publish.c   kho publish
  *   repo-check.c     kho repo verify, list and gc
+ *   transport.c      fetching a repository's file: a folder, or HTTP(S)
+ *   sync-box.c       the box's side: plan, fetch, build the pack folders
  */
 #ifndef KHO_SYNC_PRIVATE_H
 #define KHO_SYNC_PRIVATE_H
@@ -28,10 +30,16 @@
  * needed, unless `last`, when it is the end of the file). */
 size_t sync_chunk_cut(const unsigned char *data, size_t len, bool last);
 
+/* Whether `source` is an http(s):// URL (else a folder). */
+bool sync_is_url(const char *source);
+/* Fetches `rel` of the repository at `source` (folder or URL) into `dest`,
+ * whole or not at all; KHO_ENOTFOUND when absent, KHO_ELIMIT past `max`. */
+int sync_fetch_file(const char *source, const char *rel, const char *dest, uint64_t max);
+
 /* REPO/objects/ab/HASH.zst (malloc'd). */
 char *sync_object_path(const char *repo, const kho_hash *hash);
 /* Stores `len` bytes as the object named by their hash (*hash), unless it is
- * there already (*added false). */
+ * there already (*added false); *stored gets the object's size either way. */
 int sync_object_put(kho_hash *hash, bool *added, uint64_t *stored, const char *repo,
 	const void *data, size_t len);
 /* Reads an object back: KHO_ENOTFOUND when absent, KHO_ECORRUPT when it does

@@ -1,0 +1,409 @@
+/*
+ * sync-box.c — the box's side of `kho sync` (docs/sync.md): fetch the
+ * repository's catalog into $KHO_HOME/sync, check its signature against the
+ * trusted keys and its serial against the highest seen, choose the newest
+ * version of each subscribed pack, and plan what to fetch: only the files
+ * whose content the box does not hold yet (its blob store is addressed by
+ * the same hash as the index's files), and of those only the objects not
+ * fetched already by an interrupted sync. Fetching checks every object and
+ * file against its hash and builds the version as a pack folder, which the
+ * caller installs in one transaction (kho import's path).
+ */
+#include "sync-private.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fnmatch.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#define MAX_CATALOG (16u << 20)
+#define MAX_SIG 8192
+
+static char *join(const char *a, const char *b)
+{
+	size_t n = strlen(a) + strlen(b) + 2;
+	char *p = malloc(n);
+	if (p)
+		snprintf(p, n, "%s/%s", a, b);
+	return p;
+}
+
+void kho_sync_plan_free(kho_sync_plan *plan)
+{
+	if (!plan)
+		return;
+	for (size_t i = 0; i < plan->n_items; i++) {
+		free(plan->items[i].pack);
+		free(plan->items[i].title);
+		free(plan->items[i].index_rel);
+		free(plan->items[i].index_hash);
+	}
+	free(plan->items);
+	free(plan->source);
+	free(plan->work);
+	free(plan);
+}
+
+/* ---------------------------------------------------------------- plan */
+
+static bool has_string(json_t *array, const char *s)
+{
+	size_t i;
+	json_t *v;
+	json_array_foreach(array, i, v) {
+		char num[32];
+		const char *text = json_string_value(v);
+		if (!text && json_is_integer(v)) {
+			snprintf(num, sizeof num, "%lld", (long long)json_integer_value(v));
+			text = num;
+		}
+		if (text && !strcmp(text, s))
+			return true;
+	}
+	return false;
+}
+
+static bool subscribed(json_t *pack, const kho_subscription *subs, size_t n)
+{
+	const char *id = json_string_value(json_object_get(pack, "id"));
+	const char *lang = json_string_value(json_object_get(pack, "lang"));
+	for (size_t i = 0; i < n; i++)
+		if (!fnmatch(subs[i].pattern, id, 0) &&
+		    (!*subs[i].subject || has_string(json_object_get(pack, "subjects"), subs[i].subject)) &&
+		    (!*subs[i].grade || has_string(json_object_get(pack, "grades"), subs[i].grade)) &&
+		    (!*subs[i].lang || (lang && !strcmp(lang, subs[i].lang))))
+			return true;
+	return false;
+}
+
+/* Whether the box's blob store holds content `hex`. */
+static bool have_blob(kho_store *store, const char *hex)
+{
+	kho_hash h;
+	if (kho_hash_from_hex(&h, hex))
+		return false;
+	char *path = kho_blobs_path(kho_store_blobs(store), &h);
+	struct stat st;
+	bool yes = path && stat(path, &st) == 0;
+	free(path);
+	return yes;
+}
+
+static bool have_object(const char *work, const char *hex)
+{
+	kho_hash h;
+	if (kho_hash_from_hex(&h, hex))
+		return false;
+	char *path = sync_object_path(work, &h);
+	struct stat st;
+	bool yes = path && stat(path, &st) == 0;
+	free(path);
+	return yes;
+}
+
+/* The version's index, fetched into the work folder and checked. */
+static int load_index(json_t **out, kho_sync_plan *plan, const kho_sync_item *item)
+{
+	char name[96];
+	snprintf(name, sizeof name, "index-%.64s.json", item->index_hash);
+	char *dest = join(plan->work, name);
+	if (!dest)
+		return kho_error_set(KHO_ENOMEM, "out of memory");
+	struct stat st;
+	int rc = stat(dest, &st) == 0 ? KHO_OK :
+		sync_fetch_file(plan->source, item->index_rel, dest, SYNC_MAX_INDEX);
+	free(dest);
+	if (!rc && (rc = sync_index_load(out, plan->work, name, item->index_hash)))
+		rc = kho_error_set(rc, "%s (from %s)", kho_error_last(), item->index_rel);
+	return rc;
+}
+
+static int plan_item(kho_sync_plan *plan, kho_sync_item *item, kho_store *store)
+{
+	json_t *index = NULL;
+	int rc = load_index(&index, plan, item);
+	if (rc)
+		return rc;
+	size_t i, j;
+	json_t *f, *c;
+	json_array_foreach(json_object_get(index, "files"), i, f) {
+		item->files++;
+		uint64_t size = (uint64_t)json_integer_value(json_object_get(f, "size"));
+		item->bytes += size;
+		if (have_blob(store, json_string_value(json_object_get(f, "hash"))))
+			continue;
+		item->files_needed++;
+		plan->disk += 2 * size; /* the assembled file, then its blob */
+		json_array_foreach(json_object_get(f, "chunks"), j, c)
+			if (!have_object(plan->work, json_string_value(json_array_get(c, 0))))
+				item->download += (uint64_t)json_integer_value(json_array_get(c, 2));
+	}
+	json_decref(index);
+	plan->download += item->download;
+	plan->disk += item->download;
+	return KHO_OK;
+}
+
+/* Fetches the catalog and its signature and checks them; *catalog parsed. */
+static int load_catalog(json_t **catalog, kho_sync_plan *plan, kho_store *store)
+{
+	char *cat = join(plan->work, "catalog.json"), *sig = join(plan->work, "catalog.json.minisig");
+	int rc = cat && sig ? KHO_OK : kho_error_set(KHO_ENOMEM, "out of memory");
+	if (!rc && (rc = sync_fetch_file(plan->source, "catalog.json", cat, MAX_CATALOG)) ==
+	    KHO_ENOTFOUND)
+		rc = kho_error_set(KHO_ENOTFOUND, "%s is not a kho repository (no catalog.json)",
+			plan->source);
+	if (!rc && (rc = sync_fetch_file(plan->source, "catalog.json.minisig", sig, MAX_SIG)) ==
+	    KHO_ENOTFOUND)
+		rc = kho_error_set(KHO_ESIGNATURE, "%s: the catalog is not signed", plan->source);
+	kho_trusted_key *trusted = NULL;
+	size_t n = 0, signer = 0;
+	if (!rc)
+		rc = kho_store_trusted_keys(&trusted, &n, store);
+	kho_public_key *keys = rc ? NULL : calloc(n ? n : 1, sizeof *keys);
+	if (!rc && !keys)
+		rc = kho_error_set(KHO_ENOMEM, "out of memory");
+	for (size_t i = 0; keys && i < n; i++)
+		keys[i] = trusted[i].key;
+	if (!rc && (rc = kho_verify_file(&signer, NULL, cat, sig, keys, n)) == KHO_ENOTFOUND)
+		rc = kho_error_set(KHO_ESIGNATURE, "%s; nothing was changed (trust the publisher's "
+			"key with: kho trust add KEY.pub)", kho_error_last());
+	if (!rc) {
+		memcpy(plan->key_id, trusted[signer].id_hex, KHO_KEY_ID_HEX_SIZE);
+		rc = sync_catalog_load(catalog, plan->work, &keys[signer], 1);
+	}
+	free(keys);
+	kho_trusted_keys_free(trusted, n);
+	free(cat);
+	free(sig);
+	return rc;
+}
+
+int kho_sync_plan_make(kho_sync_plan **out, kho_store *store, const char *source)
+{
+	*out = NULL;
+	kho_sync_plan *plan = calloc(1, sizeof *plan);
+	if (!plan || !(plan->source = strdup(source)) ||
+	    !(plan->work = join(kho_store_home(store), "sync"))) {
+		kho_sync_plan_free(plan);
+		return kho_error_set(KHO_ENOMEM, "out of memory");
+	}
+	json_t *catalog = NULL;
+	kho_subscription *subs = NULL;
+	size_t n_subs = 0;
+	int rc = sync_make_dirs(plan->work, "objects/x");
+	if (!rc)
+		rc = load_catalog(&catalog, plan, store);
+	int64_t seen = 0;
+	if (!rc) {
+		plan->serial = json_integer_value(json_object_get(catalog, "serial"));
+		plan->created = json_integer_value(json_object_get(catalog, "created"));
+		rc = kho_store_catalog_seen(&seen, store, plan->key_id);
+	}
+	if (!rc && plan->serial < seen)
+		rc = kho_error_set(KHO_EVERSION, "%s: its catalog (serial %lld) is older than one "
+			"already installed from key %s (serial %lld): a replayed or rolled-back "
+			"repository; nothing was changed", source, (long long)plan->serial, plan->key_id,
+			(long long)seen);
+	if (!rc)
+		rc = kho_store_subscriptions(&subs, &n_subs, store);
+	size_t i;
+	json_t *pack;
+	json_array_foreach(rc ? NULL : json_object_get(catalog, "packs"), i, pack) {
+		json_t *versions = json_object_get(pack, "versions");
+		json_t *newest = json_array_get(versions, json_array_size(versions) - 1);
+		if (rc || !newest || !subscribed(pack, subs, n_subs))
+			continue;
+		const char *id = json_string_value(json_object_get(pack, "id"));
+		int64_t version = json_integer_value(json_object_get(newest, "version")), installed = 0;
+		if ((rc = kho_store_current_version(&installed, store, id)) == KHO_ENOTFOUND) {
+			rc = KHO_OK;
+			installed = 0;
+			kho_error_clear();
+		}
+		if (rc)
+			break;
+		if (installed >= version) {
+			plan->up_to_date++;
+			continue;
+		}
+		kho_sync_item *grown = realloc(plan->items, (plan->n_items + 1) * sizeof *grown);
+		if (!grown) {
+			rc = kho_error_set(KHO_ENOMEM, "out of memory");
+			break;
+		}
+		plan->items = grown;
+		const char *title = json_string_value(json_object_get(pack, "title"));
+		kho_sync_item *item = &plan->items[plan->n_items++];
+		*item = (kho_sync_item){ .pack = strdup(id), .title = strdup(title ? title : id),
+			.version = version, .installed = installed,
+			.index_rel = strdup(json_string_value(json_object_get(newest, "index"))),
+			.index_hash = strdup(json_string_value(json_object_get(newest, "index_hash"))) };
+		if (!item->pack || !item->title || !item->index_rel || !item->index_hash)
+			rc = kho_error_set(KHO_ENOMEM, "out of memory");
+		else
+			rc = plan_item(plan, item, store);
+	}
+	json_decref(catalog);
+	kho_subscriptions_free(subs, n_subs);
+	struct statvfs vfs;
+	if (!rc && plan->disk && statvfs(plan->work, &vfs) == 0 &&
+	    (uint64_t)vfs.f_bavail * vfs.f_frsize < plan->disk + plan->disk / 10)
+		rc = kho_error_set(KHO_ENOSPACE, "the sync needs %.1f MB of disk and %.1f MB are "
+			"free; nothing was fetched", (double)plan->disk / 1e6,
+			(double)vfs.f_bavail * (double)vfs.f_frsize / 1e6);
+	if (rc) {
+		kho_sync_plan_free(plan);
+		return rc;
+	}
+	*out = plan;
+	return KHO_OK;
+}
+
+/* ---------------------------------------------------------------- fetch */
+
+/* Writes file `f` of the index into `dir`: linked from the blob store when
+ * the box has it, else from its chunks' objects, checked against its hash. */
+static int build_file(const char *dir, json_t *f, kho_sync_plan *plan, kho_store *store)
+{
+	const char *path = json_string_value(json_object_get(f, "path"));
+	const char *hex = json_string_value(json_object_get(f, "hash"));
+	if (!path || strstr(path, "..") || path[0] == '/')
+		return kho_error_set(KHO_EUNSAFE, "the index names an unsafe path '%s'", path);
+	int rc = sync_make_dirs(dir, path);
+	char *dest = rc ? NULL : join(dir, path);
+	if (!rc && !dest)
+		rc = kho_error_set(KHO_ENOMEM, "out of memory");
+	kho_hash want;
+	if (!rc && kho_hash_from_hex(&want, hex))
+		rc = kho_error_set(KHO_ECORRUPT, "a malformed file hash in the index");
+	if (!rc && have_blob(store, hex)) {
+		char *blob = kho_blobs_path(kho_store_blobs(store), &want);
+		bool linked = blob && link(blob, dest) == 0;
+		free(blob);
+		if (linked) {
+			free(dest);
+			return KHO_OK;
+		}
+		/* another file system: fall through and build it from objects */
+	}
+	FILE *out = rc ? NULL : fopen(dest, "wb");
+	if (!rc && !out)
+		rc = kho_error_set(KHO_EIO, "cannot write %s: %s", dest, strerror(errno));
+	kho_hasher whole;
+	kho_hasher_init(&whole);
+	size_t i;
+	json_t *c;
+	json_array_foreach(rc ? NULL : json_object_get(f, "chunks"), i, c) {
+		if (rc)
+			break;
+		const char *chunk = json_string_value(json_array_get(c, 0));
+		size_t size = (size_t)json_integer_value(json_array_get(c, 1));
+		kho_hash h;
+		kho_hash_from_hex(&h, chunk);
+		char rel[KHO_HASH_HEX_SIZE + 32], *obj = NULL;
+		snprintf(rel, sizeof rel, "objects/%.2s/%s.zst", chunk, chunk);
+		if (!have_object(plan->work, chunk)) {
+			obj = join(plan->work, rel);
+			rc = obj ? sync_make_dirs(plan->work, rel) : kho_error_set(KHO_ENOMEM, "out of memory");
+			if (!rc)
+				rc = sync_fetch_file(plan->source, rel, obj, 2 * SYNC_SMALL_FILE);
+			free(obj);
+		}
+		unsigned char *data = NULL;
+		if (!rc && (rc = sync_object_read(&data, plan->work, &h, size))) {
+			/* a damaged object: removed, so that the next sync fetches it again */
+			char *bad = join(plan->work, rel);
+			if (bad)
+				unlink(bad);
+			free(bad);
+			rc = kho_error_set(rc, "%s (fetched from %s)", kho_error_last(), plan->source);
+		}
+		if (!rc && fwrite(data, 1, size, out) != size)
+			rc = kho_error_set(KHO_EIO, "cannot write %s", dest);
+		if (!rc)
+			kho_hasher_update(&whole, data, size);
+		free(data);
+	}
+	if (out && fclose(out) && !rc)
+		rc = kho_error_set(KHO_EIO, "cannot write %s", dest);
+	if (!rc) {
+		kho_hash got;
+		kho_hasher_final(&whole, &got);
+		if (memcmp(got.bytes, want.bytes, KHO_HASH_SIZE))
+			rc = kho_error_set(KHO_ECORRUPT, "%s: its chunks do not make the file the index "
+				"names", path);
+	}
+	free(dest);
+	return rc;
+}
+
+static int remove_tree(const char *path)
+{
+	struct stat st;
+	if (lstat(path, &st))
+		return KHO_OK;
+	if (S_ISDIR(st.st_mode)) {
+		DIR *d = opendir(path);
+		struct dirent *e;
+		while (d && (e = readdir(d))) {
+			if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+				continue;
+			char *child = join(path, e->d_name);
+			if (child)
+				remove_tree(child);
+			free(child);
+		}
+		if (d)
+			closedir(d);
+		return rmdir(path) ? KHO_EIO : KHO_OK;
+	}
+	return unlink(path) ? KHO_EIO : KHO_OK;
+}
+
+int kho_sync_fetch(char **pack_dir, kho_sync_plan *plan, size_t i, kho_store *store)
+{
+	*pack_dir = NULL;
+	kho_sync_item *item = &plan->items[i];
+	json_t *index = NULL;
+	int rc = load_index(&index, plan, item);
+	char name[600];
+	snprintf(name, sizeof name, "build/%s-%lld", item->pack, (long long)item->version);
+	char *dir = rc ? NULL : join(plan->work, name);
+	if (!rc && !dir)
+		rc = kho_error_set(KHO_ENOMEM, "out of memory");
+	if (!rc) {
+		remove_tree(dir); /* what an interrupted sync left */
+		char rel[640];
+		snprintf(rel, sizeof rel, "%s/x", name);
+		rc = sync_make_dirs(plan->work, rel);
+	}
+	size_t k;
+	json_t *f;
+	json_array_foreach(rc ? NULL : json_object_get(index, "files"), k, f) {
+		if (!rc && (rc = build_file(dir, f, plan, store)))
+			rc = kho_error_set(rc, "%s version %lld: %s", item->pack, (long long)item->version,
+				kho_error_last());
+	}
+	json_decref(index);
+	if (rc) {
+		free(dir);
+		return rc;
+	}
+	*pack_dir = dir;
+	return KHO_OK;
+}
+
+int kho_sync_finish(kho_sync_plan *plan, kho_store *store)
+{
+	int rc = kho_store_catalog_record(store, plan->key_id, plan->serial, plan->created,
+		plan->source);
+	/* the packs are in the blob store now: what the sync kept can go */
+	remove_tree(plan->work);
+	return rc;
+}

@@ -1,0 +1,136 @@
+/*
+ * transport.c — fetching one file of a repository: from a folder (a USB
+ * stick, a network share) or over HTTP(S) with libcurl. A file is written
+ * under a temporary name and renamed only when whole, so that an
+ * interrupted fetch leaves nothing that looks finished.
+ */
+#include "sync-private.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+
+static void curl_start(void)
+{
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+bool sync_is_url(const char *source)
+{
+	return !strncasecmp(source, "http://", 7) || !strncasecmp(source, "https://", 8);
+}
+
+typedef struct sink {
+	FILE *f;
+	uint64_t got, max;
+} sink;
+
+static size_t on_data(char *data, size_t size, size_t n, void *payload)
+{
+	sink *s = payload;
+	size_t len = size * n;
+	if (s->got + len > s->max)
+		return 0; /* larger than it may be: curl stops */
+	s->got += len;
+	return fwrite(data, 1, len, s->f);
+}
+
+static int fetch_http(const char *url, FILE *f, uint64_t max)
+{
+	pthread_once(&curl_once, curl_start);
+	CURL *c = curl_easy_init();
+	if (!c)
+		return kho_error_set(KHO_ENOMEM, "out of memory");
+	sink s = { f, 0, max };
+	char err[CURL_ERROR_SIZE] = "";
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &s);
+	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, err);
+	curl_easy_setopt(c, CURLOPT_FAILONERROR, 1L);
+	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
+	curl_easy_setopt(c, CURLOPT_MAXREDIRS, 5L);
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 30L);
+	/* a stalled link: under 100 bytes/s for a minute */
+	curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 100L);
+	curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, 60L);
+	curl_easy_setopt(c, CURLOPT_USERAGENT, "kho-sync");
+	/* JSON compresses well; objects are zstd already and servers leave them */
+	curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, "");
+	CURLcode cc = curl_easy_perform(c);
+	long status = 0;
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+	curl_easy_cleanup(c);
+	if (cc == CURLE_OK)
+		return KHO_OK;
+	if (status == 404)
+		return kho_error_set(KHO_ENOTFOUND, "%s: not found (404)", url);
+	if (cc == CURLE_WRITE_ERROR && s.got + 1 > max)
+		return kho_error_set(KHO_ELIMIT, "%s: larger than %llu bytes", url,
+			(unsigned long long)max);
+	return kho_error_set(KHO_EIO, "%s: %s", url, err[0] ? err : curl_easy_strerror(cc));
+}
+
+static int fetch_local(const char *path, FILE *f, uint64_t max)
+{
+	FILE *in = fopen(path, "rb");
+	if (!in)
+		return kho_error_set(errno == ENOENT ? KHO_ENOTFOUND : KHO_EIO, "%s: %s", path,
+			strerror(errno));
+	char buf[65536];
+	uint64_t got = 0;
+	size_t n;
+	int rc = KHO_OK;
+	while (!rc && (n = fread(buf, 1, sizeof buf, in)) > 0) {
+		got += n;
+		if (got > max)
+			rc = kho_error_set(KHO_ELIMIT, "%s: larger than %llu bytes", path,
+				(unsigned long long)max);
+		else if (fwrite(buf, 1, n, f) != n)
+			rc = kho_error_set(KHO_EIO, "cannot write: %s", strerror(errno));
+	}
+	if (!rc && ferror(in))
+		rc = kho_error_set(KHO_EIO, "%s: cannot read it", path);
+	fclose(in);
+	return rc;
+}
+
+int sync_fetch_file(const char *source, const char *rel, const char *dest, uint64_t max)
+{
+	size_t n = strlen(source) + strlen(rel) + 2, m = strlen(dest) + 8;
+	char *from = malloc(n), *tmp = malloc(m);
+	if (!from || !tmp) {
+		free(from);
+		free(tmp);
+		return kho_error_set(KHO_ENOMEM, "out of memory");
+	}
+	bool url = sync_is_url(source);
+	snprintf(from, n, "%s%s%s", source, source[strlen(source) - 1] == '/' ? "" : "/", rel);
+	snprintf(tmp, m, "%s.part", dest);
+	FILE *f = fopen(tmp, "wb");
+	int rc = f ? KHO_OK : kho_error_set(KHO_EIO, "cannot write %s: %s", tmp, strerror(errno));
+	if (!rc)
+		rc = url ? fetch_http(from, f, max) : fetch_local(from, f, max);
+	if (f && (fflush(f) || fsync(fileno(f))) && !rc)
+		rc = kho_error_set(errno == ENOSPC ? KHO_ENOSPACE : KHO_EIO, "cannot write %s: %s",
+			tmp, strerror(errno));
+	if (f && fclose(f) && !rc)
+		rc = kho_error_set(KHO_EIO, "cannot write %s", tmp);
+	if (!rc && rename(tmp, dest))
+		rc = kho_error_set(KHO_EIO, "cannot write %s: %s", dest, strerror(errno));
+	if (rc)
+		unlink(tmp);
+	free(from);
+	free(tmp);
+	return rc;
+}

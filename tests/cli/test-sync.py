@@ -1,0 +1,177 @@
+#!/usr/bin/env python3
+"""End to end: kho subscribe and kho sync from a repository folder (a USB stick) and over
+HTTP from a real nginx on 127.0.0.1 — trust, dry run, first sync, a one-lesson update that
+fetches only what changed (counted in nginx's access log), a replayed older catalog, a
+tampered object, an interrupted sync that resumes."""
+import os
+import re
+import shutil
+import socket
+import subprocess
+import time
+
+from khotest import DATA, check, done, kho, kho_json, tmpdir
+
+work = tmpdir("work")
+repo = os.path.join(work, "repo")
+key, pub = os.path.join(work, "p.key"), os.path.join(work, "p.pub")
+rc, out, err = kho(tmpdir("author"), "keygen", "-s", key, "-p", pub, "--no-passphrase")
+check(rc == 0, "keygen")
+
+src = os.path.join(DATA, "..", "..", "content-packs", "packs")
+v1 = os.path.join(work, "toan-v1")
+shutil.copytree(os.path.join(src, "vn.kho.toan-5"), v1)
+rc, out, err = kho(work, "publish", "--repo", repo, "-s", key, v1,
+                   os.path.join(src, "vn.kho.tin-hoc-10"))
+check(rc == 0, "publish: " + out + err)
+
+
+def make_v2(name, version, sentence):
+    d = os.path.join(work, name)
+    shutil.copytree(v1, d)
+    m = os.path.join(d, "manifest.xml")
+    text = open(m, encoding="utf-8").read()
+    open(m, "w", encoding="utf-8").write(re.sub(r'(<pack [^>]*version=")\d+(")', r"\g<1>%d\g<2>" % version, text, count=1))
+    lesson = os.path.join(d, "lessons", "bai-04.html")
+    html = open(lesson, encoding="utf-8").read()
+    open(lesson, "w", encoding="utf-8").write(html.replace("</p>", " %s</p>" % sentence, 1))
+    return d
+
+
+# --- from a folder (a USB stick)
+box = tmpdir("box")
+rc, out, err = kho(box, "sync", "--from", repo)
+check(rc == 1 and "kho trust add" in err, "an untrusted publisher is refused: " + err)
+check(not os.path.exists(os.path.join(box, "sync", "build")), "nothing built")
+rc, out, err = kho(box, "trust", "add", pub)
+rc, out, err = kho(box, "sync", "--from", repo)
+check(rc == 0 and "0 packs to install" in out, "no subscriptions, nothing installed: " + out + err)
+rc, out, err = kho(box, "subscribe", "vn.kho.toan-*")
+check(rc == 0, "subscribe")
+subs = kho_json(box, "subscriptions")["subscriptions"]
+check([s["pattern"] for s in subs] == ["vn.kho.toan-*"], "subscriptions: %r" % subs)
+rc, out, err = kho(box, "sync", "--from", repo, "--dry-run")
+check(rc == 0 and "install vn.kho.toan-5 1: 33 of 33 files" in out and "kB to download" in out,
+      "dry run plans: " + out + err)
+check(kho_json(box, "list")["packs"] == [], "a dry run installs nothing")
+rc, out, err = kho(box, "sync", "--from", repo)
+check(rc == 0 and "installed vn.kho.toan-5 version 1" in out, "first sync: " + out + err)
+packs = kho_json(box, "list")["packs"]
+check([p["id"] for p in packs] == ["vn.kho.toan-5"] and packs[0]["signed_by"], "installed, verified: %r" % packs)
+check(kho_json(box, "search", "phân số")["total"] > 0, "and searchable")
+check(not os.path.exists(os.path.join(box, "sync")), "a complete sync leaves no work files")
+
+# a one-lesson update fetches only its files
+old_catalog = {n: open(os.path.join(repo, n), "rb").read() for n in ("catalog.json", "catalog.json.minisig")}
+rc, out, err = kho(work, "publish", "--repo", repo, "-s", key, make_v2("toan-v2", 2, "Câu thêm ở phiên bản hai."))
+check(rc == 0, "publish v2")
+rc, out, err = kho(box, "sync", "--from", repo)
+m = re.search(r"update vn.kho.toan-5 1 → 2: (\d+) of 33 files to fetch, ([\d.]+) kB", out)
+check(rc == 0 and m and int(m.group(1)) == 2 and float(m.group(2)) < 8, "update fetches 2 files, < 8 kB: " + out + err)
+check(kho_json(box, "list")["packs"][0]["version"] == 2, "updated to 2")
+rc, out, err = kho(box, "sync", "--from", repo)
+check(rc == 0 and "0 packs to install or update, 1 up to date" in out, "then up to date: " + out)
+
+# a replayed older catalog is refused
+replay = os.path.join(work, "replay")
+shutil.copytree(repo, replay)
+for n, data in old_catalog.items():
+    open(os.path.join(replay, n), "wb").write(data)
+rc, out, err = kho(box, "sync", "--from", replay)
+check(rc == 1 and "older than one already installed" in err, "rollback refused: " + err)
+
+# a tampered object: the sync fails naming it, the box keeps its version; repaired, it resumes
+rc, out, err = kho(work, "publish", "--repo", repo, "-s", key, make_v2("toan-v3", 3, "Câu thêm ở phiên bản ba."))
+index = open(os.path.join(repo, "packs", "vn.kho.toan-5", "3.json")).read()
+sizes = re.findall(r'"([0-9a-f]{64})",\s*(\d+),\s*(\d+)', index)
+objects = [h for h, _, _ in sizes if not os.path.exists(os.path.join(box, "blobs", h[:2], h))]
+changed = os.path.join(repo, "objects", objects[0][:2], objects[0] + ".zst") if objects else None
+if check(changed is not None, "v3 has a new object"):
+    saved = open(changed, "rb").read()
+    open(changed, "wb").write(saved[:-3] + bytes(b ^ 0xFF for b in saved[-3:]))
+    rc, out, err = kho(box, "sync", "--from", repo)
+    check(rc == 1 and objects[0][:16] in err, "a tampered object is named: " + err)
+    check(kho_json(box, "list")["packs"][0]["version"] == 2, "the box keeps version 2")
+    os.rename(changed, changed + ".away")
+    rc, out, err = kho(box, "sync", "--from", repo)
+    check(rc == 1 and ("not found" in err.lower() or "no such" in err.lower()), "a missing object: " + err)
+    os.rename(changed + ".away", changed)
+    open(changed, "wb").write(saved)
+    rc, out, err = kho(box, "sync", "--from", repo)
+    check(rc == 0 and "updated vn.kho.toan-5 version 3" in out, "repaired: the sync completes: " + out + err)
+
+# subscription filters
+rc, out, err = kho(box, "subscribe", "*", "--grade", "10")
+rc, out, err = kho(box, "sync", "--from", repo)
+check(rc == 0 and "installed vn.kho.tin-hoc-10" in out, "a grade subscription brings tin-hoc-10: " + out + err)
+rc, out, err = kho(box, "unsubscribe", "*")
+check(rc == 0, "unsubscribe")
+
+
+# --- over HTTP from nginx
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+if check(os.path.exists(nginx), "nginx is installed (scripts/install-deps.sh --test)"):
+    port = free_port()
+    # nginx's workers run as another user: they must be able to read the repository
+    import khotest
+    os.chmod(khotest._tmp, 0o755)
+    for d in (work,):
+        os.chmod(d, 0o755)
+    ndir = tmpdir("nginx")
+    conf = os.path.join(ndir, "nginx.conf")
+    log = os.path.join(ndir, "access.log")
+    open(conf, "w").write("""
+daemon off; pid %(d)s/nginx.pid; error_log %(d)s/error.log;
+events { worker_connections 64; }
+http {
+  access_log %(log)s;
+  client_body_temp_path %(d)s; proxy_temp_path %(d)s; fastcgi_temp_path %(d)s;
+  uwsgi_temp_path %(d)s; scgi_temp_path %(d)s;
+  types { application/json json; }
+  gzip on; gzip_types application/json;
+  default_type application/octet-stream;
+  server { listen 127.0.0.1:%(port)d; root %(repo)s; }
+}
+""" % {"d": ndir, "log": log, "port": port, "repo": repo})
+    proc = subprocess.Popen([nginx, "-c", conf, "-p", ndir], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    for _ in range(50):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            break
+        except OSError:
+            time.sleep(0.1)
+    url = "http://127.0.0.1:%d/" % port
+    box2 = tmpdir("box-http")
+    kho(box2, "trust", "add", pub)
+    kho(box2, "subscribe", "vn.kho.toan-*")
+    rc, out, err = kho(box2, "sync", "--from", url)
+    check(rc == 0 and "installed vn.kho.toan-5 version 3" in out, "first sync over HTTP: " + out + err)
+
+    def served():
+        total = 0
+        for line in open(log):
+            m = re.search(r'" (\d{3}) (\d+) ', line)
+            if m and m.group(1) == "200":
+                total += int(m.group(2))
+        return total
+
+    before = served()
+    rc, out, err = kho(work, "publish", "--repo", repo, "-s", key, make_v2("toan-v4", 4, "Câu thêm ở phiên bản bốn."))
+    rc, out, err = kho(box2, "sync", "--from", url)
+    update = served() - before
+    check(rc == 0 and "updated vn.kho.toan-5 version 4" in out, "update over HTTP: " + out + err)
+    print("one-lesson update over HTTP: %d bytes served by nginx" % update)
+    check(update < 20000, "the one-lesson update moved %d bytes (catalog, index and two objects)" % update)
+    rc, out, err = kho(box2, "sync", "--from", "http://127.0.0.1:%d/nothing/" % port)
+    check(rc == 1 and "not a kho repository" in err, "a URL without a repository: " + err)
+    proc.terminate()
+    proc.wait(timeout=10)
+done()

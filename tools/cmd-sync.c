@@ -1,0 +1,114 @@
+/*
+ * cmd-sync.c — `kho sync --from FOLDER|URL [--dry-run]`: installs the newest
+ * version of every subscribed pack from a repository (sync/REPOSITORY.md),
+ * fetching only what the box lacks (docs/sync.md). Each pack version
+ * installs in its own transaction, through the same path as kho import: a
+ * sync killed at any moment leaves each pack at its old or its new version,
+ * and what was fetched stays for the next run.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "cli.h"
+#include "kho_sync.h"
+
+static void print_plan(const kho_sync_plan *p)
+{
+	long long days = p->created ? (long long)(time(NULL) - p->created) / 86400 : 0;
+	printf("%s: catalog serial %lld from key %s, written %lld day%s ago\n", p->source,
+		(long long)p->serial, p->key_id, days, days == 1 ? "" : "s");
+	for (size_t i = 0; i < p->n_items; i++) {
+		const kho_sync_item *it = &p->items[i];
+		if (it->installed)
+			printf("  update %s %lld → %lld", it->pack, (long long)it->installed,
+				(long long)it->version);
+		else
+			printf("  install %s %lld", it->pack, (long long)it->version);
+		printf(": %zu of %zu files to fetch, %.1f kB to download  (%s)\n", it->files_needed,
+			it->files, (double)it->download / 1000.0, it->title);
+	}
+	printf("%zu pack%s to install or update, %zu up to date; %.1f kB to download, "
+		"up to %.1f MB of disk\n", p->n_items, p->n_items == 1 ? "" : "s", p->up_to_date,
+		(double)p->download / 1000.0, (double)p->disk / 1e6);
+}
+
+static int run(int argc, char **argv)
+{
+	static const struct option options[] = {
+		{ "from", required_argument, NULL, 'f' },
+		{ "dry-run", no_argument, NULL, 'n' },
+		CLI_COMMON_OPTIONS,
+		{ 0 },
+	};
+	const char *from = NULL;
+	bool dry = false;
+	int opt;
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "f:n", options, NULL)) != -1) {
+		int rc = cli_common_option(opt, &cmd_sync);
+		if (rc >= 0)
+			return rc;
+		if (opt == 'f')
+			from = optarg;
+		else if (opt == 'n')
+			dry = true;
+	}
+	if (!from || optind != argc)
+		return cli_usage(&cmd_sync, "name the repository: --from FOLDER or --from URL");
+	kho_store *store = NULL;
+	kho_index *index = NULL;
+	if (cli_open(&store, &index))
+		return 1;
+	kho_sync_plan *plan = NULL;
+	int status = 0;
+	if (kho_sync_plan_make(&plan, store, from)) {
+		status = cli_fail("sync");
+		goto done;
+	}
+	print_plan(plan);
+	if (dry)
+		goto done;
+	for (size_t i = 0; i < plan->n_items; i++) {
+		char *dir = NULL;
+		kho_pack *pack = NULL;
+		kho_install_info info = { 0 };
+		int rc = kho_sync_fetch(&dir, plan, i, store);
+		if (!rc)
+			rc = kho_pack_open(&pack, dir);
+		/* the catalog's signature covers the index, which covers every file */
+		if (!rc)
+			rc = kho_pack_set_signer(pack, plan->key_id);
+		if (!rc)
+			rc = kho_index_install(&info, index, pack);
+		if (rc)
+			status = cli_fail("sync");
+		else
+			printf("%s %s version %lld: %lld lessons\n", info.previous_version ? "updated" :
+				"installed", plan->items[i].pack, (long long)plan->items[i].version,
+				(long long)info.lessons);
+		kho_pack_free(pack);
+		free(dir);
+	}
+	/* only a complete sync forgets what it fetched: a failed one resumes */
+	if (!status && kho_sync_finish(plan, store))
+		status = cli_fail("sync");
+done:
+	kho_sync_plan_free(plan);
+	kho_index_free(index);
+	kho_store_free(store);
+	return status;
+}
+
+const kho_command cmd_sync = {
+	"sync", run, "pull subscribed packs from a repository, a USB stick or a URL",
+	"usage: kho sync --from FOLDER|URL [--dry-run]\n\n"
+	"Checks the repository's signed catalog against the trusted keys (kho trust)\n"
+	"and against older catalogs already seen, prints what will change, then\n"
+	"fetches only the files this box does not hold and installs the newest\n"
+	"version of each subscribed pack (kho subscribe), one pack at a time, each\n"
+	"either completely or not at all. An interrupted sync keeps what it fetched\n"
+	"and continues from there the next time.\n\n"
+	"  --from FOLDER|URL  the repository: a folder (a USB stick) or http(s)://…\n"
+	"  --dry-run          only print the plan\n",
+};
