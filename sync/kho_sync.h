@@ -89,6 +89,10 @@ typedef struct kho_sync_plan {
 	size_t up_to_date;       /* subscribed packs already at the newest version */
 	uint64_t download;       /* bytes to fetch in all */
 	uint64_t disk;           /* bytes of disk the sync needs at most */
+	/* set by the caller before fetching: */
+	uint64_t max_rate;       /* bytes per second; 0: no cap */
+	int64_t until;           /* Unix time after which no object is started; 0: none */
+	bool stopped;            /* kho_sync_fetch() stopped at `until` (KHO_ELIMIT) */
 } kho_sync_plan;
 
 /* Fetches and checks the catalog of `source` (its signature by a key the box
@@ -101,7 +105,8 @@ int kho_sync_plan_make(kho_sync_plan **out, kho_store *store, const char *source
 /* Fetches what item `i` needs (objects already fetched by an interrupted
  * sync are not fetched again), checks every object and file against its
  * hash, and builds the pack version as a folder under plan->work;
- * *pack_dir (malloc'd) names it, for kho_pack_open() and an install. */
+ * *pack_dir (malloc'd) names it, for kho_pack_open() and an install. Past
+ * plan->until it starts no new object: KHO_ELIMIT with plan->stopped. */
 int kho_sync_fetch(char **pack_dir, kho_sync_plan *plan, size_t i, kho_store *store);
 
 /* After the installs: records the catalog's serial as seen, and removes

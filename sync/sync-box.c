@@ -19,6 +19,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <time.h>
 #include <unistd.h>
 
 #define MAX_CATALOG (16u << 20)
@@ -116,7 +117,7 @@ static int load_index(json_t **out, kho_sync_plan *plan, const kho_sync_item *it
 		return kho_error_set(KHO_ENOMEM, "out of memory");
 	struct stat st;
 	int rc = stat(dest, &st) == 0 ? KHO_OK :
-		sync_fetch_file(plan->source, item->index_rel, dest, SYNC_MAX_INDEX);
+		sync_fetch_file(plan->source, item->index_rel, dest, SYNC_MAX_INDEX, 0);
 	free(dest);
 	if (!rc && (rc = sync_index_load(out, plan->work, name, item->index_hash)))
 		rc = kho_error_set(rc, "%s (from %s)", kho_error_last(), item->index_rel);
@@ -154,11 +155,11 @@ static int load_catalog(json_t **catalog, kho_sync_plan *plan, kho_store *store)
 {
 	char *cat = join(plan->work, "catalog.json"), *sig = join(plan->work, "catalog.json.minisig");
 	int rc = cat && sig ? KHO_OK : kho_error_set(KHO_ENOMEM, "out of memory");
-	if (!rc && (rc = sync_fetch_file(plan->source, "catalog.json", cat, MAX_CATALOG)) ==
+	if (!rc && (rc = sync_fetch_file(plan->source, "catalog.json", cat, MAX_CATALOG, 0)) ==
 	    KHO_ENOTFOUND)
 		rc = kho_error_set(KHO_ENOTFOUND, "%s is not a kho repository (no catalog.json)",
 			plan->source);
-	if (!rc && (rc = sync_fetch_file(plan->source, "catalog.json.minisig", sig, MAX_SIG)) ==
+	if (!rc && (rc = sync_fetch_file(plan->source, "catalog.json.minisig", sig, MAX_SIG, 0)) ==
 	    KHO_ENOTFOUND)
 		rc = kho_error_set(KHO_ESIGNATURE, "%s: the catalog is not signed", plan->source);
 	kho_trusted_key *trusted = NULL;
@@ -308,11 +309,17 @@ static int build_file(const char *dir, json_t *f, kho_sync_plan *plan, kho_store
 		kho_hash_from_hex(&h, chunk);
 		char rel[KHO_HASH_HEX_SIZE + 32], *obj = NULL;
 		snprintf(rel, sizeof rel, "objects/%.2s/%s.zst", chunk, chunk);
+		if (!have_object(plan->work, chunk) && plan->until && time(NULL) >= plan->until) {
+			plan->stopped = true;
+			rc = kho_error_set(KHO_ELIMIT, "the sync window ended; the next sync continues "
+				"from here");
+			break;
+		}
 		if (!have_object(plan->work, chunk)) {
 			obj = join(plan->work, rel);
 			rc = obj ? sync_make_dirs(plan->work, rel) : kho_error_set(KHO_ENOMEM, "out of memory");
 			if (!rc)
-				rc = sync_fetch_file(plan->source, rel, obj, 2 * SYNC_SMALL_FILE);
+				rc = sync_fetch_file(plan->source, rel, obj, 2 * SYNC_SMALL_FILE, plan->max_rate);
 			free(obj);
 		}
 		unsigned char *data = NULL;

@@ -33,8 +33,10 @@ size_t sync_chunk_cut(const unsigned char *data, size_t len, bool last);
 /* Whether `source` is an http(s):// URL (else a folder). */
 bool sync_is_url(const char *source);
 /* Fetches `rel` of the repository at `source` (folder or URL) into `dest`,
- * whole or not at all; KHO_ENOTFOUND when absent, KHO_ELIMIT past `max`. */
-int sync_fetch_file(const char *source, const char *rel, const char *dest, uint64_t max);
+ * whole or not at all, at most `rate` bytes per second (0: no cap);
+ * KHO_ENOTFOUND when absent, KHO_ELIMIT past `max`. */
+int sync_fetch_file(const char *source, const char *rel, const char *dest, uint64_t max,
+	uint64_t rate);
 
 /* REPO/objects/ab/HASH.zst (malloc'd). */
 char *sync_object_path(const char *repo, const kho_hash *hash);

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
@@ -44,7 +45,7 @@ static size_t on_data(char *data, size_t size, size_t n, void *payload)
 	return fwrite(data, 1, len, s->f);
 }
 
-static int fetch_http(const char *url, FILE *f, uint64_t max)
+static int fetch_http(const char *url, FILE *f, uint64_t max, uint64_t rate)
 {
 	pthread_once(&curl_once, curl_start);
 	CURL *c = curl_easy_init();
@@ -67,6 +68,8 @@ static int fetch_http(const char *url, FILE *f, uint64_t max)
 	curl_easy_setopt(c, CURLOPT_USERAGENT, "kho-sync");
 	/* JSON compresses well; objects are zstd already and servers leave them */
 	curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, "");
+	if (rate)
+		curl_easy_setopt(c, CURLOPT_MAX_RECV_SPEED_LARGE, (curl_off_t)rate);
 	CURLcode cc = curl_easy_perform(c);
 	long status = 0;
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
@@ -81,8 +84,26 @@ static int fetch_http(const char *url, FILE *f, uint64_t max)
 	return kho_error_set(KHO_EIO, "%s: %s", url, err[0] ? err : curl_easy_strerror(cc));
 }
 
-static int fetch_local(const char *path, FILE *f, uint64_t max)
+/* Sleeps so that `done` bytes since `t0` stay under `rate` bytes/s. */
+static void throttle(uint64_t done, uint64_t rate, const struct timespec *t0)
 {
+	if (!rate)
+		return;
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	double spent = (double)(now.tv_sec - t0->tv_sec) + (double)(now.tv_nsec - t0->tv_nsec) / 1e9;
+	double due = (double)done / (double)rate;
+	if (due > spent) {
+		double wait = due - spent;
+		struct timespec ts = { (time_t)wait, (long)((wait - (double)(time_t)wait) * 1e9) };
+		nanosleep(&ts, NULL);
+	}
+}
+
+static int fetch_local(const char *path, FILE *f, uint64_t max, uint64_t rate)
+{
+	struct timespec t0;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	FILE *in = fopen(path, "rb");
 	if (!in)
 		return kho_error_set(errno == ENOENT ? KHO_ENOTFOUND : KHO_EIO, "%s: %s", path,
@@ -98,6 +119,7 @@ static int fetch_local(const char *path, FILE *f, uint64_t max)
 				(unsigned long long)max);
 		else if (fwrite(buf, 1, n, f) != n)
 			rc = kho_error_set(KHO_EIO, "cannot write: %s", strerror(errno));
+		throttle(got, rate, &t0);
 	}
 	if (!rc && ferror(in))
 		rc = kho_error_set(KHO_EIO, "%s: cannot read it", path);
@@ -105,7 +127,8 @@ static int fetch_local(const char *path, FILE *f, uint64_t max)
 	return rc;
 }
 
-int sync_fetch_file(const char *source, const char *rel, const char *dest, uint64_t max)
+int sync_fetch_file(const char *source, const char *rel, const char *dest, uint64_t max,
+	uint64_t rate)
 {
 	size_t n = strlen(source) + strlen(rel) + 2, m = strlen(dest) + 8;
 	char *from = malloc(n), *tmp = malloc(m);
@@ -120,7 +143,7 @@ int sync_fetch_file(const char *source, const char *rel, const char *dest, uint6
 	FILE *f = fopen(tmp, "wb");
 	int rc = f ? KHO_OK : kho_error_set(KHO_EIO, "cannot write %s: %s", tmp, strerror(errno));
 	if (!rc)
-		rc = url ? fetch_http(from, f, max) : fetch_local(from, f, max);
+		rc = url ? fetch_http(from, f, max, rate) : fetch_local(from, f, max, rate);
 	if (f && (fflush(f) || fsync(fileno(f))) && !rc)
 		rc = kho_error_set(errno == ENOSPC ? KHO_ENOSPACE : KHO_EIO, "cannot write %s: %s",
 			tmp, strerror(errno));

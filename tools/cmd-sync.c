@@ -8,6 +8,7 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <strings.h>
 #include <time.h>
 
 #include "cli.h"
@@ -33,16 +34,62 @@ static void print_plan(const kho_sync_plan *p)
 		(double)p->download / 1000.0, (double)p->disk / 1e6);
 }
 
+/* "250K", "2M", "100000": bytes per second. */
+static bool parse_rate(const char *s, uint64_t *out)
+{
+	char *end;
+	double v = strtod(s, &end);
+	double unit = !*end ? 1 : (!strcasecmp(end, "k") ? 1e3 : !strcasecmp(end, "m") ? 1e6 : 0);
+	if (end == s || unit == 0 || v <= 0 || v * unit > 1e12)
+		return false;
+	*out = (uint64_t)(v * unit);
+	return *out > 0;
+}
+
+/* The next time of day HH:MM (today if still to come, else tomorrow), or
+ * @SECONDS, a Unix time, for scripts. */
+static bool parse_until(const char *s, int64_t *out)
+{
+	int h, m;
+	char extra;
+	if (s[0] == '@') {
+		long v;
+		if (!cli_parse_int(s + 1, 1, 1L << 40, &v))
+			return false;
+		*out = v;
+		return true;
+	}
+	if (sscanf(s, "%d:%d%c", &h, &m, &extra) != 2 || h < 0 || h > 23 || m < 0 || m > 59)
+		return false;
+	time_t now = time(NULL);
+	struct tm tm;
+	localtime_r(&now, &tm);
+	tm.tm_hour = h;
+	tm.tm_min = m;
+	tm.tm_sec = 0;
+	time_t t = mktime(&tm);
+	if (t <= now) {
+		tm.tm_mday++;
+		t = mktime(&tm);
+	}
+	*out = (int64_t)t;
+	return true;
+}
+
 static int run(int argc, char **argv)
 {
 	static const struct option options[] = {
 		{ "from", required_argument, NULL, 'f' },
 		{ "dry-run", no_argument, NULL, 'n' },
+		{ "max-rate", required_argument, NULL, 'r' },
+		{ "until", required_argument, NULL, 'u' },
 		CLI_COMMON_OPTIONS,
 		{ 0 },
 	};
 	const char *from = NULL;
 	bool dry = false;
+	uint64_t rate = 0;
+	int64_t until = 0;
 	int opt;
 	optind = 1;
 	while ((opt = getopt_long(argc, argv, "f:n", options, NULL)) != -1) {
@@ -53,6 +100,10 @@ static int run(int argc, char **argv)
 			from = optarg;
 		else if (opt == 'n')
 			dry = true;
+		else if (opt == 'r' && !parse_rate(optarg, &rate))
+			return cli_usage(&cmd_sync, "--max-rate takes bytes per second: 250K, 2M, 100000");
+		else if (opt == 'u' && !parse_until(optarg, &until))
+			return cli_usage(&cmd_sync, "--until takes a time of day: HH:MM");
 	}
 	if (!from || optind != argc)
 		return cli_usage(&cmd_sync, "name the repository: --from FOLDER or --from URL");
@@ -69,7 +120,9 @@ static int run(int argc, char **argv)
 	print_plan(plan);
 	if (dry)
 		goto done;
-	for (size_t i = 0; i < plan->n_items; i++) {
+	plan->max_rate = rate;
+	plan->until = until;
+	for (size_t i = 0; i < plan->n_items && !plan->stopped; i++) {
 		char *dir = NULL;
 		kho_pack *pack = NULL;
 		kho_install_info info = { 0 };
@@ -81,7 +134,10 @@ static int run(int argc, char **argv)
 			rc = kho_pack_set_signer(pack, plan->key_id);
 		if (!rc)
 			rc = kho_index_install(&info, index, pack);
-		if (rc)
+		if (rc && plan->stopped)
+			printf("stopped at the end of the window (--until): %zu of %zu packs done; the "
+				"next sync continues where this one stopped\n", i, plan->n_items);
+		else if (rc)
 			status = cli_fail("sync");
 		else
 			printf("%s %s version %lld: %lld lessons\n", info.previous_version ? "updated" :
@@ -91,7 +147,9 @@ static int run(int argc, char **argv)
 		free(dir);
 	}
 	/* only a complete sync forgets what it fetched: a failed one resumes */
-	if (!status && kho_sync_finish(plan, store))
+	if (!status && plan->stopped)
+		status = 3;
+	else if (!status && kho_sync_finish(plan, store))
 		status = cli_fail("sync");
 done:
 	kho_sync_plan_free(plan);
@@ -102,7 +160,7 @@ done:
 
 const kho_command cmd_sync = {
 	"sync", run, "pull subscribed packs from a repository, a USB stick or a URL",
-	"usage: kho sync --from FOLDER|URL [--dry-run]\n\n"
+	"usage: kho sync --from FOLDER|URL [--dry-run] [--max-rate RATE] [--until HH:MM]\n\n"
 	"Checks the repository's signed catalog against the trusted keys (kho trust)\n"
 	"and against older catalogs already seen, prints what will change, then\n"
 	"fetches only the files this box does not hold and installs the newest\n"
@@ -110,5 +168,11 @@ const kho_command cmd_sync = {
 	"either completely or not at all. An interrupted sync keeps what it fetched\n"
 	"and continues from there the next time.\n\n"
 	"  --from FOLDER|URL  the repository: a folder (a USB stick) or http(s)://…\n"
-	"  --dry-run          only print the plan\n",
+	"  --dry-run          only print the plan\n"
+	"  --max-rate RATE    at most RATE bytes per second: 250K, 2M (2 Mbit/s is 250K)\n"
+	"  --until HH:MM      start no new download after this time of day (the end of the\n"
+	"                     night window; @SECONDS for a Unix time); what is done stays\n"
+	"                     done\n\n"
+	"Exit codes: 0 done, 1 failed (what was fetched is kept for the next run),\n"
+	"2 wrong usage, 3 stopped by --until.\n",
 };

@@ -100,6 +100,22 @@ if check(changed is not None, "v3 has a new object"):
     rc, out, err = kho(box, "sync", "--from", repo)
     check(rc == 0 and "updated vn.kho.toan-5 version 3" in out, "repaired: the sync completes: " + out + err)
 
+# the night window ends before the first download: stopped cleanly, and continued later
+rc, out, err = kho(work, "publish", "--repo", repo, "-s", key, make_v2("toan-v3b", 5, "Câu thêm ở phiên bản năm."))
+rc, out, err = kho(box, "sync", "--from", repo, "--until", "@%d" % (int(time.time()) - 1))
+check(rc == 3 and "stopped at the end of the window" in out, "--until: stopped, exit 3: " + out + err)
+check(kho_json(box, "list")["packs"][0]["version"] == 3, "still version 3")
+# a rate cap: the update's bytes cannot arrive faster than allowed
+t0 = time.monotonic()
+rc, out, err = kho(box, "sync", "--from", repo, "--max-rate", "2K")
+m = re.search(r"([\d.]+) kB to download", out)
+took = time.monotonic() - t0
+check(rc == 0 and "updated vn.kho.toan-5 version 5" in out, "then the update completes: " + out + err)
+if m:
+    check(took >= 0.8 * float(m.group(1)) * 1000 / 2000, "--max-rate 2K: %.1f kB took %.2f s" % (float(m.group(1)), took))
+rc, out, err = kho(box, "sync", "--from", repo, "--max-rate", "fast")
+check(rc == 2, "a bad --max-rate is a usage error")
+
 # subscription filters
 rc, out, err = kho(box, "subscribe", "*", "--grade", "10")
 rc, out, err = kho(box, "sync", "--from", repo)
@@ -153,7 +169,7 @@ http {
     kho(box2, "trust", "add", pub)
     kho(box2, "subscribe", "vn.kho.toan-*")
     rc, out, err = kho(box2, "sync", "--from", url)
-    check(rc == 0 and "installed vn.kho.toan-5 version 3" in out, "first sync over HTTP: " + out + err)
+    check(rc == 0 and "installed vn.kho.toan-5 version 5" in out, "first sync over HTTP: " + out + err)
 
     def served():
         total = 0
@@ -164,10 +180,10 @@ http {
         return total
 
     before = served()
-    rc, out, err = kho(work, "publish", "--repo", repo, "-s", key, make_v2("toan-v4", 4, "Câu thêm ở phiên bản bốn."))
+    rc, out, err = kho(work, "publish", "--repo", repo, "-s", key, make_v2("toan-v6", 6, "Câu thêm ở phiên bản sáu."))
     rc, out, err = kho(box2, "sync", "--from", url)
     update = served() - before
-    check(rc == 0 and "updated vn.kho.toan-5 version 4" in out, "update over HTTP: " + out + err)
+    check(rc == 0 and "updated vn.kho.toan-5 version 6" in out, "update over HTTP: " + out + err)
     print("one-lesson update over HTTP: %d bytes served by nginx" % update)
     check(update < 20000, "the one-lesson update moved %d bytes (catalog, index and two objects)" % update)
     rc, out, err = kho(box2, "sync", "--from", "http://127.0.0.1:%d/nothing/" % port)
