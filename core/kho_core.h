@@ -548,4 +548,20 @@ int kho_store_install(kho_install_info *out, kho_store *store, kho_pack *pack,
  * collection). KHO_ENOTFOUND if not installed. */
 int kho_store_remove(kho_store *store, const char *pack_id, const kho_install_hooks *hooks);
 
+/* Makes the newest kept version older than the visible one visible again,
+ * and forgets the newer (store-gc.c); KHO_ENOTFOUND when none is kept. */
+int kho_store_rollback(int64_t *from, int64_t *to, kho_store *store, const char *pack_id,
+	const kho_install_hooks *hooks);
+
+/* What kho_store_gc() freed. */
+typedef struct kho_gc_info {
+	size_t versions_removed;
+	uint64_t blobs_removed;
+	uint64_t bytes_freed;
+} kho_gc_info;
+
+/* Keeps each pack's visible version and the newest older one (for a
+ * rollback), deletes the other versions, then the blobs nothing names. */
+int kho_store_gc(kho_gc_info *out, kho_store *store);
+
 #endif

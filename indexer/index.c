@@ -420,6 +420,11 @@ int kho_index_remove(kho_index *index, const char *pack_id)
 	return kho_store_remove(index->store, pack_id, &index->hooks);
 }
 
+int kho_index_rollback(int64_t *from, int64_t *to, kho_index *index, const char *pack_id)
+{
+	return kho_store_rollback(from, to, index->store, pack_id, &index->hooks);
+}
+
 int kho_index_rebuild(kho_index *index)
 {
 	bool nested = false;

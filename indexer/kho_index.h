@@ -44,6 +44,8 @@ int kho_index_install(kho_install_info *out, kho_index *index, kho_pack *pack);
 
 /* Removes a pack from the store and the index in one transaction. */
 int kho_index_remove(kho_index *index, const char *pack_id);
+/* kho_store_rollback() with the index following. */
+int kho_index_rollback(int64_t *from, int64_t *to, kho_index *index, const char *pack_id);
 
 /* Drops and rebuilds the whole index from the stored lesson text. */
 int kho_index_rebuild(kho_index *index);

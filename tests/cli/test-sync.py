@@ -123,6 +123,25 @@ check(rc == 0 and "installed vn.kho.tin-hoc-10" in out, "a grade subscription br
 rc, out, err = kho(box, "unsubscribe", "*")
 check(rc == 0, "unsubscribe")
 
+# rollback, then gc: the previous version comes back; old versions and their files go
+rc, out, err = kho(box, "rollback", "vn.kho.toan-5")
+check(rc == 0 and "back to version 3" in out, "rollback 5 → 3: " + out + err)
+check({p["id"]: p["version"] for p in kho_json(box, "list")["packs"]}["vn.kho.toan-5"] == 3, "version 3 visible")
+check("Câu thêm ở phiên bản ba" in open(os.path.join(work, "toan-v3", "lessons", "bai-04.html"), encoding="utf-8").read(), "(v3's sentence)")
+check(kho_json(box, "search", "phien ban ba")["total"] >= 1, "the index follows the rollback")
+check(kho_json(box, "search", '"phien ban nam"')["total"] == 0, "v5's text is gone from the index")
+blobs_before = sum(len(f) for _, _, f in os.walk(os.path.join(box, "blobs")))
+rc, out, err = kho(box, "gc")
+blobs_after = sum(len(f) for _, _, f in os.walk(os.path.join(box, "blobs")))
+check(rc == 0 and "removed 1 old version" in out and blobs_after < blobs_before, "gc: %s (%d → %d files)" % (out.strip(), blobs_before, blobs_after))
+rc, out, err = kho(box, "rollback", "vn.kho.toan-5")
+check(rc == 0 and "back to version 2" in out, "the version kept by gc rolls back: " + out + err)
+rc, out, err = kho(box, "rollback", "vn.kho.toan-5")
+check(rc == 1 and "no older version" in err, "nothing older: " + err)
+check(kho_json(box, "search", "phan so")["total"] > 0, "searches work after gc")
+rc, out, err = kho(box, "sync", "--from", repo)
+check(rc == 0 and "updated vn.kho.toan-5 version 5" in out, "a sync brings the newest back: " + out + err)
+
 
 # --- over HTTP from nginx
 def free_port():
