@@ -45,13 +45,19 @@ static size_t on_data(char *data, size_t size, size_t n, void *payload)
 	return fwrite(data, 1, len, s->f);
 }
 
-static int fetch_http(const char *url, FILE *f, uint64_t max, uint64_t rate)
+/* One GET of `url`, appended to `f` from byte `offset` (a Range request
+ * when > 0). KHO_EBUSY for what may pass if tried again (a dropped or
+ * stalled connection, a 5xx); KHO_EVERSION when the server will not resume
+ * (start again from 0). */
+static long stall_seconds(void);
+
+static int fetch_http(const char *url, FILE *f, uint64_t offset, uint64_t max, uint64_t rate)
 {
 	pthread_once(&curl_once, curl_start);
 	CURL *c = curl_easy_init();
 	if (!c)
 		return kho_error_set(KHO_ENOMEM, "out of memory");
-	sink s = { f, 0, max };
+	sink s = { f, offset, max };
 	char err[CURL_ERROR_SIZE] = "";
 	curl_easy_setopt(c, CURLOPT_URL, url);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
@@ -62,12 +68,14 @@ static int fetch_http(const char *url, FILE *f, uint64_t max, uint64_t rate)
 	curl_easy_setopt(c, CURLOPT_MAXREDIRS, 5L);
 	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 30L);
-	/* a stalled link: under 100 bytes/s for a minute */
+	/* a stalled link: under 100 bytes/s for STALL_SECONDS */
 	curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 100L);
-	curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, 60L);
+	curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, (long)stall_seconds());
 	curl_easy_setopt(c, CURLOPT_USERAGENT, "kho-sync");
-	/* JSON compresses well; objects are zstd already and servers leave them */
-	curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, "");
+	if (offset)
+		curl_easy_setopt(c, CURLOPT_RESUME_FROM_LARGE, (curl_off_t)offset);
+	else /* JSON compresses well; objects are zstd already and servers leave them */
+		curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, "");
 	if (rate)
 		curl_easy_setopt(c, CURLOPT_MAX_RECV_SPEED_LARGE, (curl_off_t)rate);
 	CURLcode cc = curl_easy_perform(c);
@@ -78,10 +86,17 @@ static int fetch_http(const char *url, FILE *f, uint64_t max, uint64_t rate)
 		return KHO_OK;
 	if (status == 404)
 		return kho_error_set(KHO_ENOTFOUND, "%s: not found (404)", url);
+	if (cc == CURLE_RANGE_ERROR || status == 416)
+		return kho_error_set(KHO_EVERSION, "%s: the server does not resume", url);
 	if (cc == CURLE_WRITE_ERROR && s.got + 1 > max)
 		return kho_error_set(KHO_ELIMIT, "%s: larger than %llu bytes", url,
 			(unsigned long long)max);
-	return kho_error_set(KHO_EIO, "%s: %s", url, err[0] ? err : curl_easy_strerror(cc));
+	bool transient = status >= 500 || status == 408 || status == 429 ||
+		cc == CURLE_COULDNT_CONNECT || cc == CURLE_OPERATION_TIMEDOUT ||
+		cc == CURLE_PARTIAL_FILE || cc == CURLE_RECV_ERROR || cc == CURLE_SEND_ERROR ||
+		cc == CURLE_GOT_NOTHING || cc == CURLE_COULDNT_RESOLVE_HOST;
+	return kho_error_set(transient ? KHO_EBUSY : KHO_EIO, "%s: %s", url,
+		err[0] ? err : curl_easy_strerror(cc));
 }
 
 /* Sleeps so that `done` bytes since `t0` stay under `rate` bytes/s. */
@@ -127,6 +142,15 @@ static int fetch_local(const char *path, FILE *f, uint64_t max, uint64_t rate)
 	return rc;
 }
 
+/* Seconds without progress after which a transfer is given up (and tried
+ * again): $KHO_SYNC_STALL_SECONDS, else 60. */
+static long stall_seconds(void)
+{
+	const char *env = getenv("KHO_SYNC_STALL_SECONDS");
+	long v = env ? strtol(env, NULL, 10) : 0;
+	return v > 0 && v < 3600 ? v : 60;
+}
+
 int sync_fetch_file(const char *source, const char *rel, const char *dest, uint64_t max,
 	uint64_t rate)
 {
@@ -138,21 +162,43 @@ int sync_fetch_file(const char *source, const char *rel, const char *dest, uint6
 		return kho_error_set(KHO_ENOMEM, "out of memory");
 	}
 	bool url = sync_is_url(source);
+	/* only objects are resumed: their content never changes under their name */
+	bool resumable = url && !strncmp(rel, "objects/", 8);
 	snprintf(from, n, "%s%s%s", source, source[strlen(source) - 1] == '/' ? "" : "/", rel);
 	snprintf(tmp, m, "%s.part", dest);
-	FILE *f = fopen(tmp, "wb");
-	int rc = f ? KHO_OK : kho_error_set(KHO_EIO, "cannot write %s: %s", tmp, strerror(errno));
-	if (!rc)
-		rc = url ? fetch_http(from, f, max, rate) : fetch_local(from, f, max, rate);
-	if (f && (fflush(f) || fsync(fileno(f))) && !rc)
-		rc = kho_error_set(errno == ENOSPC ? KHO_ENOSPACE : KHO_EIO, "cannot write %s: %s",
-			tmp, strerror(errno));
-	if (f && fclose(f) && !rc)
-		rc = kho_error_set(KHO_EIO, "cannot write %s", tmp);
+	int rc = KHO_OK;
+	/* Over HTTP, a transfer cut off is resumed where it stopped (a Range
+	 * request from what .part holds), and tried again after 1, 2, 4 and
+	 * 8 seconds; the .part stays for the next sync if all attempts fail. */
+	for (int attempt = 0;; attempt++) {
+		struct stat st;
+		uint64_t offset = resumable && stat(tmp, &st) == 0 ? (uint64_t)st.st_size : 0;
+		FILE *f = fopen(tmp, offset ? "ab" : "wb");
+		rc = f ? KHO_OK : kho_error_set(KHO_EIO, "cannot write %s: %s", tmp, strerror(errno));
+		if (!rc)
+			rc = url ? fetch_http(from, f, offset, max, rate) : fetch_local(from, f, max, rate);
+		if (f && (fflush(f) || fsync(fileno(f))) && (!rc || rc == KHO_EBUSY))
+			rc = kho_error_set(errno == ENOSPC ? KHO_ENOSPACE : KHO_EIO, "cannot write %s: %s",
+				tmp, strerror(errno));
+		if (f && fclose(f) && !rc)
+			rc = kho_error_set(KHO_EIO, "cannot write %s", tmp);
+		if (rc == KHO_EVERSION) { /* no resuming: from the start, at once */
+			unlink(tmp);
+			if (attempt < 5)
+				continue;
+		}
+		if (rc != KHO_EBUSY || attempt >= 4)
+			break;
+		kho_log_info("%s: %s; trying again in %d s", rel, kho_error_last(), 1 << attempt);
+		sleep(1u << attempt);
+	}
 	if (!rc && rename(tmp, dest))
 		rc = kho_error_set(KHO_EIO, "cannot write %s: %s", dest, strerror(errno));
-	if (rc)
+	if (rc && rc != KHO_EBUSY)
 		unlink(tmp);
+	if (rc == KHO_EBUSY)
+		rc = kho_error_set(KHO_EIO, "%s (tried 5 times; the next sync resumes it)",
+			kho_error_last());
 	free(from);
 	free(tmp);
 	return rc;
