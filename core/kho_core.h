@@ -435,6 +435,10 @@ int kho_store_unsubscribe(kho_store *store, const char *pattern);
 int kho_store_subscriptions(kho_subscription **out, size_t *out_count, kho_store *store);
 void kho_subscriptions_free(kho_subscription *subs, size_t count);
 
+/* The content hash (hex) of every file of every installed version, sorted:
+ * what a box holds, for `kho state`. */
+int kho_store_file_hashes(char ***out, size_t *out_count, kho_store *store);
+
 /* The highest catalog serial seen from publisher key `key_id` (0: none). */
 int kho_store_catalog_seen(int64_t *serial, kho_store *store, const char *key_id);
 /* Records a catalog installed from (never lowers the serial). */

@@ -126,3 +126,40 @@ int kho_store_catalog_record(kho_store *store, const char *key_id, int64_t seria
 	sqlite3_finalize(st);
 	return src == SQLITE_DONE ? KHO_OK : kho_store_error(store, src, "recording a catalog");
 }
+
+int kho_store_file_hashes(char ***out, size_t *out_count, kho_store *store)
+{
+	*out = NULL;
+	*out_count = 0;
+	sqlite3_stmt *st = store_prepare(store, "SELECT DISTINCT hash FROM files ORDER BY hash");
+	if (!st)
+		return kho_error_last_code();
+	char **list = NULL;
+	size_t n = 0, cap = 0;
+	int rc = KHO_OK, src;
+	while (!rc && (src = sqlite3_step(st)) == SQLITE_ROW) {
+		if (n == cap) {
+			cap = cap ? 2 * cap : 1024;
+			char **grown = realloc(list, cap * sizeof *grown);
+			if (!grown) {
+				rc = kho_error_set(KHO_ENOMEM, "out of memory");
+				break;
+			}
+			list = grown;
+		}
+		if (!(list[n++] = store_column_dup(st, 0)))
+			rc = kho_error_set(KHO_ENOMEM, "out of memory");
+	}
+	if (!rc && src != SQLITE_DONE)
+		rc = kho_store_error(store, src, "reading file hashes");
+	sqlite3_finalize(st);
+	if (rc) {
+		for (size_t i = 0; i < n; i++)
+			free(list[i]);
+		free(list);
+		return rc;
+	}
+	*out = list;
+	*out_count = n;
+	return KHO_OK;
+}

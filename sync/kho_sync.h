@@ -114,4 +114,26 @@ int kho_sync_fetch(char **pack_dir, kho_sync_plan *plan, size_t i, kho_store *st
 int kho_sync_finish(kho_sync_plan *plan, kho_store *store);
 void kho_sync_plan_free(kho_sync_plan *plan);
 
+/* ---------------------------------------------- sneakernet (export.c) */
+
+/* Writes what this box holds and follows (its packs' versions, its
+ * subscriptions, the hashes of its files) to `path`, for kho_sync_export()
+ * on another machine. */
+int kho_sync_state_write(const char *path, kho_store *store);
+
+typedef struct kho_export_report {
+	size_t versions;      /* pack versions the box will install from it */
+	uint64_t files;       /* files written (catalog, indexes, objects) */
+	uint64_t bytes;
+} kho_export_report;
+
+/* Writes into the folder `dir` (a USB stick) a repository holding exactly
+ * what the box described by the state file lacks, taken from the
+ * repository `from` (a folder or URL): the signed catalog as it is, the
+ * indexes of the versions it will install, the objects of the files it has
+ * no copy of. Files already in `dir` are kept (a stick can serve several
+ * boxes). The box checks everything when it syncs from it. */
+int kho_sync_export(kho_export_report *out, const char *state_path, const char *from,
+	const char *dir);
+
 #endif

@@ -69,7 +69,7 @@ static bool has_string(json_t *array, const char *s)
 	return false;
 }
 
-static bool subscribed(json_t *pack, const kho_subscription *subs, size_t n)
+bool sync_subscribed(json_t *pack, const kho_subscription *subs, size_t n)
 {
 	const char *id = json_string_value(json_object_get(pack, "id"));
 	const char *lang = json_string_value(json_object_get(pack, "lang"));
@@ -218,7 +218,7 @@ int kho_sync_plan_make(kho_sync_plan **out, kho_store *store, const char *source
 	json_array_foreach(rc ? NULL : json_object_get(catalog, "packs"), i, pack) {
 		json_t *versions = json_object_get(pack, "versions");
 		json_t *newest = json_array_get(versions, json_array_size(versions) - 1);
-		if (rc || !newest || !subscribed(pack, subs, n_subs))
+		if (rc || !newest || !sync_subscribed(pack, subs, n_subs))
 			continue;
 		const char *id = json_string_value(json_object_get(pack, "id"));
 		int64_t version = json_integer_value(json_object_get(newest, "version")), installed = 0;

@@ -9,6 +9,7 @@
  *   repo-check.c     kho repo verify, list and gc
  *   transport.c      fetching a repository's file: a folder, or HTTP(S)
  *   sync-box.c       the box's side: plan, fetch, build the pack folders
+ *   export.c         sneakernet: a box's state, and a stick made for it
  */
 #ifndef KHO_SYNC_PRIVATE_H
 #define KHO_SYNC_PRIVATE_H
@@ -61,6 +62,8 @@ int sync_make_dirs(const char *repo, const char *rel);
 int sync_catalog_load(json_t **out, const char *repo, const kho_public_key *keys, size_t n_keys);
 /* Writes and signs the catalog (REPOSITORY.md: signature, then catalog). */
 int sync_catalog_save(const char *repo, json_t *catalog, const kho_secret_key *sec);
+/* Whether a catalog's pack matches one of the subscriptions. */
+bool sync_subscribed(json_t *pack, const kho_subscription *subs, size_t n);
 /* Packs by id, each one's versions oldest first. */
 void sync_catalog_sort(json_t *catalog);
 /* A version's index, checked against the hash the catalog gives for it. */

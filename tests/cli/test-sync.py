@@ -222,4 +222,30 @@ http {
     check(rc == 1 and "not a kho repository" in err, "a URL without a repository: " + err)
     proc.terminate()
     proc.wait(timeout=10)
+
+# --- sneakernet: a box that has never been online gets a stick made for it
+box3 = tmpdir("box-offline")
+kho(box3, "trust", "add", pub)
+kho(box3, "subscribe", "vn.kho.toan-*")
+kho(box3, "import", os.path.join(work, "toan-v2"))  # it holds an older copy already
+state = os.path.join(work, "state.json")
+rc, out, err = kho(box3, "state", state)
+check(rc == 0 and os.path.exists(state), "kho state: " + err)
+stick = os.path.join(work, "stick")
+rc, out, err = kho(work, "export", "--for", state, "--from", repo, stick)
+check(rc == 0 and "1 pack version for that box" in out, "kho export: " + out + err)
+
+
+def size(d):
+    return sum(os.path.getsize(os.path.join(r, f)) for r, _, fs in os.walk(d) for f in fs)
+
+
+check(size(stick) < size(repo) / 3, "the stick holds far less than the repository (%d of %d bytes)" % (size(stick), size(repo)))
+rc, out, err = kho(box3, "sync", "--from", stick)
+check(rc == 0 and "updated vn.kho.toan-5 version 7" in out, "the offline box syncs from the stick: " + out + err)
+rc, out, err = kho(box3, "state", state)
+rc, out, err = kho(work, "export", "--for", state, "--from", repo, os.path.join(work, "stick2"))
+check(rc == 0 and "0 pack versions for that box" in out, "an up-to-date box needs nothing: " + out)
+rc, out, err = kho(work, "export", "--for", os.path.join(work, "toan-v2", "manifest.xml"), "--from", repo, os.path.join(work, "stick3"))
+check(rc == 1 and "not a box's state file" in err, "a file that is not a state: " + err)
 done()
