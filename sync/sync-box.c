@@ -406,10 +406,48 @@ int kho_sync_fetch(char **pack_dir, kho_sync_plan *plan, size_t i, kho_store *st
 	return KHO_OK;
 }
 
+/* Moves `name` of the work folder to `rel` of the box's mirror. */
+static int keep(const char *work, const char *name, const char *mirror, const char *rel)
+{
+	char *from = join(work, name), *to = join(mirror, rel);
+	int rc = from && to ? sync_make_dirs(mirror, rel) : kho_error_set(KHO_ENOMEM, "out of memory");
+	if (!rc && rename(from, to))
+		rc = kho_error_set(KHO_EIO, "cannot keep %s: %s", rel, strerror(errno));
+	free(from);
+	free(to);
+	return rc;
+}
+
 int kho_sync_finish(kho_sync_plan *plan, kho_store *store)
 {
 	int rc = kho_store_catalog_record(store, plan->key_id, plan->serial, plan->created,
 		plan->source);
+	/* The signed catalog and the installed versions' indexes stay in
+	 * $KHO_HOME/repo, so that `kho serve` offers this box's packs to its
+	 * neighbours as a repository (its objects come from the blob store). */
+	char *mirror = join(kho_store_home(store), "repo");
+	if (!mirror)
+		rc = kho_error_set(KHO_ENOMEM, "out of memory");
+	for (size_t i = 0; !rc && i < plan->n_items; i++) {
+		char name[96];
+		snprintf(name, sizeof name, "index-%.64s.json", plan->items[i].index_hash);
+		rc = keep(plan->work, name, mirror, plan->items[i].index_rel);
+	}
+	if (!rc && plan->n_items) {
+		rc = keep(plan->work, "catalog.json.minisig", mirror, "catalog.json.minisig.new");
+		if (!rc)
+			rc = keep(plan->work, "catalog.json", mirror, "catalog.json.new");
+		/* signature first, then the catalog, as a publish does */
+		char *a = join(mirror, "catalog.json.minisig.new"), *b = join(mirror, "catalog.json.minisig");
+		char *c = join(mirror, "catalog.json.new"), *d = join(mirror, "catalog.json");
+		if (!rc && (!a || !b || !c || !d || rename(a, b) || rename(c, d)))
+			rc = kho_error_set(KHO_EIO, "cannot keep the catalog in %s", mirror);
+		free(a);
+		free(b);
+		free(c);
+		free(d);
+	}
+	free(mirror);
 	/* the packs are in the blob store now: what the sync kept can go */
 	remove_tree(plan->work);
 	return rc;

@@ -402,6 +402,8 @@ static enum MHD_Result route(server_request *r, const char *home)
 		return server_api(r, home);
 	if (has_prefix(r->path, "/files/"))
 		return server_pack_file(r, home);
+	if (has_prefix(r->path, "/repo/"))
+		return server_repo(r, home);
 	if (has_prefix(r->path, "/app/"))
 		return server_app_file(r, r->path + strlen("/app/"));
 	if (app_page(r->path))

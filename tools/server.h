@@ -8,6 +8,7 @@
  *   server-files.c   /files/… (a pack's files from the blob store) and the
  *                    app's own files (embedded): ETag, Range, gzip, CSP
  *   server-config.c  the configuration file (kho.conf)
+ *   server-repo.c    /repo/…: this box's synced packs as a repository
  */
 #ifndef KHO_SERVER_H
 #define KHO_SERVER_H
@@ -98,6 +99,9 @@ unsigned char *server_gzip(const void *data, size_t len, size_t *out_len);
 
 /* server-api.c: answers a path under /api/. */
 enum MHD_Result server_api(server_request *r, const char *home);
+
+/* server-repo.c: answers a path under /repo/ (this box as a repository). */
+enum MHD_Result server_repo(server_request *r, const char *home);
 
 /* server-files.c: answers a path under /files/; the app's files; whether
  * `path` is one of the app's pages (answered with index.html). */

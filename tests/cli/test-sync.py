@@ -10,7 +10,7 @@ import socket
 import subprocess
 import time
 
-from khotest import DATA, check, done, kho, kho_json, tmpdir
+from khotest import DATA, Server, check, done, kho, kho_json, tmpdir
 
 work = tmpdir("work")
 repo = os.path.join(work, "repo")
@@ -222,6 +222,34 @@ http {
     check(rc == 1 and "not a kho repository" in err, "a URL without a repository: " + err)
     proc.terminate()
     proc.wait(timeout=10)
+
+# --- a neighbour: box serves what it synced as a repository, box4 syncs from it over the LAN
+import random
+media = os.path.join(work, "media")
+shutil.copytree(os.path.join(DATA, "packs", "mini"), media)
+os.makedirs(os.path.join(media, "media"))
+rnd = random.Random(3)
+open(os.path.join(media, "media", "film.bin"), "wb").write(bytes(rnd.getrandbits(8) for _ in range(2500000)))
+rc, out, err = kho(work, "publish", "--repo", repo, "-s", key, media)
+kho(box, "subscribe", "test.*")
+rc, out, err = kho(box, "sync", "--from", repo)
+check(rc == 0 and "installed test.mini" in out, "box takes a pack with a large file: " + out + err)
+neighbour = Server(box)
+box4 = tmpdir("box-neighbour")
+kho(box4, "trust", "add", pub)
+kho(box4, "subscribe", "vn.kho.toan-*", "test.*")
+rc, out, err = kho(box4, "sync", "--from", neighbour.url + "repo/")
+check(rc == 0 and "installed vn.kho.toan-5" in out and "installed test.mini" in out,
+      "a neighbour syncs from the box over the LAN: " + out + err)
+check({p["id"] for p in kho_json(box4, "list")["packs"]} == {"vn.kho.toan-5", "test.mini"}, "both packs")
+check(all(p["signed_by"] for p in kho_json(box4, "list")["packs"]), "verified by the publisher's key")
+neighbour.stop()
+plain = tmpdir("box-plain")
+kho(plain, "import", os.path.join(DATA, "packs", "mini"))
+srv = Server(plain)
+rc, out, err = kho(box4, "sync", "--from", srv.url + "repo/")
+check(rc == 1 and "not a kho repository" in err, "a box that never synced offers no repository: " + err)
+srv.stop()
 
 # --- sneakernet: a box that has never been online gets a stick made for it
 box3 = tmpdir("box-offline")
