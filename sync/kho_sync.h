@@ -136,4 +136,23 @@ typedef struct kho_export_report {
 int kho_sync_export(kho_export_report *out, const char *state_path, const char *from,
 	const char *dir);
 
+/* ------------------------------------------ the outbox (outbox.c) */
+
+/* This box's id for the centre: 16 random hex digits, made once. */
+int kho_box_id(char out[17], kho_store *store);
+
+/* Queues a copy of `file` in the outbox, named by its content's hash (so a
+ * file queued twice is sent once); *name (malloc'd) is that name. */
+int kho_outbox_add(char **name, kho_store *store, const char *file);
+
+typedef struct kho_push_report {
+	size_t sent, failed;
+	uint64_t bytes;
+} kho_push_report;
+
+/* Sends every queued file to `to`/BOX_ID/NAME: an HTTP PUT when `to` is a
+ * URL, a copy when it is a folder; sent files move to outbox/sent/. Files
+ * that fail stay queued (the error names the first). */
+int kho_outbox_push(kho_push_report *out, kho_store *store, const char *to);
+
 #endif

@@ -10,6 +10,7 @@
  *   transport.c      fetching a repository's file: a folder, or HTTP(S)
  *   sync-box.c       the box's side: plan, fetch, build the pack folders
  *   export.c         sneakernet: a box's state, and a stick made for it
+ *   outbox.c         what goes back to the centre: queue and push
  */
 #ifndef KHO_SYNC_PRIVATE_H
 #define KHO_SYNC_PRIVATE_H

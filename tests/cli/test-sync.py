@@ -173,7 +173,10 @@ http {
   types { application/json json; }
   gzip on; gzip_types application/json;
   default_type application/octet-stream;
-  server { listen 127.0.0.1:%(port)d; root %(repo)s; }
+  server {
+    listen 127.0.0.1:%(port)d; root %(repo)s;
+    location /inbox/ { root %(d)s; dav_methods PUT; create_full_put_path on; }
+  }
 }
 """ % {"d": ndir, "log": log, "port": port, "repo": repo})
     proc = subprocess.Popen([nginx, "-c", conf, "-p", ndir], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -218,6 +221,29 @@ http {
     check(ranges >= 1, "a cut transfer was resumed with a Range request (%d)" % ranges)
     proxy.terminate()
     proxy.wait()
+    # the outbox goes back to the centre with WebDAV PUT; a failed push keeps it queued
+    report = os.path.join(work, "report.json")
+    open(report, "w").write('{"lessons opened": 12}')
+    rc, out, err = kho(box2, "outbox", "add", report)
+    rc2, out2, err2 = kho(box2, "outbox", "add", report)
+    check(rc == 0 and rc2 == 0, "outbox add: " + err + err2)
+    rc, out, err = kho(box2, "outbox", "list")
+    check("1 file to send" in out, "a file queued twice is one file: " + out)
+    rc, out, err = kho(box2, "push", "--to", "http://127.0.0.1:%d/nowhere/" % port)
+    check(rc == 1 and "stay queued" in out + err, "a push that fails keeps the file: " + out + err)
+    rc, out, err = kho(box2, "push", "--to", "http://127.0.0.1:%d/inbox/" % port)
+    box_id = open(os.path.join(box2, "box-id")).read().strip()
+    inbox = os.path.join(ndir, "inbox", box_id)
+    check(rc == 0 and "sent 1 file" in out and os.listdir(inbox) and
+          open(os.path.join(inbox, os.listdir(inbox)[0])).read() == '{"lessons opened": 12}',
+          "pushed with PUT to inbox/BOX_ID/: " + out + err)
+    rc, out, err = kho(box2, "outbox", "list")
+    check("0 files to send" in out, "nothing left to send")
+    kho(box2, "outbox", "add", report)
+    stick_out = os.path.join(work, "stick-out")
+    rc, out, err = kho(box2, "push", "--to", stick_out)
+    check(rc == 0 and os.listdir(os.path.join(stick_out, box_id)), "pushed to a USB folder: " + out + err)
+
     rc, out, err = kho(box2, "sync", "--from", "http://127.0.0.1:%d/nothing/" % port)
     check(rc == 1 and "not a kho repository" in err, "a URL without a repository: " + err)
     proc.terminate()
