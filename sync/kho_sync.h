@@ -93,6 +93,10 @@ typedef struct kho_sync_plan {
 	uint64_t max_rate;       /* bytes per second; 0: no cap */
 	int64_t until;           /* Unix time after which no object is started; 0: none */
 	bool stopped;            /* kho_sync_fetch() stopped at `until` (KHO_ELIMIT) */
+	/* optional: told after each object, with the bytes fetched so far */
+	void (*progress)(void *payload, uint64_t done, uint64_t total);
+	void *progress_payload;
+	uint64_t fetched;        /* bytes fetched by this run so far */
 } kho_sync_plan;
 
 /* Fetches and checks the catalog of `source` (its signature by a key the box

@@ -252,6 +252,9 @@ int kho_sync_plan_make(kho_sync_plan **out, kho_store *store, const char *source
 	}
 	json_decref(catalog);
 	kho_subscriptions_free(subs, n_subs);
+	if (!rc)
+		kho_log_info("sync: %s: catalog serial %lld; %zu versions to install, %.1f kB to fetch",
+			source, (long long)plan->serial, plan->n_items, (double)plan->download / 1000.0);
 	struct statvfs vfs;
 	if (!rc && plan->disk && statvfs(plan->work, &vfs) == 0 &&
 	    (uint64_t)vfs.f_bavail * vfs.f_frsize < plan->disk + plan->disk / 10)
@@ -320,6 +323,11 @@ static int build_file(const char *dir, json_t *f, kho_sync_plan *plan, kho_store
 			rc = obj ? sync_make_dirs(plan->work, rel) : kho_error_set(KHO_ENOMEM, "out of memory");
 			if (!rc)
 				rc = sync_fetch_file(plan->source, rel, obj, 2 * SYNC_SMALL_FILE, plan->max_rate);
+			if (!rc) {
+				plan->fetched += (uint64_t)json_integer_value(json_array_get(c, 2));
+				if (plan->progress)
+					plan->progress(plan->progress_payload, plan->fetched, plan->download);
+			}
 			free(obj);
 		}
 		unsigned char *data = NULL;
@@ -402,6 +410,8 @@ int kho_sync_fetch(char **pack_dir, kho_sync_plan *plan, size_t i, kho_store *st
 		free(dir);
 		return rc;
 	}
+	kho_log_info("sync: %s version %lld fetched and checked (%.1f kB so far)", item->pack,
+		(long long)item->version, (double)plan->fetched / 1000.0);
 	*pack_dir = dir;
 	return KHO_OK;
 }

@@ -14,6 +14,20 @@
 #include "cli.h"
 #include "kho_sync.h"
 
+/* A progress bar on a terminal. */
+static void draw(void *payload, uint64_t done, uint64_t total)
+{
+	(void)payload;
+	int percent = total ? (int)(done * 100 / total) : 100;
+	if (percent > 100)
+		percent = 100;
+	int filled = percent * 30 / 100;
+	fprintf(stderr, "\r  [%.*s%*s] %3d%%  %.1f of %.1f kB", filled,
+		"##############################", 30 - filled, "", percent, (double)done / 1000.0,
+		(double)total / 1000.0);
+	fflush(stderr);
+}
+
 static void print_plan(const kho_sync_plan *p)
 {
 	long long days = p->created ? (long long)(time(NULL) - p->created) / 86400 : 0;
@@ -122,11 +136,15 @@ static int run(int argc, char **argv)
 		goto done;
 	plan->max_rate = rate;
 	plan->until = until;
+	if (cli_interactive())
+		plan->progress = draw;
 	for (size_t i = 0; i < plan->n_items && !plan->stopped; i++) {
 		char *dir = NULL;
 		kho_pack *pack = NULL;
 		kho_install_info info = { 0 };
 		int rc = kho_sync_fetch(&dir, plan, i, store);
+		if (plan->progress && plan->fetched)
+			fputs("\r\033[K", stderr);
 		if (!rc)
 			rc = kho_pack_open(&pack, dir);
 		/* the catalog's signature covers the index, which covers every file */
