@@ -76,6 +76,9 @@ typedef struct kho_sync_item {
 	uint64_t bytes;          /* size of all its files */
 	uint64_t download;       /* bytes of objects to fetch (as stored) */
 	char *index_rel, *index_hash;
+	/* the index as a delta from the version `delta_from` (NULL: none) */
+	char *delta_rel, *delta_hash;
+	int64_t delta_from;
 } kho_sync_item;
 
 /* What a sync will do, before it does anything. */

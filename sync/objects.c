@@ -202,3 +202,85 @@ int sync_object_read(unsigned char **out, const char *repo, const kho_hash *hash
 	*out = data;
 	return KHO_OK;
 }
+
+/* ------------------------------------------------------- patch objects */
+
+char *sync_patch_rel(const char *new_hex, const char *base_hex)
+{
+	size_t n = 2 * KHO_HASH_HEX_SIZE + 32;
+	char *rel = malloc(n);
+	if (rel)
+		snprintf(rel, n, "objects/%.2s/%s.patch-%s.zst", new_hex, new_hex, base_hex);
+	return rel;
+}
+
+int sync_patch_put(uint64_t *stored, const char *repo, const char *new_hex, const char *base_hex,
+	const void *data, size_t len, const void *base, size_t base_len)
+{
+	*stored = 0;
+	char *rel = sync_patch_rel(new_hex, base_hex);
+	size_t cap = ZSTD_compressBound(len);
+	void *z = malloc(cap ? cap : 1);
+	ZSTD_CCtx *cctx = ZSTD_createCCtx();
+	int rc = rel && z && cctx ? KHO_OK : kho_error_set(KHO_ENOMEM, "out of memory");
+	size_t zlen = 0;
+	if (!rc) {
+		ZSTD_CCtx_setParameter(cctx, ZSTD_c_compressionLevel, SYNC_ZSTD_LEVEL);
+		ZSTD_CCtx_setParameter(cctx, ZSTD_c_contentSizeFlag, 1);
+		ZSTD_CCtx_refPrefix(cctx, base, base_len);
+		zlen = ZSTD_compress2(cctx, z, cap, data, len);
+		if (ZSTD_isError(zlen))
+			rc = kho_error_set(KHO_ERROR, "zstd: %s", ZSTD_getErrorName(zlen));
+	}
+	size_t n = strlen(repo) + (rel ? strlen(rel) : 0) + 2;
+	char *path = rc ? NULL : malloc(n);
+	if (!rc && !path)
+		rc = kho_error_set(KHO_ENOMEM, "out of memory");
+	if (!rc) {
+		snprintf(path, n, "%s/%s", repo, rel);
+		rc = sync_make_dirs(repo, rel);
+		if (!rc)
+			rc = write_whole(path, z, zlen);
+	}
+	if (!rc)
+		*stored = zlen;
+	ZSTD_freeCCtx(cctx);
+	free(path);
+	free(rel);
+	free(z);
+	return rc;
+}
+
+int sync_patch_read(unsigned char **out, const char *dir, const char *rel, const kho_hash *hash,
+	size_t size, const void *base, size_t base_len)
+{
+	*out = NULL;
+	char *text = NULL;
+	size_t zlen = 0;
+	int rc = sync_read_file(&text, &zlen, dir, rel);
+	if (rc)
+		return rc;
+	unsigned char *data = malloc(size ? size : 1);
+	ZSTD_DCtx *dctx = ZSTD_createDCtx();
+	if (!data || !dctx)
+		rc = kho_error_set(KHO_ENOMEM, "out of memory");
+	if (!rc) {
+		ZSTD_DCtx_refPrefix(dctx, base, base_len);
+		size_t got = ZSTD_getFrameContentSize(text, zlen) == size ?
+			ZSTD_decompressDCtx(dctx, data, size ? size : 1, text, zlen) : (size_t)-1;
+		kho_hash check;
+		if (ZSTD_isError(got) || got != size)
+			rc = kho_error_set(KHO_ECORRUPT, "%s is not a patch of %zu bytes", rel, size);
+		else if (kho_hash_buffer(&check, data, size), memcmp(check.bytes, hash->bytes,
+			KHO_HASH_SIZE))
+			rc = kho_error_set(KHO_ECORRUPT, "%s: the patched file does not match its hash", rel);
+	}
+	ZSTD_freeDCtx(dctx);
+	free(text);
+	if (rc) {
+		free(data);
+		return rc;
+	}
+	*out = data;
+	return KHO_OK;
+}

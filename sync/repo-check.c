@@ -232,7 +232,9 @@ static int sweep_objects(kho_gc_report *out, const char *repo, const hex_set *ke
 			if (e->d_name[0] == '.')
 				continue;
 			char hex[KHO_HASH_HEX_SIZE] = "";
-			if (len == 68 && !strcmp(e->d_name + 64, ".zst"))
+			/* an object, or a patch object (HASH.patch-BASE.zst) of a used file */
+			if ((len == 68 || (len == 68 + 7 + 64 && !strncmp(e->d_name + 64, ".patch-", 7))) &&
+			    !strcmp(e->d_name + len - 4, ".zst"))
 				snprintf(hex, sizeof hex, "%.64s", e->d_name);
 			if (hex[0] && bsearch(hex, keep->items, keep->n, sizeof *keep->items, hex_cmp))
 				continue;

@@ -158,6 +158,126 @@ static json_t *integers(const int *items, size_t n)
 	return a;
 }
 
+/* Writes the delta of `index` from the newest published version older than
+ * `version` (if any), packs/ID/VERSION.from-BASE.json; *out gets its
+ * catalog entry {"from", "index", "index_hash"}. */
+/* The catalog entry of the newest version of `pack` older than `version`. */
+static json_t *newest_before(json_t *pack, int64_t version)
+{
+	json_t *base_entry = NULL;
+	size_t i;
+	json_t *v;
+	json_array_foreach(pack ? json_object_get(pack, "versions") : NULL, i, v) {
+		json_int_t n = json_integer_value(json_object_get(v, "version"));
+		if (n < version && (!base_entry ||
+		    n > json_integer_value(json_object_get(base_entry, "version"))))
+			base_entry = v;
+	}
+	return base_entry;
+}
+
+/* For each small file that changed since the previous version (same path,
+ * other content), a patch object: the new content compressed with the old as
+ * zstd's prefix, kept when smaller than the file's own object; its entry
+ * gets "patch": [BASE_HASH, STORED]. A box that holds the old file fetches
+ * the patch (a sentence added to a lesson: tens of bytes). */
+static int add_patches(const char *repo, json_t *pack, json_t *index, int64_t version,
+	kho_publish_report *report)
+{
+	json_t *base_entry = newest_before(pack, version), *base = NULL;
+	if (!base_entry)
+		return KHO_OK;
+	if (sync_index_load(&base, repo, json_string_value(json_object_get(base_entry, "index")),
+		json_string_value(json_object_get(base_entry, "index_hash")))) {
+		kho_error_clear();
+		return KHO_OK;
+	}
+	json_t *old_by_path = json_object();
+	size_t i;
+	json_t *f;
+	json_array_foreach(json_object_get(base, "files"), i, f)
+		json_object_set(old_by_path, json_string_value(json_object_get(f, "path")), f);
+	int rc = KHO_OK;
+	json_array_foreach(json_object_get(index, "files"), i, f) {
+		json_t *old = json_object_get(old_by_path, json_string_value(json_object_get(f, "path")));
+		json_t *chunks = json_object_get(f, "chunks"), *old_chunks = json_object_get(old, "chunks");
+		const char *new_hex = json_string_value(json_object_get(f, "hash"));
+		const char *old_hex = json_string_value(json_object_get(old, "hash"));
+		if (rc || !old || json_array_size(chunks) != 1 || json_array_size(old_chunks) != 1 ||
+		    !strcmp(new_hex, old_hex))
+			continue;
+		size_t size = (size_t)json_integer_value(json_object_get(f, "size"));
+		size_t old_size = (size_t)json_integer_value(json_object_get(old, "size"));
+		uint64_t full = (uint64_t)json_integer_value(json_array_get(json_array_get(chunks, 0), 2));
+		kho_hash nh, oh;
+		unsigned char *data = NULL, *base_data = NULL;
+		if (kho_hash_from_hex(&nh, new_hex) || kho_hash_from_hex(&oh, old_hex) ||
+		    sync_object_read(&data, repo, &nh, size) ||
+		    sync_object_read(&base_data, repo, &oh, old_size)) {
+			kho_error_clear(); /* an object missing: no patch */
+			free(data);
+			free(base_data);
+			continue;
+		}
+		uint64_t stored = 0;
+		rc = sync_patch_put(&stored, repo, new_hex, old_hex, data, size, base_data, old_size);
+		if (!rc && stored < full) {
+			json_object_set_new(f, "patch", json_pack("[s, I]", old_hex, (json_int_t)stored));
+			report->bytes_added += stored;
+		} else if (!rc) { /* no smaller than the object itself: not worth it */
+			char *rel = sync_patch_rel(new_hex, old_hex);
+			size_t n = strlen(repo) + (rel ? strlen(rel) : 0) + 2;
+			char *path = rel ? malloc(n) : NULL;
+			if (path) {
+				snprintf(path, n, "%s/%s", repo, rel);
+				remove(path);
+			}
+			free(path);
+			free(rel);
+		}
+		free(data);
+		free(base_data);
+	}
+	json_decref(old_by_path);
+	json_decref(base);
+	return rc;
+}
+
+static int write_delta(json_t **out, const char *repo, json_t *pack, json_t *index,
+	int64_t version)
+{
+	*out = NULL;
+	json_t *base_entry = newest_before(pack, version);
+	if (!base_entry)
+		return KHO_OK;
+	const char *base_hash = json_string_value(json_object_get(base_entry, "index_hash"));
+	json_t *base = NULL;
+	if (sync_index_load(&base, repo, json_string_value(json_object_get(base_entry, "index")),
+		base_hash)) {
+		kho_error_clear(); /* no base to diff from (collected): no delta */
+		return KHO_OK;
+	}
+	json_t *delta = sync_index_delta(base, base_hash, index);
+	char *text = delta ? sync_index_text(delta) : NULL;
+	json_decref(delta);
+	json_decref(base);
+	if (!text)
+		return kho_error_set(KHO_ENOMEM, "out of memory");
+	char rel[700], hex[KHO_HASH_HEX_SIZE];
+	snprintf(rel, sizeof rel, "packs/%s/%lld.from-%lld.json",
+		json_string_value(json_object_get(index, "pack")), (long long)version,
+		(long long)json_integer_value(json_object_get(base_entry, "version")));
+	kho_hash h;
+	kho_hash_buffer(&h, text, strlen(text));
+	kho_hash_to_hex(hex, &h);
+	int rc = sync_write_file(repo, rel, text);
+	free(text);
+	if (!rc)
+		*out = json_pack("{s:O, s:s, s:s}", "from", json_object_get(base_entry, "version"),
+			"index", rel, "index_hash", hex);
+	return rc;
+}
+
 static int publish_one(json_t *catalog, const char *repo, const char *path,
 	kho_publish_report *report)
 {
@@ -178,9 +298,10 @@ static int publish_one(json_t *catalog, const char *repo, const char *path,
 	json_t *index = rc ? NULL : json_pack("{s:s, s:s, s:I, s:O}", "format", "kho-pack-index-1",
 		"pack", m->id, "version", (json_int_t)m->version, "files", files);
 	json_decref(files);
-	/* compact: a box fetches the whole index of every version it updates to */
-	char *text = index ? json_dumps(index, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
-	json_decref(index);
+	if (!rc && index)
+		rc = add_patches(repo, find_pack(json_object_get(catalog, "packs"), m->id), index,
+			m->version, report);
+	char *text = index ? sync_index_text(index) : NULL;
 	if (!rc && !text)
 		rc = kho_error_set(KHO_ENOMEM, "out of memory");
 	char hex[KHO_HASH_HEX_SIZE], rel[600];
@@ -199,6 +320,7 @@ static int publish_one(json_t *catalog, const char *repo, const char *path,
 				"other content; publish it as a new version", m->id, (long long)m->version);
 		else
 			report->versions_unchanged++;
+		json_decref(index);
 		free(text);
 		kho_pack_free(pack);
 		return rc;
@@ -206,16 +328,23 @@ static int publish_one(json_t *catalog, const char *repo, const char *path,
 	if (!rc)
 		rc = sync_write_file(repo, rel, text);
 	free(text);
+	json_t *delta = NULL;
+	if (!rc && entry)
+		rc = write_delta(&delta, repo, entry, index, m->version);
+	json_decref(index);
 	if (!rc) {
 		if (!entry) {
 			entry = json_pack("{s:s, s:[]}", "id", m->id, "versions");
 			json_array_append_new(packs, entry);
 		}
 		json_t *versions = json_object_get(entry, "versions");
-		json_array_append_new(versions, json_pack("{s:I, s:s, s:s, s:I, s:I, s:I, s:I}",
+		json_t *added = json_pack("{s:I, s:s, s:s, s:I, s:I, s:I, s:I}",
 			"version", (json_int_t)m->version, "index", rel, "index_hash", hex,
 			"files", (json_int_t)kho_pack_entry_count(pack), "bytes", (json_int_t)bytes,
-			"lessons", (json_int_t)m->n_lessons, "published", (json_int_t)time(NULL)));
+			"lessons", (json_int_t)m->n_lessons, "published", (json_int_t)time(NULL));
+		if (delta)
+			json_object_set_new(added, "delta", delta);
+		json_array_append_new(versions, added);
 		/* the newest version describes the pack */
 		int64_t newest = 0;
 		size_t i;

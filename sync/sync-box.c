@@ -43,6 +43,8 @@ void kho_sync_plan_free(kho_sync_plan *plan)
 		free(plan->items[i].title);
 		free(plan->items[i].index_rel);
 		free(plan->items[i].index_hash);
+		free(plan->items[i].delta_rel);
+		free(plan->items[i].delta_hash);
 	}
 	free(plan->items);
 	free(plan->source);
@@ -107,8 +109,74 @@ static bool have_object(const char *work, const char *hex)
 	return yes;
 }
 
-/* The version's index, fetched into the work folder and checked. */
-static int load_index(json_t **out, kho_sync_plan *plan, const kho_sync_item *item)
+/* The hash (hex) of `len` bytes. */
+static void hex_of(char out[KHO_HASH_HEX_SIZE], const char *text, size_t len)
+{
+	kho_hash h;
+	kho_hash_buffer(&h, text, len);
+	kho_hash_to_hex(out, &h);
+}
+
+/* The full index rebuilt from the delta and the box's copy of the base
+ * (kept in $KHO_HOME/repo by the sync that installed it), written to
+ * `dest`; any error: the caller fetches the full index instead. */
+static int index_from_delta(kho_sync_plan *plan, const kho_sync_item *item, const char *dest,
+	kho_store *store)
+{
+	char name[96], base_rel[600], hex[KHO_HASH_HEX_SIZE];
+	snprintf(name, sizeof name, "delta-%.64s.json", item->delta_hash);
+	snprintf(base_rel, sizeof base_rel, "repo/packs/%s/%lld.json", item->pack,
+		(long long)item->delta_from);
+	char *path = join(plan->work, name), *text = NULL, *base_text = NULL;
+	size_t len = 0, base_len = 0;
+	json_t *delta = NULL, *base = NULL;
+	int rc = path ? sync_fetch_file(plan->source, item->delta_rel, path, SYNC_MAX_INDEX, 0) :
+		KHO_ENOMEM;
+	if (!rc)
+		rc = sync_read_file(&text, &len, plan->work, name);
+	if (!rc) {
+		hex_of(hex, text, len);
+		delta = strcmp(hex, item->delta_hash) ? NULL : json_loadb(text, len, 0, NULL);
+		rc = delta ? KHO_OK : KHO_ECORRUPT;
+	}
+	if (!rc)
+		rc = sync_read_file(&base_text, &base_len, kho_store_home(store), base_rel);
+	if (!rc) {
+		const char *want = json_string_value(json_object_get(delta, "base_hash"));
+		hex_of(hex, base_text, base_len);
+		base = want && !strcmp(hex, want) ? json_loadb(base_text, base_len, 0, NULL) : NULL;
+		rc = base ? KHO_OK : KHO_ECORRUPT;
+	}
+	char *full = rc ? NULL : sync_index_apply(base, delta);
+	if (!rc && full) {
+		hex_of(hex, full, strlen(full));
+		rc = strcmp(hex, item->index_hash) ? KHO_ECORRUPT : KHO_OK;
+	} else if (!rc) {
+		rc = KHO_ECORRUPT;
+	}
+	if (!rc) {
+		const char *slash = strrchr(dest, '/');
+		char rel[128];
+		snprintf(rel, sizeof rel, "%s", slash ? slash + 1 : dest);
+		rc = sync_write_file(plan->work, rel, full);
+	}
+	if (path)
+		unlink(path);
+	free(path);
+	free(text);
+	free(base_text);
+	free(full);
+	json_decref(delta);
+	json_decref(base);
+	if (rc)
+		kho_error_clear();
+	return rc;
+}
+
+/* The version's index, fetched into the work folder and checked: rebuilt
+ * from a delta when the box holds the base, else fetched whole. */
+static int load_index(json_t **out, kho_sync_plan *plan, const kho_sync_item *item,
+	kho_store *store)
 {
 	char name[96];
 	snprintf(name, sizeof name, "index-%.64s.json", item->index_hash);
@@ -116,8 +184,11 @@ static int load_index(json_t **out, kho_sync_plan *plan, const kho_sync_item *it
 	if (!dest)
 		return kho_error_set(KHO_ENOMEM, "out of memory");
 	struct stat st;
-	int rc = stat(dest, &st) == 0 ? KHO_OK :
-		sync_fetch_file(plan->source, item->index_rel, dest, SYNC_MAX_INDEX, 0);
+	int rc = stat(dest, &st) == 0 ? KHO_OK : KHO_ENOTFOUND;
+	if (rc && item->delta_rel)
+		rc = index_from_delta(plan, item, dest, store);
+	if (rc)
+		rc = sync_fetch_file(plan->source, item->index_rel, dest, SYNC_MAX_INDEX, 0);
 	free(dest);
 	if (!rc && (rc = sync_index_load(out, plan->work, name, item->index_hash)))
 		rc = kho_error_set(rc, "%s (from %s)", kho_error_last(), item->index_rel);
@@ -127,7 +198,7 @@ static int load_index(json_t **out, kho_sync_plan *plan, const kho_sync_item *it
 static int plan_item(kho_sync_plan *plan, kho_sync_item *item, kho_store *store)
 {
 	json_t *index = NULL;
-	int rc = load_index(&index, plan, item);
+	int rc = load_index(&index, plan, item, store);
 	if (rc)
 		return rc;
 	size_t i, j;
@@ -140,6 +211,11 @@ static int plan_item(kho_sync_plan *plan, kho_sync_item *item, kho_store *store)
 			continue;
 		item->files_needed++;
 		plan->disk += 2 * size; /* the assembled file, then its blob */
+		json_t *patch = json_object_get(f, "patch");
+		if (patch && have_blob(store, json_string_value(json_array_get(patch, 0)))) {
+			item->download += (uint64_t)json_integer_value(json_array_get(patch, 1));
+			continue;
+		}
 		json_array_foreach(json_object_get(f, "chunks"), j, c)
 			if (!have_object(plan->work, json_string_value(json_array_get(c, 0))))
 				item->download += (uint64_t)json_integer_value(json_array_get(c, 2));
@@ -245,7 +321,17 @@ int kho_sync_plan_make(kho_sync_plan **out, kho_store *store, const char *source
 			.version = version, .installed = installed,
 			.index_rel = strdup(json_string_value(json_object_get(newest, "index"))),
 			.index_hash = strdup(json_string_value(json_object_get(newest, "index_hash"))) };
-		if (!item->pack || !item->title || !item->index_rel || !item->index_hash)
+		json_t *delta = json_object_get(newest, "delta");
+		const char *drel = json_string_value(json_object_get(delta, "index"));
+		const char *dhash = json_string_value(json_object_get(delta, "index_hash"));
+		if (drel && dhash && installed &&
+		    json_integer_value(json_object_get(delta, "from")) == installed) {
+			item->delta_rel = strdup(drel);
+			item->delta_hash = strdup(dhash);
+			item->delta_from = installed;
+		}
+		if (!item->pack || !item->title || !item->index_rel || !item->index_hash ||
+		    (drel && item->delta_from && (!item->delta_rel || !item->delta_hash)))
 			rc = kho_error_set(KHO_ENOMEM, "out of memory");
 		else
 			rc = plan_item(plan, item, store);
@@ -271,6 +357,73 @@ int kho_sync_plan_make(kho_sync_plan **out, kho_store *store, const char *source
 
 /* ---------------------------------------------------------------- fetch */
 
+/* Reads the whole blob `hex` of the box (malloc'd), or NULL. */
+static unsigned char *read_blob(kho_store *store, const char *hex, size_t *len)
+{
+	kho_hash h;
+	char *data = NULL;
+	if (kho_hash_from_hex(&h, hex) ||
+	    kho_blobs_read(&data, len, kho_store_blobs(store), &h)) {
+		kho_error_clear();
+		return NULL;
+	}
+	return (unsigned char *)data;
+}
+
+/* Builds `dest` from the entry's patch and the box's copy of the previous
+ * version of the file; any failure (no patch, no base, a damaged patch):
+ * not KHO_OK, and the caller fetches the file's own objects. */
+static int try_patch(const char *dest, json_t *f, const kho_hash *want, kho_sync_plan *plan,
+	kho_store *store)
+{
+	json_t *patch = json_object_get(f, "patch");
+	const char *base_hex = json_string_value(json_array_get(patch, 0));
+	size_t size = (size_t)json_integer_value(json_object_get(f, "size")), base_len = 0;
+	if (!base_hex || !have_blob(store, base_hex))
+		return KHO_ENOTFOUND;
+	char new_hex[KHO_HASH_HEX_SIZE];
+	kho_hash_to_hex(new_hex, want);
+	char *rel = sync_patch_rel(new_hex, base_hex);
+	char *path = rel ? join(plan->work, rel) : NULL;
+	int rc = path ? sync_make_dirs(plan->work, rel) : KHO_ENOMEM;
+	struct stat st;
+	if (!rc && stat(path, &st) != 0 && plan->until && time(NULL) >= plan->until) {
+		free(path);
+		free(rel);
+		plan->stopped = true;
+		return kho_error_set(KHO_ELIMIT, "the sync window ended; the next sync continues "
+			"from here");
+	}
+	if (!rc && stat(path, &st) != 0) {
+		rc = sync_fetch_file(plan->source, rel, path, SYNC_MAX_INDEX, plan->max_rate);
+		if (!rc) {
+			plan->fetched += (uint64_t)json_integer_value(json_array_get(patch, 1));
+			if (plan->progress)
+				plan->progress(plan->progress_payload, plan->fetched, plan->download);
+		}
+	}
+	unsigned char *base = rc ? NULL : read_blob(store, base_hex, &base_len);
+	unsigned char *data = NULL;
+	if (!rc && !base)
+		rc = KHO_ENOTFOUND;
+	if (!rc && (rc = sync_patch_read(&data, plan->work, rel, want, size, base, base_len)))
+		unlink(path); /* a damaged patch: fetched again next time */
+	if (!rc) {
+		FILE *out = fopen(dest, "wb");
+		if (!out || fwrite(data, 1, size, out) != size)
+			rc = KHO_EIO;
+		if (out && fclose(out))
+			rc = KHO_EIO;
+	}
+	free(data);
+	free(base);
+	free(path);
+	free(rel);
+	if (rc)
+		kho_error_clear();
+	return rc;
+}
+
 /* Writes file `f` of the index into `dir`: linked from the blob store when
  * the box has it, else from its chunks' objects, checked against its hash. */
 static int build_file(const char *dir, json_t *f, kho_sync_plan *plan, kho_store *store)
@@ -295,6 +448,11 @@ static int build_file(const char *dir, json_t *f, kho_sync_plan *plan, kho_store
 			return KHO_OK;
 		}
 		/* another file system: fall through and build it from objects */
+	}
+	int patched = rc ? rc : try_patch(dest, f, &want, plan, store);
+	if (patched == KHO_OK || patched == KHO_ELIMIT) {
+		free(dest);
+		return patched;
 	}
 	FILE *out = rc ? NULL : fopen(dest, "wb");
 	if (!rc && !out)
@@ -386,7 +544,7 @@ int kho_sync_fetch(char **pack_dir, kho_sync_plan *plan, size_t i, kho_store *st
 	*pack_dir = NULL;
 	kho_sync_item *item = &plan->items[i];
 	json_t *index = NULL;
-	int rc = load_index(&index, plan, item);
+	int rc = load_index(&index, plan, item, store);
 	char name[600];
 	snprintf(name, sizeof name, "build/%s-%lld", item->pack, (long long)item->version);
 	char *dir = rc ? NULL : join(plan->work, name);

@@ -50,6 +50,16 @@ int sync_object_put(kho_hash *hash, bool *added, uint64_t *stored, const char *r
  * not decompress to `size` bytes whose hash is its name. *out is malloc'd. */
 int sync_object_read(unsigned char **out, const char *repo, const kho_hash *hash, size_t size);
 
+/* Patch objects (REPOSITORY.md): a changed file compressed with the previous
+ * version's file as zstd's prefix, objects/ab/NEW.patch-BASE.zst. */
+char *sync_patch_rel(const char *new_hex, const char *base_hex);
+int sync_patch_put(uint64_t *stored, const char *repo, const char *new_hex, const char *base_hex,
+	const void *data, size_t len, const void *base, size_t base_len);
+/* Reads DIR/`rel` and patches `base` with it into `size` bytes hashing to
+ * `hash` (KHO_ECORRUPT otherwise); *out malloc'd. */
+int sync_patch_read(unsigned char **out, const char *dir, const char *rel, const kho_hash *hash,
+	size_t size, const void *base, size_t base_len);
+
 /* Writes `text` to REPO/`rel` through a temporary file, synced, renamed. */
 int sync_write_file(const char *repo, const char *rel, const char *text);
 /* Reads REPO/`rel` whole (at most SYNC_MAX_INDEX bytes). */
@@ -65,6 +75,13 @@ int sync_catalog_load(json_t **out, const char *repo, const kho_public_key *keys
 int sync_catalog_save(const char *repo, json_t *catalog, const kho_secret_key *sec);
 /* Whether a catalog's pack matches one of the subscriptions. */
 bool sync_subscribed(json_t *pack, const kho_subscription *subs, size_t n);
+/* Index deltas (index-delta.c): an index's text as published; the delta of
+ * `index` from `base` (whose text hashes to base_hash); a delta applied to
+ * its base, as the full index's text (NULL when it does not fit). */
+char *sync_index_text(json_t *index);
+json_t *sync_index_delta(json_t *base, const char *base_hash, json_t *index);
+char *sync_index_apply(json_t *base, json_t *delta);
+
 /* Packs by id, each one's versions oldest first. */
 void sync_catalog_sort(json_t *catalog);
 /* A version's index, checked against the hash the catalog gives for it. */

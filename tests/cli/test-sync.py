@@ -82,21 +82,29 @@ check(rc == 1 and "older than one already installed" in err, "rollback refused: 
 
 # a tampered object: the sync fails naming it, the box keeps its version; repaired, it resumes
 rc, out, err = kho(work, "publish", "--repo", repo, "-s", key, make_v2("toan-v3", 3, "Câu thêm ở phiên bản ba."))
-index = open(os.path.join(repo, "packs", "vn.kho.toan-5", "3.json")).read()
-sizes = re.findall(r'"([0-9a-f]{64})",\s*(\d+),\s*(\d+)', index)
-objects = [h for h, _, _ in sizes if not os.path.exists(os.path.join(box, "blobs", h[:2], h))]
-changed = os.path.join(repo, "objects", objects[0][:2], objects[0] + ".zst") if objects else None
-if check(changed is not None, "v3 has a new object"):
-    saved = open(changed, "rb").read()
-    open(changed, "wb").write(saved[:-3] + bytes(b ^ 0xFF for b in saved[-3:]))
+import json as _json
+index = _json.load(open(os.path.join(repo, "packs", "vn.kho.toan-5", "3.json")))
+new = [f for f in index["files"] if not os.path.exists(os.path.join(box, "blobs", f["hash"][:2], f["hash"]))]
+lesson = [f for f in new if "patch" in f]
+check(lesson, "the changed lesson has a patch from version 2: %r" % [f["path"] for f in new])
+if lesson:
+    f = lesson[0]
+    h, base = f["hash"], f["patch"][0]
+    victims = [os.path.join(repo, "objects", h[:2], h + ".zst"),
+               os.path.join(repo, "objects", h[:2], "%s.patch-%s.zst" % (h, base))]
+    saved = [open(v, "rb").read() for v in victims]
+    for v, data in zip(victims, saved):
+        open(v, "wb").write(data[:-3] + bytes(x ^ 0xFF for x in data[-3:]))
     rc, out, err = kho(box, "sync", "--from", repo)
-    check(rc == 1 and objects[0][:16] in err, "a tampered object is named: " + err)
+    check(rc == 1 and h[:16] in err, "a tampered patch and object are named: " + err)
     check(kho_json(box, "list")["packs"][0]["version"] == 2, "the box keeps version 2")
-    os.rename(changed, changed + ".away")
+    for v in victims:
+        os.rename(v, v + ".away")
     rc, out, err = kho(box, "sync", "--from", repo)
     check(rc == 1 and ("not found" in err.lower() or "no such" in err.lower()), "a missing object: " + err)
-    os.rename(changed + ".away", changed)
-    open(changed, "wb").write(saved)
+    for v, data in zip(victims, saved):
+        os.rename(v + ".away", v)
+        open(v, "wb").write(data)
     rc, out, err = kho(box, "sync", "--from", repo)
     check(rc == 0 and "updated vn.kho.toan-5 version 3" in out, "repaired: the sync completes: " + out + err)
 
