@@ -14,6 +14,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fnmatch.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -539,6 +540,135 @@ static int remove_tree(const char *path)
 	return unlink(path) ? KHO_EIO : KHO_OK;
 }
 
+/* ------------------------------------------------------ parallel fetches */
+
+/* Objects are small: on a link with a long round trip, fetching one after
+ * another leaves it idle. What a version needs is fetched FETCHERS at a
+ * time first; building the files then finds everything in place. */
+#define FETCHERS 4
+
+typedef struct prefetch {
+	kho_sync_plan *plan;
+	char **rels;           /* what to fetch, relative to the repository */
+	uint64_t *sizes;       /* as stored, for the progress */
+	size_t n, next;
+	pthread_mutex_t lock;
+	int rc;                /* the first failure */
+	char message[1024];
+} prefetch;
+
+static void *fetcher(void *arg)
+{
+	prefetch *p = arg;
+	for (;;) {
+		pthread_mutex_lock(&p->lock);
+		bool stop = p->rc || p->next == p->n;
+		size_t i = stop ? 0 : p->next++;
+		if (!stop && p->plan->until && time(NULL) >= p->plan->until) {
+			p->plan->stopped = true;
+			p->rc = KHO_ELIMIT;
+			snprintf(p->message, sizeof p->message, "the sync window ended; the next sync "
+				"continues from here");
+			stop = true;
+		}
+		pthread_mutex_unlock(&p->lock);
+		if (stop)
+			return NULL;
+		char *dest = join(p->plan->work, p->rels[i]);
+		int rc = dest ? sync_make_dirs(p->plan->work, p->rels[i]) : KHO_ENOMEM;
+		if (!rc)
+			rc = sync_fetch_file(p->plan->source, p->rels[i], dest, 2 * SYNC_SMALL_FILE,
+				p->plan->max_rate ? (p->plan->max_rate + FETCHERS - 1) / FETCHERS : 0);
+		free(dest);
+		pthread_mutex_lock(&p->lock);
+		if (rc && !p->rc) {
+			p->rc = rc;
+			snprintf(p->message, sizeof p->message, "%s", kho_error_last());
+		} else if (!rc) {
+			p->plan->fetched += p->sizes[i];
+			if (p->plan->progress)
+				p->plan->progress(p->plan->progress_payload, p->plan->fetched,
+					p->plan->download);
+		}
+		pthread_mutex_unlock(&p->lock);
+	}
+}
+
+static int add_job(prefetch *p, size_t *cap, const char *rel, uint64_t size)
+{
+	if (p->n == *cap) {
+		*cap = *cap ? 2 * *cap : 64;
+		char **r = realloc(p->rels, *cap * sizeof *r);
+		uint64_t *s = r ? realloc(p->sizes, *cap * sizeof *s) : NULL;
+		if (r)
+			p->rels = r;
+		if (s)
+			p->sizes = s;
+		if (!r || !s)
+			return kho_error_set(KHO_ENOMEM, "out of memory");
+	}
+	if (!(p->rels[p->n] = strdup(rel)))
+		return kho_error_set(KHO_ENOMEM, "out of memory");
+	p->sizes[p->n++] = size;
+	return KHO_OK;
+}
+
+static int prefetch_version(kho_sync_plan *plan, json_t *index, kho_store *store)
+{
+	prefetch p = { .plan = plan };
+	size_t cap = 0, i, j;
+	json_t *f, *c;
+	int rc = KHO_OK;
+	json_array_foreach(json_object_get(index, "files"), i, f) {
+		const char *hex = json_string_value(json_object_get(f, "hash"));
+		json_t *patch = json_object_get(f, "patch");
+		const char *base = json_string_value(json_array_get(patch, 0));
+		if (rc || have_blob(store, hex))
+			continue;
+		if (base && have_blob(store, base)) {
+			char *rel = sync_patch_rel(hex, base), *path = rel ? join(plan->work, rel) : NULL;
+			struct stat st;
+			if (!rel || !path)
+				rc = kho_error_set(KHO_ENOMEM, "out of memory");
+			else if (stat(path, &st) != 0)
+				rc = add_job(&p, &cap, rel, (uint64_t)json_integer_value(json_array_get(patch, 1)));
+			free(rel);
+			free(path);
+			continue;
+		}
+		json_array_foreach(json_object_get(f, "chunks"), j, c) {
+			const char *ch = json_string_value(json_array_get(c, 0));
+			if (rc || !ch || have_object(plan->work, ch))
+				continue;
+			char rel[KHO_HASH_HEX_SIZE + 32];
+			snprintf(rel, sizeof rel, "objects/%.2s/%s.zst", ch, ch);
+			rc = add_job(&p, &cap, rel, (uint64_t)json_integer_value(json_array_get(c, 2)));
+		}
+	}
+	if (!rc && p.n) {
+		pthread_mutex_init(&p.lock, NULL);
+		pthread_t threads[FETCHERS];
+		size_t started = 0;
+		for (size_t t = 0; t < FETCHERS && t < p.n; t++)
+			if (!pthread_create(&threads[t], NULL, fetcher, &p))
+				started++;
+			else
+				break;
+		if (!started)
+			fetcher(&p);
+		for (size_t t = 0; t < started; t++)
+			pthread_join(threads[t], NULL);
+		pthread_mutex_destroy(&p.lock);
+		if (p.rc)
+			rc = kho_error_set(p.rc, "%s", p.message);
+	}
+	for (size_t k = 0; k < p.n; k++)
+		free(p.rels[k]);
+	free(p.rels);
+	free(p.sizes);
+	return rc;
+}
+
 int kho_sync_fetch(char **pack_dir, kho_sync_plan *plan, size_t i, kho_store *store)
 {
 	*pack_dir = NULL;
@@ -556,6 +686,12 @@ int kho_sync_fetch(char **pack_dir, kho_sync_plan *plan, size_t i, kho_store *st
 		snprintf(rel, sizeof rel, "%s/x", name);
 		rc = sync_make_dirs(plan->work, rel);
 	}
+	/* a failure here is not final: building the files fetches one by one,
+	 * and names what cannot be had */
+	if (!rc && prefetch_version(plan, index, store) == KHO_ELIMIT)
+		rc = KHO_ELIMIT;
+	else if (!rc)
+		kho_error_clear();
 	size_t k;
 	json_t *f;
 	json_array_foreach(rc ? NULL : json_object_get(index, "files"), k, f) {
