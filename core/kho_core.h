@@ -441,6 +441,10 @@ int kho_store_file_hashes(char ***out, size_t *out_count, kho_store *store);
 
 /* The highest catalog serial seen from publisher key `key_id` (0: none). */
 int kho_store_catalog_seen(int64_t *serial, kho_store *store, const char *key_id);
+/* The newest sync recorded: *synced_at 0 when the box never synced;
+ * *source malloc'd (NULL then). */
+int kho_store_last_sync(int64_t *synced_at, char **source, int64_t *serial, kho_store *store);
+
 /* Records a catalog installed from (never lowers the serial). */
 int kho_store_catalog_record(kho_store *store, const char *key_id, int64_t serial,
 	int64_t created, const char *source);

@@ -163,3 +163,24 @@ int kho_store_file_hashes(char ***out, size_t *out_count, kho_store *store)
 	*out_count = n;
 	return KHO_OK;
 }
+
+int kho_store_last_sync(int64_t *synced_at, char **source, int64_t *serial, kho_store *store)
+{
+	*synced_at = *serial = 0;
+	*source = NULL;
+	sqlite3_stmt *st = store_prepare(store, "SELECT synced_at, source, serial FROM catalogs_seen"
+		" ORDER BY synced_at DESC LIMIT 1");
+	if (!st)
+		return kho_error_last_code();
+	int src = sqlite3_step(st), rc = KHO_OK;
+	if (src == SQLITE_ROW) {
+		*synced_at = sqlite3_column_int64(st, 0);
+		*serial = sqlite3_column_int64(st, 2);
+		if (!(*source = store_column_dup(st, 1)))
+			rc = kho_error_set(KHO_ENOMEM, "out of memory");
+	} else if (src != SQLITE_DONE) {
+		rc = kho_store_error(store, src, "reading the last sync");
+	}
+	sqlite3_finalize(st);
+	return rc;
+}

@@ -254,10 +254,19 @@ static enum MHD_Result packs(server_request *r, const char *home)
 		"total_packs", (json_int_t)n, "total_lessons", (json_int_t)lessons)));
 }
 
-static enum MHD_Result info(server_request *r)
+static enum MHD_Result info(server_request *r, const char *home)
 {
-	return server_send_json(r, 200, dump(json_pack("{s:o, s:s}", "name",
-		r->cfg->name ? cli_json_text(r->cfg->name) : json_null(), "version", KHO_VERSION)));
+	server_box *box = server_box_get(r, home);
+	int64_t at = 0, serial = 0;
+	char *source = NULL;
+	if (!box || kho_store_last_sync(&at, &source, &serial, box->store))
+		return server_send_failure(r);
+	json_t *sync = at ? json_pack("{s:I, s:o, s:I}", "synced_at", (json_int_t)at, "source",
+		cli_json_text(source), "serial", (json_int_t)serial) : json_null();
+	free(source);
+	return server_send_json(r, 200, dump(json_pack("{s:o, s:s, s:o}", "name",
+		r->cfg->name ? cli_json_text(r->cfg->name) : json_null(), "version", KHO_VERSION,
+		"sync", sync)));
 }
 
 enum MHD_Result server_api(server_request *r, const char *home)
@@ -274,6 +283,6 @@ enum MHD_Result server_api(server_request *r, const char *home)
 	if (!strcmp(p, "packs"))
 		return packs(r, home);
 	if (!strcmp(p, "info"))
-		return info(r);
+		return info(r, home);
 	return server_send_error(r, 404, "no such API (see docs/api.md)");
 }

@@ -10,7 +10,7 @@ import socket
 import subprocess
 import time
 
-from khotest import DATA, Server, check, done, kho, kho_json, tmpdir
+from khotest import DATA, Server, check, done, http_json, kho, kho_json, tmpdir
 
 work = tmpdir("work")
 repo = os.path.join(work, "repo")
@@ -269,6 +269,9 @@ kho(box, "subscribe", "test.*")
 rc, out, err = kho(box, "sync", "--from", repo)
 check(rc == 0 and "installed test.mini" in out, "box takes a pack with a large file: " + out + err)
 neighbour = Server(box)
+status, info = http_json(neighbour, "/api/info")
+check(status == 200 and info.get("sync") and info["sync"]["synced_at"] > 0 and info["sync"]["source"] == repo,
+      "the app sees when the box last synced: %r" % info)
 box4 = tmpdir("box-neighbour")
 kho(box4, "trust", "add", pub)
 kho(box4, "subscribe", "vn.kho.toan-*", "test.*")
@@ -281,6 +284,8 @@ neighbour.stop()
 plain = tmpdir("box-plain")
 kho(plain, "import", os.path.join(DATA, "packs", "mini"))
 srv = Server(plain)
+status, info = http_json(srv, "/api/info")
+check(info.get("sync") is None, "a box that never synced says so")
 rc, out, err = kho(box4, "sync", "--from", srv.url + "repo/")
 check(rc == 1 and "not a kho repository" in err, "a box that never synced offers no repository: " + err)
 srv.stop()

@@ -57,6 +57,8 @@
       openFull: 'Mở bài học toàn màn hình',
       lessonMissing: 'Không tìm thấy bài học này. Có thể bộ bài đã được gỡ khỏi máy.',
       unverified: 'Bộ bài này chưa được xác minh chữ ký (bộ bài cục bộ).',
+      syncNever: 'Máy chưa cập nhật bài học từ kho trung tâm.',
+      syncLast: 'Bài học cập nhật lần cuối: ',
       notFound: 'Không có trang này.',
       breadcrumb: 'Vị trí',
       allSubjects: 'Tất cả môn học',
@@ -113,6 +115,8 @@
       openFull: 'Open the lesson full screen',
       lessonMissing: 'This lesson was not found. Its pack may have been removed from the box.',
       unverified: 'This pack has no verified signature (a local pack).',
+      syncNever: 'This box has not updated its lessons from the central library yet.',
+      syncLast: 'Lessons last updated: ',
       notFound: 'There is no such page.',
       breadcrumb: 'You are here',
       allSubjects: 'All subjects',
@@ -149,6 +153,7 @@
 
   var lang = 'vi';
   var schoolName = null;
+  var syncInfo;              // /api/info's "sync": undefined until known, null: never synced
   var packTitles = {};
   var packLangs = {};           // each pack's language, marked on its titles for screen readers
   var view = { name: '' };      // the route drawn now: name, key (its API URL), params
@@ -561,8 +566,10 @@
       h('section', { 'aria-labelledby': 'subjects-heading' }, [
         h('h2', { id: 'subjects-heading', text: t('subjectsHeading') }),
         box
-      ])
+      ]),
+      h('p', { id: 'sync-status', 'data-test': 'sync-status', 'class': 'hint' })
     ], 'loading');
+    showSyncStatus();
     loadMain('/api/browse', function (d) {
       var list = d.subjects || [];
       clear(box);
@@ -1148,6 +1155,15 @@
 
   /* ---- start ---- */
 
+  /* The home page's line about the last update from the central library. */
+  function showSyncStatus() {
+    var el = doc.getElementById('sync-status');
+    if (!el || syncInfo === undefined) return;
+    el.textContent = syncInfo ? t('syncLast') +
+      new Date(syncInfo.synced_at * 1000).toLocaleDateString(lang === 'en' ? 'en-GB' : 'vi-VN')
+      : t('syncNever');
+  }
+
   function start() {
     var l = stored('kho.lang');
     if (!l) l = 'vi';
@@ -1158,6 +1174,8 @@
     getJSON('/api/info', function (err, d) {
       if (err || !d) return;
       schoolName = d.name ? String(d.name) : null;
+      syncInfo = d.sync || null;
+      showSyncStatus();
       doc.getElementById('school-name').textContent = schoolName || 'kho';
       if (view.name === 'home') pageTitle('');
       else if (doc.title.indexOf(' — ') > 0) doc.title = doc.title.replace(/ — [^—]*$/, ' — ' + (schoolName || 'kho'));
