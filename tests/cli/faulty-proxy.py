@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """A misbehaving HTTP proxy for the sync tests: forwards to UPSTREAM, but for the first
 requests of objects (paths under /objects/) it, in turn, cuts the body off half-way,
-answers 503, and stalls; later requests pass through, Range headers included.
+answers 503, stalls half-way (20 s without a byte) and cuts again; later requests pass
+through, Range headers included.
 
 Usage: faulty-proxy.py PORT UPSTREAM_PORT   (prints "ready" when listening)
 """
@@ -13,7 +14,7 @@ import time
 from http.server import BaseHTTPRequestHandler
 
 port, upstream = int(sys.argv[1]), int(sys.argv[2])
-faults = ["cut", "503", "cut"]
+faults = ["cut", "503", "stall", "cut"]
 lock = threading.Lock()
 
 
@@ -44,6 +45,12 @@ class Handler(BaseHTTPRequestHandler):
                 self.send_header(k, v)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
+        if fault == "stall" and len(body) > 10:
+            self.wfile.write(body[:len(body) // 2])
+            self.wfile.flush()
+            time.sleep(20)
+            self.close_connection = True
+            return
         if fault == "cut" and len(body) > 10:
             self.wfile.write(body[:len(body) // 2])
             self.wfile.flush()

@@ -223,8 +223,12 @@ http {
     check(proxy.stdout.readline().strip() == "ready", "the faulty proxy starts")
     big = make_v2("toan-v7", 7, "Câu thêm ở phiên bản bảy. " + "Thêm chữ cho bài dài hơn. " * 300)
     rc, out, err = kho(work, "publish", "--repo", repo, "-s", key, big)
+    os.environ["KHO_SYNC_STALL_SECONDS"] = "2"  # a stalled transfer is given up after 2 s
+    t0 = time.monotonic()
     rc, out, err = kho(box2, "sync", "--from", "http://127.0.0.1:%d/" % pport)
+    del os.environ["KHO_SYNC_STALL_SECONDS"]
     check(rc == 0 and "updated vn.kho.toan-5 version 7" in out, "through a faulty link: " + out + err)
+    check(time.monotonic() - t0 < 18, "a stall was given up early, not waited out")
     ranges = sum(1 for line in open(log) if '" 206 ' in line)
     check(ranges >= 1, "a cut transfer was resumed with a Range request (%d)" % ranges)
     proxy.terminate()
