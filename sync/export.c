@@ -151,7 +151,7 @@ int kho_sync_export(kho_export_report *out, const char *state_path, const char *
 		json_t *newest = json_array_get(versions, json_array_size(versions) - 1);
 		const char *id = json_string_value(json_object_get(pack, "id"));
 		json_int_t have = json_integer_value(json_object_get(json_object_get(state, "packs"), id));
-		if (rc || !newest || !sync_subscribed(pack, subs, n_subs) ||
+		if (rc || !newest || !sync_subscribed(pack, catalog, subs, n_subs) ||
 		    json_integer_value(json_object_get(newest, "version")) <= have)
 			continue;
 		const char *rel = json_string_value(json_object_get(newest, "index"));

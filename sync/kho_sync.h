@@ -63,6 +63,18 @@ typedef struct kho_gc_report {
  * with `sec`), then removes the indexes and objects no kept version names. */
 int kho_repo_gc(kho_gc_report *out, const char *repo, const kho_secret_key *sec, int keep);
 
+/* One rule of a bundle: packs whose id matches `pattern` (NULL: "*") and,
+ * when set, have the subject, grade or language. */
+typedef struct kho_bundle_rule {
+	const char *pattern, *subject, *grade, *lang;
+} kho_bundle_rule;
+
+/* Adds (or replaces) the catalog's bundle `name` with these rules, or with
+ * `rules` NULL removes it (KHO_ENOTFOUND when absent); the catalog is
+ * re-signed with a higher serial (*serial). */
+int kho_repo_bundle(int64_t *serial, const char *repo, const kho_secret_key *sec,
+	const char *name, const char *title, const kho_bundle_rule *rules, size_t n_rules);
+
 /* ------------------------------------------------ the box's side: sync */
 
 /* One pack version a sync installs. */

@@ -72,16 +72,43 @@ static bool has_string(json_t *array, const char *s)
 	return false;
 }
 
-bool sync_subscribed(json_t *pack, const kho_subscription *subs, size_t n)
+static bool rule_matches(json_t *pack, const char *pattern, const char *subject,
+	const char *grade, const char *lang)
 {
 	const char *id = json_string_value(json_object_get(pack, "id"));
-	const char *lang = json_string_value(json_object_get(pack, "lang"));
-	for (size_t i = 0; i < n; i++)
-		if (!fnmatch(subs[i].pattern, id, 0) &&
-		    (!*subs[i].subject || has_string(json_object_get(pack, "subjects"), subs[i].subject)) &&
-		    (!*subs[i].grade || has_string(json_object_get(pack, "grades"), subs[i].grade)) &&
-		    (!*subs[i].lang || (lang && !strcmp(lang, subs[i].lang))))
+	const char *plang = json_string_value(json_object_get(pack, "lang"));
+	return id && pattern && !fnmatch(pattern, id, 0) &&
+		(!subject || !*subject || has_string(json_object_get(pack, "subjects"), subject)) &&
+		(!grade || !*grade || has_string(json_object_get(pack, "grades"), grade)) &&
+		(!lang || !*lang || (plang && !strcmp(plang, lang)));
+}
+
+/* A subscription "@NAME" follows the catalog's bundle NAME: its rules. */
+static bool bundle_matches(json_t *pack, json_t *catalog, const char *name)
+{
+	size_t i, j;
+	json_t *b, *rule;
+	json_array_foreach(json_object_get(catalog, "bundles"), i, b) {
+		const char *bname = json_string_value(json_object_get(b, "name"));
+		if (!bname || strcmp(bname, name))
+			continue;
+		json_array_foreach(json_object_get(b, "rules"), j, rule)
+			if (rule_matches(pack, json_string_value(json_object_get(rule, "pattern")),
+				json_string_value(json_object_get(rule, "subject")),
+				json_string_value(json_object_get(rule, "grade")),
+				json_string_value(json_object_get(rule, "lang"))))
+				return true;
+	}
+	return false;
+}
+
+bool sync_subscribed(json_t *pack, json_t *catalog, const kho_subscription *subs, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (subs[i].pattern[0] == '@' ? bundle_matches(pack, catalog, subs[i].pattern + 1) :
+		    rule_matches(pack, subs[i].pattern, subs[i].subject, subs[i].grade, subs[i].lang))
 			return true;
+	}
 	return false;
 }
 
@@ -295,7 +322,7 @@ int kho_sync_plan_make(kho_sync_plan **out, kho_store *store, const char *source
 	json_array_foreach(rc ? NULL : json_object_get(catalog, "packs"), i, pack) {
 		json_t *versions = json_object_get(pack, "versions");
 		json_t *newest = json_array_get(versions, json_array_size(versions) - 1);
-		if (rc || !newest || !sync_subscribed(pack, subs, n_subs))
+		if (rc || !newest || !sync_subscribed(pack, catalog, subs, n_subs))
 			continue;
 		const char *id = json_string_value(json_object_get(pack, "id"));
 		int64_t version = json_integer_value(json_object_get(newest, "version")), installed = 0;

@@ -4,6 +4,7 @@
  *   chunker.c        content-defined chunks of large files
  *   objects.c        the objects/ folder: write a chunk as a zstd object, read
  *                    one back and check it against its name
+ *   repo-bundle.c    the catalog's bundles (packs a school follows by name)
  *   repo-catalog.c   catalog.json and the indexes: read, check, write, sign
  *   repo-publish.c   kho publish
  *   repo-check.c     kho repo verify, list and gc
@@ -73,8 +74,9 @@ int sync_make_dirs(const char *repo, const char *rel);
 int sync_catalog_load(json_t **out, const char *repo, const kho_public_key *keys, size_t n_keys);
 /* Writes and signs the catalog (REPOSITORY.md: signature, then catalog). */
 int sync_catalog_save(const char *repo, json_t *catalog, const kho_secret_key *sec);
-/* Whether a catalog's pack matches one of the subscriptions. */
-bool sync_subscribed(json_t *pack, const kho_subscription *subs, size_t n);
+/* Whether a catalog's pack matches one of the subscriptions (a pattern
+ * "@NAME" follows the catalog's bundle NAME). */
+bool sync_subscribed(json_t *pack, json_t *catalog, const kho_subscription *subs, size_t n);
 /* Index deltas (index-delta.c): an index's text as published; the delta of
  * `index` from `base` (whose text hashes to base_hash); a delta applied to
  * its base, as the full index's text (NULL when it does not fit). */

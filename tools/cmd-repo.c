@@ -60,6 +60,34 @@ static int list(const char *repo, const kho_public_key *key, bool json)
 	return 0;
 }
 
+/* A bundle of rules: every subject × grade given (each alone when the other
+ * is not), with the pattern and language. */
+static int bundle(const char *repo, const char *name, const char *secret, const char *title,
+	const char *pattern, const char *lang, const char **subjects, size_t n_subjects,
+	const char **grades, size_t n_grades, bool remove)
+{
+	if (!secret)
+		return cli_usage(&cmd_repo, "bundle needs -s SECRET (the catalog is re-signed)");
+	kho_bundle_rule rules[32 * 32 + 1];
+	size_t n = 0;
+	for (size_t s = 0; s < (n_subjects ? n_subjects : 1); s++)
+		for (size_t g = 0; g < (n_grades ? n_grades : 1); g++)
+			rules[n++] = (kho_bundle_rule){ pattern, n_subjects ? subjects[s] : NULL,
+				n_grades ? grades[g] : NULL, lang };
+	kho_secret_key sec;
+	if (cli_read_secret_key(&sec, secret))
+		return cli_fail("repo bundle");
+	int64_t serial = 0;
+	int rc = kho_repo_bundle(&serial, repo, &sec, name, title, remove ? NULL : rules, n);
+	sodium_memzero(&sec, sizeof sec);
+	if (rc)
+		return cli_fail("repo bundle");
+	printf("%s bundle %s (%zu rule%s); catalog serial %lld\nSchools follow it with: "
+		"kho subscribe @%s\n", remove ? "removed" : "wrote", name, remove ? 0 : n,
+		n == 1 ? "" : "s", (long long)serial, name);
+	return 0;
+}
+
 static int run(int argc, char **argv)
 {
 	static const struct option options[] = {
@@ -67,12 +95,20 @@ static int run(int argc, char **argv)
 		{ "secret", required_argument, NULL, 's' },
 		{ "keep", required_argument, NULL, 'k' },
 		{ "json", no_argument, NULL, 'j' },
+		{ "title", required_argument, NULL, 'T' },
+		{ "pattern", required_argument, NULL, 'P' },
+		{ "subject", required_argument, NULL, 'S' },
+		{ "grade", required_argument, NULL, 'G' },
+		{ "lang", required_argument, NULL, 'L' },
+		{ "remove", no_argument, NULL, 'R' },
 		CLI_COMMON_OPTIONS,
 		{ 0 },
 	};
-	const char *public = NULL, *secret = NULL;
+	const char *public = NULL, *secret = NULL, *title = NULL, *pattern = NULL, *lang = NULL;
+	const char *subjects[32], *grades[32];
+	size_t n_subjects = 0, n_grades = 0;
 	long keep = 0;
-	bool json = false;
+	bool json = false, remove = false;
 	int opt;
 	optind = 1;
 	while ((opt = getopt_long(argc, argv, "p:s:k:j", options, NULL)) != -1) {
@@ -83,6 +119,20 @@ static int run(int argc, char **argv)
 		case 'p': public = optarg; break;
 		case 's': secret = optarg; break;
 		case 'j': json = true; break;
+		case 'T': title = optarg; break;
+		case 'P': pattern = optarg; break;
+		case 'L': lang = optarg; break;
+		case 'R': remove = true; break;
+		case 'S':
+			if (n_subjects == 32)
+				return cli_usage(&cmd_repo, "at most 32 subjects");
+			subjects[n_subjects++] = optarg;
+			break;
+		case 'G':
+			if (n_grades == 32)
+				return cli_usage(&cmd_repo, "at most 32 grades");
+			grades[n_grades++] = optarg;
+			break;
 		case 'k':
 			if (!cli_parse_int(optarg, 1, 1000000, &keep))
 				return cli_usage(&cmd_repo, "--keep takes a number of versions, at least 1");
@@ -90,8 +140,11 @@ static int run(int argc, char **argv)
 		default: break;
 		}
 	}
+	if (argc - optind == 3 && !strcmp(argv[optind], "bundle"))
+		return bundle(argv[optind + 1], argv[optind + 2], secret, title, pattern, lang,
+			subjects, n_subjects, grades, n_grades, remove);
 	if (argc - optind != 2)
-		return cli_usage(&cmd_repo, "say verify, list or gc, and the repository");
+		return cli_usage(&cmd_repo, "say verify, list, gc or bundle, and the repository");
 	const char *what = argv[optind], *repo = argv[optind + 1];
 	kho_public_key key;
 	if (public && kho_public_key_read(&key, public))
@@ -123,11 +176,16 @@ const kho_command cmd_repo = {
 	"repo", run, "check, list and clean a static repository (for publishers)",
 	"usage: kho repo verify DIR [-p PUBLIC]\n"
 	"       kho repo list DIR [-p PUBLIC] [--json]\n"
-	"       kho repo gc DIR --keep N -s SECRET\n\n"
+	"       kho repo gc DIR --keep N -s SECRET\n"
+	"       kho repo bundle DIR NAME [--title T] [--pattern P] [--subject S]…\n"
+	"                       [--grade G]… [--lang L] [--remove] -s SECRET\n\n"
 	"verify  checks the catalog's signature (with -p), every index against its\n"
 	"        hash and every object against its name; names each file that is\n"
 	"        missing or altered; exit code 1 if any\n"
 	"list    the packs and versions in the catalog, and its age\n"
 	"gc      keeps the newest N versions of each pack, re-signs the catalog, and\n"
-	"        removes the indexes and objects no kept version uses\n",
+	"        removes the indexes and objects no kept version uses\n"
+	"bundle  names a set of packs the centre recommends (e.g. every pack of grades\n"
+	"        6 to 9: --grade 6 … --grade 9), which a box follows with\n"
+	"        kho subscribe @NAME; the catalog is re-signed\n",
 };

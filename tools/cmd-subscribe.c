@@ -129,10 +129,12 @@ static int subscriptions_run(int argc, char **argv)
 
 const kho_command cmd_subscribe = {
 	"subscribe", subscribe_run, "choose the packs kho sync pulls",
-	"usage: kho subscribe [--subject S] [--grade G] [--lang L] PATTERN…\n\n"
+	"usage: kho subscribe [--subject S] [--grade G] [--lang L] PATTERN…\n"
+	"       kho subscribe @BUNDLE\n\n"
 	"kho sync installs, and keeps up to date, the newest version of every pack in\n"
 	"the repository whose id matches a PATTERN (a shell pattern: 'vn.kho.toan-*',\n"
-	"or '*' for all) and, when given, has the subject, grade or language.\n",
+	"or '*' for all) and, when given, has the subject, grade or language; or that\n"
+	"the repository's bundle BUNDLE names (a set the centre recommends).\n",
 };
 
 const kho_command cmd_unsubscribe = {

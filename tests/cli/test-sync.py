@@ -131,6 +131,19 @@ check(rc == 0 and "installed vn.kho.tin-hoc-10" in out, "a grade subscription br
 rc, out, err = kho(box, "unsubscribe", "*")
 check(rc == 0, "unsubscribe")
 
+# a bundle the centre names: a box follows it with one subscription
+rc, out, err = kho(work, "repo", "bundle", repo, "thpt", "--title", "Trung học phổ thông",
+                   "--grade", "10", "--grade", "11", "--grade", "12", "-s", key)
+check(rc == 0 and "3 rules" in out, "repo bundle: " + out + err)
+box5 = tmpdir("box-bundle")
+kho(box5, "trust", "add", pub)
+kho(box5, "subscribe", "@thpt")
+rc, out, err = kho(box5, "sync", "--from", repo)
+check(rc == 0 and [p["id"] for p in kho_json(box5, "list")["packs"]] == ["vn.kho.tin-hoc-10"],
+      "@thpt brings the grade 10 pack only: " + out + err)
+rc, out, err = kho(work, "repo", "bundle", repo, "nothing", "--remove", "-s", key)
+check(rc == 1 and "no bundle" in err, "removing a bundle that is not there: " + err)
+
 # rollback, then gc: the previous version comes back; old versions and their files go
 rc, out, err = kho(box, "rollback", "vn.kho.toan-5")
 check(rc == 0 and "back to version 3" in out, "rollback 5 → 3: " + out + err)
