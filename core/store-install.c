@@ -27,6 +27,10 @@ typedef struct install {
 	int64_t pv;
 	uint64_t total_bytes;
 	sqlite3_stmt *ins_file, *ins_lesson, *ins_tag;
+	/* An update keeps the rows of lessons whose text did not change (and so
+	 * their place in the search index): see take_over(). */
+	int64_t old_pv;
+	sqlite3_stmt *same, *copy, *copy_tags, *rename_copy, *move, *drop_tags;
 	const kho_manifest_lesson **by_href; /* lessons sorted by href */
 	text_pipe *pipe;                     /* lesson text extraction */
 } install;
@@ -131,6 +135,68 @@ static int insert_units(install *in)
 	return rc;
 }
 
+/* When the visible version `in->old_pv` has lesson l with the same indexed
+ * text, its row is taken over by the new version (pv and the other columns
+ * updated) and a copy of it stays with the old version for a rollback: the
+ * search index, which holds rows by id, then re-reads only the lessons that
+ * changed. *row gets the row taken over, 0 when there is none. */
+static int take_over(install *in, const kho_manifest_lesson *l, const char *body,
+	const char *subjects, const char *grades, int64_t *row)
+{
+	*row = 0;
+	if (!in->old_pv)
+		return KHO_OK;
+	const kho_manifest_unit *u = l->unit >= 0 ? &in->m->units[l->unit] : NULL;
+	sqlite3_stmt *st = in->same;
+	sqlite3_bind_int64(st, 1, in->old_pv);
+	bind_text(st, 2, l->id);
+	bind_text(st, 3, l->title);
+	bind_text(st, 4, l->keywords ? l->keywords : "");
+	bind_text(st, 5, u ? u->title : "");
+	bind_text(st, 6, l->summary ? l->summary : "");
+	bind_text(st, 7, body);
+	int src = sqlite3_step(st);
+	int64_t old = src == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	if (src != SQLITE_ROW && src != SQLITE_DONE)
+		return kho_store_error(in->store, src, "comparing a lesson with the old version");
+	if (!old)
+		return KHO_OK;
+	/* the old version's copy, under a provisional lesson id while the
+	 * original still holds (old pv, lesson id), with its grades and subjects */
+	sqlite3_bind_int64(in->copy, 1, old);
+	int rc = step_done(in, in->copy, "keeping a lesson for the old version");
+	int64_t copy = sqlite3_last_insert_rowid(kho_store_db(in->store));
+	if (!rc) {
+		sqlite3_bind_int64(in->copy_tags, 1, copy);
+		sqlite3_bind_int64(in->copy_tags, 2, old);
+		rc = step_done(in, in->copy_tags, "keeping a lesson for the old version");
+	}
+	if (!rc) {
+		sqlite3_bind_int64(in->drop_tags, 1, old);
+		rc = step_done(in, in->drop_tags, "moving a lesson to the new version");
+	}
+	if (!rc) {
+		st = in->move;
+		sqlite3_bind_int64(st, 1, old);
+		sqlite3_bind_int64(st, 2, in->pv);
+		sqlite3_bind_int64(st, 3, (sqlite3_int64)(l - in->m->lessons));
+		bind_text(st, 4, l->href);
+		bind_text(st, 5, u ? u->id : NULL);
+		bind_text(st, 6, subjects);
+		bind_text(st, 7, grades);
+		rc = step_done(in, st, "moving a lesson to the new version");
+	}
+	if (!rc) {
+		sqlite3_bind_int64(in->rename_copy, 1, copy);
+		rc = step_done(in, in->rename_copy, "keeping a lesson for the old version");
+	}
+	if (!rc)
+		*row = old;
+	return rc;
+}
+
 static int insert_lesson(install *in, const kho_manifest_lesson *l, const char *body)
 {
 	const kho_manifest *m = in->m;
@@ -143,21 +209,26 @@ static int insert_lesson(install *in, const kho_manifest_lesson *l, const char *
 		rc = kho_error_set(KHO_ENOMEM, "out of memory");
 		goto done;
 	}
-	sqlite3_bind_int64(st, 1, in->pv);
-	sqlite3_bind_int64(st, 2, (sqlite3_int64)(l - m->lessons));
-	bind_text(st, 3, l->id);
-	bind_text(st, 4, l->href);
-	bind_text(st, 5, l->title);
-	bind_text(st, 6, l->keywords ? l->keywords : "");
-	bind_text(st, 7, l->summary ? l->summary : "");
-	bind_text(st, 8, u ? u->id : NULL);
-	bind_text(st, 9, u ? u->title : "");
-	bind_text(st, 10, subjects);
-	bind_text(st, 11, grades);
-	bind_text(st, 12, body);
-	if ((rc = step_done(in, st, "recording a lesson")))
+	int64_t row = 0;
+	if ((rc = take_over(in, l, body, subjects, grades, &row)))
 		goto done;
-	int64_t row = sqlite3_last_insert_rowid(kho_store_db(in->store));
+	if (!row) {
+		sqlite3_bind_int64(st, 1, in->pv);
+		sqlite3_bind_int64(st, 2, (sqlite3_int64)(l - m->lessons));
+		bind_text(st, 3, l->id);
+		bind_text(st, 4, l->href);
+		bind_text(st, 5, l->title);
+		bind_text(st, 6, l->keywords ? l->keywords : "");
+		bind_text(st, 7, l->summary ? l->summary : "");
+		bind_text(st, 8, u ? u->id : NULL);
+		bind_text(st, 9, u ? u->title : "");
+		bind_text(st, 10, subjects);
+		bind_text(st, 11, grades);
+		bind_text(st, 12, body);
+		if ((rc = step_done(in, st, "recording a lesson")))
+			goto done;
+		row = sqlite3_last_insert_rowid(kho_store_db(in->store));
+	}
 	for (size_t i = 0; !rc && i < l->n_subjects + l->n_grades; i++) {
 		char num[16];
 		sqlite3_bind_text(in->ins_tag, 1, i < l->n_subjects ? "subject" : "grade", -1,
@@ -368,7 +439,23 @@ static int run_install(install *in, int64_t old_pv, bool is_new)
 		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)");
 	in->ins_tag = store_prepare(in->store,
 		"INSERT OR IGNORE INTO lesson_tags (kind, value, lesson) VALUES (?1, ?2, ?3)");
-	if (!in->ins_file || !in->ins_lesson || !in->ins_tag)
+	in->old_pv = is_new ? 0 : old_pv;
+	in->same = store_prepare(in->store, "SELECT id FROM lessons WHERE pv = ?1 AND"
+		" lesson_id = ?2 AND title = ?3 AND keywords = ?4 AND unit_title = ?5 AND summary = ?6"
+		" AND body = ?7");
+	in->copy = store_prepare(in->store, "INSERT INTO lessons (pv, ord, lesson_id, href, title,"
+		" keywords, summary, unit_id, unit_title, subjects, grades, body)"
+		" SELECT pv, ord, lesson_id || char(1), href, title, keywords, summary, unit_id,"
+		" unit_title, subjects, grades, body FROM lessons WHERE id = ?1");
+	in->copy_tags = store_prepare(in->store, "INSERT INTO lesson_tags (kind, value, lesson)"
+		" SELECT kind, value, ?1 FROM lesson_tags WHERE lesson = ?2");
+	in->drop_tags = store_prepare(in->store, "DELETE FROM lesson_tags WHERE lesson = ?1");
+	in->move = store_prepare(in->store, "UPDATE lessons SET pv = ?2, ord = ?3, href = ?4,"
+		" unit_id = ?5, subjects = ?6, grades = ?7 WHERE id = ?1");
+	in->rename_copy = store_prepare(in->store, "UPDATE lessons SET lesson_id ="
+		" substr(lesson_id, 1, length(lesson_id) - 1) WHERE id = ?1");
+	if (!in->ins_file || !in->ins_lesson || !in->ins_tag || !in->same || !in->copy ||
+	    !in->copy_tags || !in->drop_tags || !in->move || !in->rename_copy)
 		return kho_error_last_code();
 	double t0 = kho_log_clock();
 	if (in->hooks && in->hooks->extract && (rc = text_pipe_start(&in->pipe, in->hooks)))
@@ -480,6 +567,12 @@ int kho_store_install(kho_install_info *out, kho_store *store, kho_pack *pack,
 	sqlite3_finalize(in.ins_file);
 	sqlite3_finalize(in.ins_lesson);
 	sqlite3_finalize(in.ins_tag);
+	sqlite3_finalize(in.same);
+	sqlite3_finalize(in.copy);
+	sqlite3_finalize(in.copy_tags);
+	sqlite3_finalize(in.drop_tags);
+	sqlite3_finalize(in.move);
+	sqlite3_finalize(in.rename_copy);
 	free(in.by_href);
 	if (rc || info.outcome == KHO_INSTALL_SAME) {
 		char saved[2048];

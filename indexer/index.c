@@ -159,10 +159,20 @@ static int unindex_version(kho_index *index, int64_t pv)
 	return rc;
 }
 
-/* Adds the lessons of pack version `pv` that the index does not hold yet. */
+/* Adds the lessons of pack version `pv` that the index does not hold yet
+ * (an update takes over the rows of unchanged lessons, which stay indexed:
+ * core/store-install.c), listing them in temp.index_new for the word lists. */
 static int index_version(kho_index *index, int64_t pv)
 {
-	int rc = run_pv(index,
+	int rc = kho_store_exec(index->store,
+		"CREATE TEMP TABLE IF NOT EXISTS index_new (lesson INTEGER PRIMARY KEY);"
+		"DELETE FROM temp.index_new;");
+	if (rc == KHO_OK)
+		rc = run_pv(index, "INSERT INTO temp.index_new (lesson) SELECT id FROM lessons"
+			" WHERE pv = ?1 AND id NOT IN (SELECT lesson FROM index_docs)", pv,
+			"adding lessons to the index");
+	if (rc == KHO_OK)
+		rc = run_pv(index,
 		"INSERT INTO lesson_fts (rowid, " INDEX_COLUMNS ")"
 		" SELECT l.id, " INDEX_L_COLUMNS " FROM lessons l"
 		" WHERE l.pv = ?1 AND l.id NOT IN (SELECT lesson FROM index_docs) ORDER BY l.id",

@@ -50,6 +50,12 @@ static const char version_lessons_sql[] =
 	"SELECT l.id, " INDEX_L_COLUMNS
 	" FROM lessons l JOIN index_docs d ON d.lesson = l.id WHERE l.pv = ?1 ORDER BY l.id";
 
+/* The lessons the last switch indexed (index.c's temp.index_new): an update
+ * keeps unchanged lessons indexed, and they are counted already. */
+static const char added_lessons_sql[] =
+	"SELECT l.id, " INDEX_L_COLUMNS
+	" FROM lessons l JOIN temp.index_new n ON n.lesson = l.id WHERE l.pv = ?1 ORDER BY l.id";
+
 /* ------------------------------------------------------ the stored lists */
 
 void index_tier_decode(index_tier_entry *out, const unsigned char *blob, size_t n)
@@ -291,7 +297,8 @@ static int change(kho_index *index, int64_t pv, int sign)
 		rc = mean_length(&avgdl, index);
 	tier_ids removed = { 0 };
 	if (!rc)
-		rc = tier_read_lessons(index, &map, version_lessons_sql, pv, sign, avgdl, false,
+		rc = tier_read_lessons(index, &map, sign > 0 ? added_lessons_sql : version_lessons_sql,
+			pv, sign, avgdl, false,
 			sign < 0 ? &removed : NULL, &lessons);
 	if (!rc)
 		rc = write_words(index, &map, true, 0, sign < 0 ? &removed : NULL, &(size_t){ 0 });

@@ -61,7 +61,23 @@ check([p["id"] for p in packs] == ["vn.kho.toan-5"] and packs[0]["signed_by"], "
 check(kho_json(box, "search", "phân số")["total"] > 0, "and searchable")
 check(not os.path.exists(os.path.join(box, "sync")), "a complete sync leaves no work files")
 
+import sqlite3
+
+
+def lesson_rows(home):
+    db = sqlite3.connect("file:%s?mode=ro" % os.path.join(home, "kho.db"), uri=True)
+    rows = {(v, lid): i for i, v, lid in db.execute(
+        "SELECT l.id, v.version, l.lesson_id FROM lessons l JOIN pack_versions v ON v.id = l.pv"
+        " WHERE v.pack_id = 'vn.kho.toan-5'")}
+    docs = db.execute("SELECT count(*) FROM index_docs").fetchone()[0]
+    visible = db.execute("SELECT count(*) FROM lessons l JOIN pack_versions v ON v.id = l.pv"
+                         " JOIN packs p ON p.id = v.pack_id AND p.current_version = v.version").fetchone()[0]
+    db.close()
+    return rows, docs, visible
+
+
 # a one-lesson update fetches only its files
+rows_v1, _, _ = lesson_rows(box)
 old_catalog = {n: open(os.path.join(repo, n), "rb").read() for n in ("catalog.json", "catalog.json.minisig")}
 rc, out, err = kho(work, "publish", "--repo", repo, "-s", key, make_v2("toan-v2", 2, "Câu thêm ở phiên bản hai."))
 check(rc == 0, "publish v2")
@@ -71,6 +87,14 @@ check(rc == 0 and m and int(m.group(1)) == 2 and float(m.group(2)) < 8, "update 
 check(kho_json(box, "list")["packs"][0]["version"] == 2, "updated to 2")
 rc, out, err = kho(box, "sync", "--from", repo)
 check(rc == 0 and "0 packs to install or update, 1 up to date" in out, "then up to date: " + out)
+# only the changed lesson was indexed again: the others kept their rows (and index entries)
+rows_v2, docs, visible = lesson_rows(box)
+kept = [lid for (v, lid), i in rows_v2.items() if v == 2 and rows_v1.get((1, lid)) == i]
+check(len(kept) == 20 and "bai-04" not in kept, "20 unchanged lessons kept their rows: %d" % len(kept))
+check(all((1, lid) in rows_v2 for (v, lid) in rows_v1), "version 1 still has all its lessons (for a rollback)")
+check(docs == visible, "the index holds exactly the visible lessons (%d of %d)" % (docs, visible))
+check(kho_json(box, "search", "phien ban hai")["total"] >= 1, "the changed lesson's new text is found")
+check(kho_json(box, "search", '"phan so thap phan"')["total"] >= 1, "unchanged lessons are still found")
 
 # a replayed older catalog is refused
 replay = os.path.join(work, "replay")
