@@ -369,7 +369,7 @@ int kho_archive_entry_read_all(char **out, size_t *out_len, kho_archive *archive
 typedef struct kho_store kho_store;
 
 /* The schema version this build writes. */
-#define KHO_STORE_SCHEMA_VERSION 4
+#define KHO_STORE_SCHEMA_VERSION 5
 
 /* KHO_EVERSION if the store was written by a newer kho. */
 int kho_store_open(kho_store **out, const char *home);
@@ -438,6 +438,54 @@ void kho_subscriptions_free(kho_subscription *subs, size_t count);
 /* The content hash (hex) of every file of every installed version, sorted:
  * what a box holds, for `kho state`. */
 int kho_store_file_hashes(char ***out, size_t *out_count, kho_store *store);
+
+/* ------------------------------------- teachers' accounts (store-users.c) */
+
+/* A teacher's account on the box. */
+typedef struct kho_user {
+	int64_t id;
+	char *name;
+	bool admin;
+	char *grades;     /* numbers separated by spaces */
+	char *subjects;   /* codes separated by spaces */
+	char *lang;       /* "vi" or "en" */
+	int64_t created_at;
+} kho_user;
+
+void kho_user_free(kho_user *user);
+void kho_users_free(kho_user *users, size_t count);
+
+/* Names: 1–64 bytes of letters, digits, '.', '-', '_' (KHO_EINVALID
+ * otherwise); passwords: 8–1024 bytes, stored as Argon2id hashes. */
+int kho_store_user_add(kho_store *store, const char *name, const char *password, bool admin);
+int kho_store_user_remove(kho_store *store, const char *name);
+int kho_store_user_passwd(kho_store *store, const char *name, const char *password);
+int kho_store_users(kho_user **out, size_t *out_count, kho_store *store);
+/* The user whose name and password these are; KHO_ENOTFOUND for a wrong
+ * name or password (the same answer, and about the same time, for both). */
+int kho_store_user_check(kho_user **out, kho_store *store, const char *name,
+	const char *password);
+
+/* Sessions: a random token (64 hex digits, given once to the browser; only
+ * its hash is stored) and a CSRF token, valid for `seconds`. */
+int kho_store_session_new(char token[65], char csrf[65], kho_store *store, int64_t user_id,
+	int64_t seconds);
+/* The session's user and CSRF token; KHO_ENOTFOUND when unknown or expired. */
+int kho_store_session_get(kho_user **user, char csrf[65], kho_store *store, const char *token);
+int kho_store_session_end(kho_store *store, const char *token);
+
+/* A teacher's favourite lessons, newest first. */
+typedef struct kho_favourite {
+	char *pack, *lesson;
+	int64_t added_at;
+} kho_favourite;
+
+int kho_store_favourite_add(kho_store *store, int64_t user_id, const char *pack, const char *lesson);
+int kho_store_favourite_remove(kho_store *store, int64_t user_id, const char *pack,
+	const char *lesson);
+int kho_store_favourites(kho_favourite **out, size_t *out_count, kho_store *store,
+	int64_t user_id);
+void kho_favourites_free(kho_favourite *favs, size_t count);
 
 /* The highest catalog serial seen from publisher key `key_id` (0: none). */
 int kho_store_catalog_seen(int64_t *serial, kho_store *store, const char *key_id);

@@ -115,6 +115,32 @@ static const char *const migrations[] = {
 	"  source TEXT NOT NULL DEFAULT '',"
 	"  synced_at INTEGER NOT NULL"
 	") WITHOUT ROWID;",
+
+	/* 5: teachers' accounts on the box, their sessions and favourites. */
+	"CREATE TABLE users ("
+	"  id INTEGER PRIMARY KEY,"
+	"  name TEXT NOT NULL UNIQUE,"
+	"  password_hash TEXT NOT NULL,"
+	"  role TEXT NOT NULL CHECK (role IN ('teacher', 'admin')),"
+	"  grades TEXT NOT NULL DEFAULT '',"
+	"  subjects TEXT NOT NULL DEFAULT '',"
+	"  lang TEXT NOT NULL DEFAULT 'vi',"
+	"  created_at INTEGER NOT NULL"
+	");"
+	"CREATE TABLE sessions ("
+	"  token_hash TEXT PRIMARY KEY NOT NULL,"
+	"  user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+	"  csrf TEXT NOT NULL,"
+	"  created_at INTEGER NOT NULL,"
+	"  expires_at INTEGER NOT NULL"
+	") WITHOUT ROWID;"
+	"CREATE TABLE favourites ("
+	"  user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+	"  pack_id TEXT NOT NULL,"
+	"  lesson_id TEXT NOT NULL,"
+	"  added_at INTEGER NOT NULL,"
+	"  PRIMARY KEY (user_id, pack_id, lesson_id)"
+	") WITHOUT ROWID;",
 };
 
 _Static_assert(sizeof migrations / sizeof migrations[0] == KHO_STORE_SCHEMA_VERSION,

@@ -272,6 +272,20 @@ static enum MHD_Result info(server_request *r, const char *home)
 enum MHD_Result server_api(server_request *r, const char *home)
 {
 	const char *p = r->path + strlen("/api/");
+	if (!strcmp(p, "login") || !strcmp(p, "logout") || !strcmp(p, "me") ||
+	    !strcmp(p, "favourites") || !strncmp(p, "favourites/", 11))
+		return server_account(r, home, p);
+	if (strcmp(r->method, "GET") && !r->head) {
+		static const char only[] = "{\"error\":\"this API answers GET and HEAD only\"}\n";
+		struct MHD_Response *resp = MHD_create_response_from_buffer(sizeof only - 1,
+			(void *)(uintptr_t)only, MHD_RESPMEM_PERSISTENT);
+		if (resp) {
+			MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
+			MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+				"application/json; charset=utf-8");
+		}
+		return server_send(r, 405, resp);
+	}
 	if (!strcmp(p, "search"))
 		return search(r, home, false);
 	if (!strcmp(p, "suggest"))

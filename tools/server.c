@@ -30,6 +30,7 @@
 #define MEMORY_PER_CONNECTION (64 * 1024) /* request line and headers fit in it */
 #define MAX_URI 4096             /* bytes of a request's URI */
 #define STOP_WAIT 10.0           /* seconds a stop waits for requests in flight */
+#define MAX_BODY 4096            /* bytes of a request body (POST to /api/ only) */
 
 /* Words searched once in each box before teachers do (kho_index_common_words). */
 #define WARM_WORDS 32
@@ -50,6 +51,8 @@ typedef struct request_state {
 	bool bad_uri;   /* an encoded NUL, or longer than MAX_URI */
 	bool too_long;
 	bool called;    /* the handler has seen it once */
+	bool too_big;   /* a body over MAX_BODY arrived */
+	char body[MAX_BODY + 1];
 	server_request r;
 } request_state;
 
@@ -429,19 +432,38 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		*upload_size = 0;
 		return MHD_YES;
 	}
+	/* POST and DELETE change a teacher's things, under /api/ only, with a
+	 * small JSON body (collected over the calls that bring it) */
+	bool write = !strcmp(method, MHD_HTTP_METHOD_POST) || !strcmp(method, MHD_HTTP_METHOD_DELETE);
+	bool api_write = write && has_prefix(url, "/api/");
+	if (*upload_size > 0) {
+		if (!api_write || r->body_len + *upload_size > MAX_BODY)
+			st->too_big = true;
+		else {
+			memcpy(st->body + r->body_len, upload_data, *upload_size);
+			r->body_len += *upload_size;
+			st->body[r->body_len] = '\0';
+		}
+		*upload_size = 0;
+		return MHD_YES;
+	}
 	r->conn = conn;
 	r->cfg = s->cfg;
 	r->path = url;
+	r->method = st->method;
+	r->body = st->body;
 	r->head = !strcmp(method, MHD_HTTP_METHOD_HEAD);
 	snprintf(st->method, sizeof st->method, "%s", method);
 	const char *length = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
 		MHD_HTTP_HEADER_CONTENT_LENGTH);
-	bool body = (length && strcmp(length, "0")) || MHD_lookup_connection_value(conn,
-		MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING);
+	const char *chunked = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+		MHD_HTTP_HEADER_TRANSFER_ENCODING);
+	bool body = (length && strcmp(length, "0")) || chunked;
+	bool body_ok = api_write && length && !chunked && strtoull(length, NULL, 10) <= MAX_BODY;
 	/* A request without a body is answered on the second call: answered on
 	 * the first, libmicrohttpd closes the connection after it (no
 	 * keep-alive). Bad requests are answered at once, and closed. */
-	if (!st->called && !body && !st->too_long && !st->bad_uri) {
+	if (!st->called && (!body || body_ok) && !st->too_long && !st->bad_uri) {
 		st->called = true;
 		return MHD_YES;
 	}
@@ -449,19 +471,22 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		return server_send_error(r, 414, "the address is too long");
 	if (st->bad_uri)
 		return server_send_error(r, 400, "the address holds a NUL byte");
-	if (!r->head && strcmp(method, MHD_HTTP_METHOD_GET)) {
-		static const char only[] = "{\"error\":\"the box answers GET and HEAD only\"}\n";
+	if (!r->head && strcmp(method, MHD_HTTP_METHOD_GET) && !api_write) {
+		static const char only[] = "{\"error\":\"the box answers GET and HEAD only "
+			"(and POST and DELETE to its API)\"}\n";
 		struct MHD_Response *resp = MHD_create_response_from_buffer(sizeof only - 1,
 			(void *)(uintptr_t)only, MHD_RESPMEM_PERSISTENT);
 		if (resp) {
 			MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
+
 			MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
 				"application/json; charset=utf-8");
 		}
 		return server_send(r, 405, resp);
 	}
-	if (body)
-		return server_send_error(r, 413, "requests to the box carry no body");
+	if ((body && !body_ok) || st->too_big)
+		return server_send_error(r, 413, api_write ? "a request body is at most 4096 bytes of "
+			"JSON" : "requests to the box carry no body");
 	if (!clean_text(url, strlen(url)))
 		return server_send_error(r, 400, "the address is not valid UTF-8 text");
 	arg_check args = { .n = 0 };

@@ -9,6 +9,7 @@
  *                    app's own files (embedded): ETag, Range, gzip, CSP
  *   server-config.c  the configuration file (kho.conf)
  *   server-repo.c    /repo/…: this box's synced packs as a repository
+ *   server-account.c /api/login, logout, me, favourites: teachers' accounts
  */
 #ifndef KHO_SERVER_H
 #define KHO_SERVER_H
@@ -66,6 +67,9 @@ typedef struct server_request {
 	struct MHD_Connection *conn;
 	const server_config *cfg;
 	const char *path;        /* decoded, without the query string */
+	const char *method;      /* GET, HEAD, POST or DELETE (POST and DELETE: /api/ only) */
+	const char *body;        /* a POST's body, NUL-terminated ("" when none) */
+	size_t body_len;
 	bool head;               /* HEAD: headers only */
 	server_box *box;         /* this thread's box, opened on first use */
 	int status;              /* what was answered, for the log */
@@ -99,6 +103,10 @@ unsigned char *server_gzip(const void *data, size_t len, size_t *out_len);
 
 /* server-api.c: answers a path under /api/. */
 enum MHD_Result server_api(server_request *r, const char *home);
+
+/* server-account.c: sign-in, sign-out, the signed-in teacher, favourites:
+ * `p` is the path after /api/. */
+enum MHD_Result server_account(server_request *r, const char *home, const char *p);
 
 /* server-repo.c: answers a path under /repo/ (this box as a repository). */
 enum MHD_Result server_repo(server_request *r, const char *home);
