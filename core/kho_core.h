@@ -487,6 +487,27 @@ int kho_store_favourites(kho_favourite **out, size_t *out_count, kho_store *stor
 	int64_t user_id);
 void kho_favourites_free(kho_favourite *favs, size_t count);
 
+/* A teacher's profile: grades ("5 6"), subjects ("toan tin-hoc"), "vi" or
+ * "en"; NULL leaves a field as it is. KHO_EINVALID for malformed values. */
+int kho_store_user_profile(kho_store *store, int64_t user_id, const char *grades,
+	const char *subjects, const char *lang);
+
+/* A teacher's history: the lessons they opened, each once, last first
+ * (kho_favourite's fields; added_at is when it was last opened). Only the
+ * newest KHO_HISTORY_MAX are kept. */
+#define KHO_HISTORY_MAX 200
+int kho_store_history_add(kho_store *store, int64_t user_id, const char *pack, const char *lesson);
+int kho_store_history(kho_favourite **out, size_t *out_count, kho_store *store, int64_t user_id,
+	size_t limit);
+
+/* Teachers' data and the box's settings — users, favourites, history,
+ * subscriptions, trusted keys, catalogs seen — copied into a new SQLite file
+ * at `path` from one consistent snapshot (safe while the box serves), and
+ * restored from one (rows of the same key replaced; packs come back by a
+ * sync). KHO_EEXISTS when `path` exists. */
+int kho_store_backup(kho_store *store, const char *path);
+int kho_store_restore(kho_store *store, const char *path);
+
 /* The highest catalog serial seen from publisher key `key_id` (0: none). */
 int kho_store_catalog_seen(int64_t *serial, kho_store *store, const char *key_id);
 /* The newest sync recorded: *synced_at 0 when the box never synced;

@@ -140,7 +140,15 @@ static const char *const migrations[] = {
 	"  lesson_id TEXT NOT NULL,"
 	"  added_at INTEGER NOT NULL,"
 	"  PRIMARY KEY (user_id, pack_id, lesson_id)"
-	") WITHOUT ROWID;",
+	") WITHOUT ROWID;"
+	"CREATE TABLE history ("
+	"  user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+	"  pack_id TEXT NOT NULL,"
+	"  lesson_id TEXT NOT NULL,"
+	"  opened_at INTEGER NOT NULL," /* milliseconds */
+	"  PRIMARY KEY (user_id, pack_id, lesson_id)"
+	") WITHOUT ROWID;"
+	"CREATE INDEX history_recent ON history (user_id, opened_at);",
 };
 
 _Static_assert(sizeof migrations / sizeof migrations[0] == KHO_STORE_SCHEMA_VERSION,

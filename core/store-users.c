@@ -349,3 +349,97 @@ int kho_store_favourites(kho_favourite **out, size_t *out_count, kho_store *stor
 	*out_count = n;
 	return KHO_OK;
 }
+
+static bool list_ok(const char *s, const char *chars, size_t max)
+{
+	return strlen(s) <= max && strspn(s, chars) == strlen(s);
+}
+
+int kho_store_user_profile(kho_store *store, int64_t user_id, const char *grades,
+	const char *subjects, const char *lang)
+{
+	if ((grades && !list_ok(grades, "0123456789 ", 64)) ||
+	    (subjects && !list_ok(subjects, "abcdefghijklmnopqrstuvwxyz0123456789- ", 512)) ||
+	    (lang && strcmp(lang, "vi") && strcmp(lang, "en")))
+		return kho_error_set(KHO_EINVALID, "grades are numbers, subjects codes (FORMAT.md), "
+			"lang \"vi\" or \"en\"");
+	sqlite3_stmt *st = store_prepare(store, "UPDATE users SET grades = coalesce(?2, grades),"
+		" subjects = coalesce(?3, subjects), lang = coalesce(?4, lang) WHERE id = ?1");
+	if (!st)
+		return kho_error_last_code();
+	sqlite3_bind_int64(st, 1, user_id);
+	if (grades)
+		sqlite3_bind_text(st, 2, grades, -1, SQLITE_STATIC);
+	if (subjects)
+		sqlite3_bind_text(st, 3, subjects, -1, SQLITE_STATIC);
+	if (lang)
+		sqlite3_bind_text(st, 4, lang, -1, SQLITE_STATIC);
+	int src = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return src == SQLITE_DONE ? KHO_OK : kho_store_error(store, src, "saving a profile");
+}
+
+/* history.opened_at is in milliseconds, so that two lessons opened in the
+ * same second keep their order. */
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int kho_store_history_add(kho_store *store, int64_t user_id, const char *pack, const char *lesson)
+{
+	int rc = exec_bind(store, "INSERT INTO history (pack_id, lesson_id, user_id, opened_at)"
+		" VALUES (?1, ?2, ?3, ?4) ON CONFLICT (user_id, pack_id, lesson_id)"
+		" DO UPDATE SET opened_at = max(excluded.opened_at, opened_at + 1)", pack, lesson,
+		user_id, now_ms(), "recording a lesson opened");
+	if (!rc) /* the oldest go */
+		rc = exec_bind(store, "DELETE FROM history WHERE user_id = ?3 AND opened_at <"
+			" (SELECT opened_at FROM history WHERE user_id = ?3"
+			" ORDER BY opened_at DESC LIMIT 1 OFFSET ?4)", NULL, NULL, user_id,
+			KHO_HISTORY_MAX - 1, "trimming the history");
+	if (rc == KHO_ENOTFOUND) {
+		kho_error_clear();
+		rc = KHO_OK;
+	}
+	return rc;
+}
+
+int kho_store_history(kho_favourite **out, size_t *out_count, kho_store *store, int64_t user_id,
+	size_t limit)
+{
+	*out = NULL;
+	*out_count = 0;
+	sqlite3_stmt *st = store_prepare(store, "SELECT pack_id, lesson_id, opened_at / 1000"
+		" FROM history WHERE user_id = ?1 ORDER BY opened_at DESC, pack_id, lesson_id LIMIT ?2");
+	if (!st)
+		return kho_error_last_code();
+	sqlite3_bind_int64(st, 1, user_id);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)limit);
+	kho_favourite *items = NULL;
+	size_t n = 0;
+	int rc = KHO_OK, src;
+	while (!rc && (src = sqlite3_step(st)) == SQLITE_ROW) {
+		kho_favourite *grown = realloc(items, (n + 1) * sizeof *grown);
+		if (!grown) {
+			rc = kho_error_set(KHO_ENOMEM, "out of memory");
+			break;
+		}
+		items = grown;
+		items[n] = (kho_favourite){ store_column_dup(st, 0), store_column_dup(st, 1),
+			sqlite3_column_int64(st, 2) };
+		if (!items[n++].pack || !items[n - 1].lesson)
+			rc = kho_error_set(KHO_ENOMEM, "out of memory");
+	}
+	if (!rc && src != SQLITE_DONE)
+		rc = kho_store_error(store, src, "reading the history");
+	sqlite3_finalize(st);
+	if (rc) {
+		kho_favourites_free(items, n);
+		return rc;
+	}
+	*out = items;
+	*out_count = n;
+	return KHO_OK;
+}

@@ -16,6 +16,7 @@ static const kho_command *const commands[] = {
 	&cmd_publish, &cmd_repo, &cmd_trust, &cmd_subscribe, &cmd_unsubscribe,
 	&cmd_subscriptions, &cmd_sync, &cmd_rollback, &cmd_gc,
 	&cmd_state, &cmd_export, &cmd_outbox, &cmd_push, &cmd_user,
+	&cmd_backup, &cmd_restore,
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 

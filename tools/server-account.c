@@ -200,6 +200,39 @@ static enum MHD_Result favourites(server_request *r, server_box *box, const kho_
 	return server_send_error(r, 405, "GET or POST /api/favourites, DELETE /api/favourites/PACK/LESSON");
 }
 
+/* GET: the lessons the teacher opened, last first ("continue where you
+ * left off"); POST {"pack", "lesson"}: one more opened. */
+static enum MHD_Result history(server_request *r, server_box *box, const kho_user *u)
+{
+	if (!strcmp(r->method, "POST")) {
+		json_t *in = json_loadb(r->body, r->body_len, JSON_REJECT_DUPLICATES, NULL);
+		const char *pack = json_string_value(json_object_get(in, "pack"));
+		const char *lesson = json_string_value(json_object_get(in, "lesson"));
+		kho_lesson_info *info = NULL;
+		int rc = pack && lesson ? kho_store_lesson(&info, box->store, pack, lesson) : KHO_EINVALID;
+		kho_lesson_info_free(info);
+		if (!rc)
+			rc = kho_store_history_add(box->store, u->id, pack, lesson);
+		json_decref(in);
+		if (rc == KHO_EINVALID)
+			return server_send_error(r, 400, "send {\"pack\": …, \"lesson\": …}");
+		return rc ? server_send_failure(r) : server_send_json(r, 201, dump(json_pack("{s:b}",
+			"ok", 1)));
+	}
+	if (strcmp(r->method, "GET") && !r->head)
+		return server_send_error(r, 405, "GET or POST /api/history");
+	kho_favourite *h = NULL;
+	size_t n = 0;
+	if (kho_store_history(&h, &n, box->store, u->id, 50))
+		return server_send_failure(r);
+	json_t *list = json_array();
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(list, json_pack("{s:s, s:s, s:I}", "pack", h[i].pack,
+			"lesson", h[i].lesson, "opened_at", (json_int_t)h[i].added_at));
+	kho_favourites_free(h, n);
+	return server_send_json(r, 200, dump(json_pack("{s:o}", "history", list)));
+}
+
 enum MHD_Result server_account(server_request *r, const char *home, const char *p)
 {
 	server_box *box = server_box_get(r, home);
@@ -222,8 +255,27 @@ enum MHD_Result server_account(server_request *r, const char *home, const char *
 			kho_store_session_end(box->store, token);
 		res = send_with_cookie(r, 200, dump(json_pack("{s:b}", "ok", 1)),
 			"kho_session=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0");
-	} else if (!strcmp(p, "me") && !write)
+	} else if (!strcmp(p, "me") && !write) {
 		res = server_send_json(r, 200, dump(user_json(u, csrf)));
+	} else if (!strcmp(p, "me") && !strcmp(r->method, "POST")) {
+		json_t *in = json_loadb(r->body, r->body_len, JSON_REJECT_DUPLICATES, NULL);
+		int rc = !json_is_object(in) ? kho_error_set(KHO_EINVALID, "send a JSON object") :
+			kho_store_user_profile(box->store, u->id,
+				json_string_value(json_object_get(in, "grades")),
+				json_string_value(json_object_get(in, "subjects")),
+				json_string_value(json_object_get(in, "lang")));
+		json_decref(in);
+		kho_user *now = NULL;
+		char again[65];
+		if (rc == KHO_EINVALID)
+			res = server_send_error(r, 400, kho_error_last());
+		else if (rc || !(now = session_user(r, box, again)))
+			res = server_send_failure(r);
+		else
+			res = server_send_json(r, 200, dump(user_json(now, csrf)));
+		kho_user_free(now);
+	} else if (!strcmp(p, "history"))
+		res = history(r, box, u);
 	else if (!strcmp(p, "favourites") || !strncmp(p, "favourites/", 11))
 		res = favourites(r, box, u, p[10] == '/' ? p + 11 : "");
 	else

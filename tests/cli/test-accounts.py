@@ -107,6 +107,58 @@ status, h, res = call("DELETE", "/api/favourites/test.mini/duong-tron", cookie=c
 status, h, res = call("GET", "/api/favourites", cookie=cookie)
 check(status == 200 and res["favourites"] == [], "removed by their owner")
 
+# a profile, and the history ("continue where you left off")
+status, h, me = call("POST", "/api/me", {"grades": "5 6", "subjects": "toan", "lang": "en"}, cookie=cookie, csrf=csrf)
+check(status == 200 and me["grades"] == "5 6" and me["subjects"] == "toan" and me["lang"] == "en", "profile: %r" % me)
+status, h, res = call("POST", "/api/me", {"grades": "five"}, cookie=cookie, csrf=csrf)
+check(status == 400, "a malformed profile: 400")
+for lesson in ("duong-tron", "ban-be", "duong-tron"):
+    status, h, res = call("POST", "/api/history", {"pack": "test.mini", "lesson": lesson}, cookie=cookie, csrf=csrf)
+    check(status == 201, "history: %r" % res)
+status, h, res = call("GET", "/api/history", cookie=cookie)
+check([x["lesson"] for x in res["history"]] == ["duong-tron", "ban-be"], "last opened first, once each: %r" % res)
+status, h, res = call("POST", "/api/favourites", {"pack": "test.mini", "lesson": "ban-hang"}, cookie=cookie, csrf=csrf)
+
+# a backup taken while the server answers restores onto a new box
+import threading
+stop = False
+
+
+def busy():
+    while not stop:
+        call("GET", "/api/search?q=duong")
+
+
+t = threading.Thread(target=busy)
+t.start()
+backup = os.path.join(tmpdir("usb"), "kho")
+rc, out, err = kho(home, "backup", backup)
+stop = True
+t.join()
+check(rc == 0 and os.path.exists(os.path.join(backup, "kho-backup.db")), "backup while serving: " + out + err)
+rc, out, err = kho(home, "backup", backup)
+check(rc == 1 and "exists" in err, "a backup never overwrites one")
+fresh = tmpdir("new-box")
+kho(fresh, "import", os.path.join(DATA, "packs", "mini"))
+rc, out, err = kho(fresh, "restore", backup)
+check(rc == 0, "restore: " + err)
+check(kho_json(fresh, "user", "list")["users"] == kho_json(home, "user", "list")["users"], "the same accounts")
+srv2 = Server(fresh)
+c = httpclient.HTTPConnection(srv2.host, srv2.port, timeout=30)
+c.request("POST", "/api/login", body=json.dumps({"name": "co.lan", "password": "mat-khau-dai"}),
+          headers={"Content-Type": "application/json"})
+r = c.getresponse()
+r.read()
+cookie3 = (r.getheader("Set-Cookie") or "").split(";")[0]
+c.request("GET", "/api/favourites", headers={"Cookie": cookie3})
+favs = json.loads(c.getresponse().read())
+c.close()
+check(r.status == 200 and [f["lesson"] for f in favs["favourites"]] == ["ban-hang"],
+      "on the new box the teacher signs in and finds their favourites: %r" % favs)
+srv2.stop()
+rc, out, err = kho(fresh, "restore", os.path.join(DATA, "packs"))
+check(rc == 1, "a folder without a backup: " + err)
+
 # a session ends: sign-out, expiry, a new password
 status, h, res = call("POST", "/api/logout", cookie=cookie2, csrf=csrf2)
 check(status == 200 and "Max-Age=0" in h.get("set-cookie", ""), "sign-out clears the cookie")
