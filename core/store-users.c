@@ -179,8 +179,10 @@ int kho_store_user_check(kho_user **out, kho_store *store, const char *name,
 	/* an unknown name costs a verification too, so that timing tells nothing */
 	static const char dummy[] = "$argon2id$v=19$m=32768,t=3,p=1$"
 		"c29tZXNhbHRzb21lc2FsdA$0O+7gd0fPSUnmXWBBtK0B6gKhiZ4m8kkVf79zlAYaGY";
-	const char *hash = src == SQLITE_ROW ? (const char *)sqlite3_column_text(st, 7) : dummy;
-	bool ok = hash && crypto_pwhash_str_verify(hash, password, strlen(password)) == 0 &&
+	const char *stored = src == SQLITE_ROW ? (const char *)sqlite3_column_text(st, 7) : dummy;
+	char hash[crypto_pwhash_STRBYTES] = ""; /* the size libsodium reads */
+	snprintf(hash, sizeof hash, "%s", stored ? stored : "");
+	bool ok = crypto_pwhash_str_verify(hash, password, strlen(password)) == 0 &&
 		src == SQLITE_ROW;
 	kho_user *u = ok ? calloc(1, sizeof *u) : NULL;
 	if (ok && (!u || read_user(u, st)))

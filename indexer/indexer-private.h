@@ -307,6 +307,9 @@ void kho_index_query_intent(kho_intent *out, const char *text);
 /* What a lesson of the subject or grade that the query names gains, in bm25
  * units (a strong title match is worth about 10). */
 #define INDEX_INTENT_BONUS 5.0
+/* added for a lesson of a teacher's own grades, and again for their subjects */
+#define INDEX_PROFILE_BONUS 1.5
+#define INDEX_PROFILE_MAX 8     /* grades, and subjects, of a profile looked at */
 
 /* --------------------------------------------------------------- matches.c */
 

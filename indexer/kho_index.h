@@ -64,6 +64,9 @@ typedef struct kho_search_query {
 	bool hits_only;       /* only the page: no total (it is the page's size),
 	                       * no facets and no snippets (""), as completions
 	                       * need */
+	/* a signed-in teacher's grades and subjects ("5 6", "toan tin-hoc"):
+	 * lessons of them rank higher when the query filters and names none */
+	const char *prefer_grades, *prefer_subjects;
 } kho_search_query;
 
 typedef struct kho_search_hit {

@@ -104,6 +104,8 @@ typedef struct tier_search {
 	index_filter filter;
 	int bonus_grade;                        /* value numbers the intent names, -1 none */
 	int bonus_subjects[KHO_INTENT_MAX_SUBJECTS];
+	int prefer_grades[INDEX_PROFILE_MAX];   /* the teacher's, -1 none */
+	int prefer_subjects[INDEX_PROFILE_MAX];
 	index_list *lists;                       /* per node, its single token's list */
 	index_rank_params params;               /* idf per scored phrase */
 	double node_idf[INDEX_RANK_MAX_PHRASES]; /* the same per node */
@@ -123,6 +125,16 @@ static double bonus(const tier_search *s, int64_t lesson)
 	for (size_t i = 0; i < KHO_INTENT_MAX_SUBJECTS; i++)
 		if (s->bonus_subjects[i] >= 0 && index_facets_has(s->facets, lesson, s->bonus_subjects[i])) {
 			b += INDEX_INTENT_BONUS;
+			break;
+		}
+	for (size_t i = 0; i < INDEX_PROFILE_MAX && s->prefer_grades[i] >= 0; i++)
+		if (index_facets_has(s->facets, lesson, s->prefer_grades[i])) {
+			b += INDEX_PROFILE_BONUS;
+			break;
+		}
+	for (size_t i = 0; i < INDEX_PROFILE_MAX && s->prefer_subjects[i] >= 0; i++)
+		if (index_facets_has(s->facets, lesson, s->prefer_subjects[i])) {
+			b += INDEX_PROFILE_BONUS;
 			break;
 		}
 	return b;
@@ -439,6 +451,28 @@ static int rescore(candidate *found, size_t *n_found, tier_search *s, index_resc
 	return KHO_OK;
 }
 
+/* The facet value numbers of the space-separated `list` of `kind`. */
+static void set_preferred(int out[INDEX_PROFILE_MAX], const tier_search *s, const char *kind,
+	const char *list)
+{
+	size_t n = 0;
+	for (const char *p = list; p && *p && n < INDEX_PROFILE_MAX;) {
+		p += strspn(p, " ");
+		size_t len = strcspn(p, " ");
+		char value[64];
+		if (len && len < sizeof value) {
+			memcpy(value, p, len);
+			value[len] = '\0';
+			int v = index_facets_value(s->facets, kind, value);
+			if (v >= 0)
+				out[n++] = v;
+		}
+		p += len;
+	}
+	while (n < INDEX_PROFILE_MAX)
+		out[n++] = -1;
+}
+
 static void set_intent(tier_search *s, const kho_search_query *q)
 {
 	kho_intent intent;
@@ -453,6 +487,11 @@ static void set_intent(tier_search *s, const kho_search_query *q)
 	}
 	for (size_t i = 0; !(q->subject && *q->subject) && i < intent.n_subjects; i++)
 		s->bonus_subjects[i] = index_facets_value(s->facets, "subject", intent.subjects[i]);
+	/* a teacher's own grades and subjects, where the query says nothing of them */
+	bool grade_named = (q->grade && *q->grade) || intent.grade;
+	bool subject_named = (q->subject && *q->subject) || intent.n_subjects;
+	set_preferred(s->prefer_grades, s, "grade", grade_named ? NULL : q->prefer_grades);
+	set_preferred(s->prefer_subjects, s, "subject", subject_named ? NULL : q->prefer_subjects);
 }
 
 /* The lessons that match ?1 within the filters ?2 (grade), ?3 (subject) and

@@ -69,7 +69,8 @@ struct json_t *cli_json_text(const char *s);
 
 /* Search results as the API's JSON (search-json.c): {"query", "total",
  * "offset", "limit", "results", "facets", "did_you_mean"}; completions as
- * {"query", "suggestions": [{"title", "pack", "lesson", "url"}]}. NULL when
+ * {"query", "suggestions": [{"title", "pack", "lesson", "url"}]}, at most
+ * q->limit of them (all when it is 0). NULL when
  * out of memory. */
 struct json_t *cli_search_json(const kho_search_result *r, const kho_search_query *q);
 struct json_t *cli_suggest_json(const kho_search_result *r, const kho_search_query *q);

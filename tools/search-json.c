@@ -35,7 +35,8 @@ json_t *cli_search_json(const kho_search_result *r, const kho_search_query *q)
 json_t *cli_suggest_json(const kho_search_result *r, const kho_search_query *q)
 {
 	json_t *list = json_array();
-	for (size_t i = 0; i < r->n_hits; i++)
+	size_t n = q->limit > 0 && (size_t)q->limit < r->n_hits ? (size_t)q->limit : r->n_hits;
+	for (size_t i = 0; i < n; i++)
 		json_array_append_new(list, json_pack("{s:s, s:s, s:s, s:s}", "title", r->hits[i].title,
 			"pack", r->hits[i].pack, "lesson", r->hits[i].lesson, "url", r->hits[i].url));
 	return json_pack("{s:o, s:o}", "query", cli_json_text(q->text), "suggestions", list);

@@ -79,8 +79,7 @@ static char *dump(json_t *root)
 	return s;
 }
 
-/* The signed-in user, or NULL (no session, or an expired one). */
-static kho_user *session_user(server_request *r, server_box *box, char csrf[65])
+kho_user *server_session_user(server_request *r, server_box *box, char csrf[65])
 {
 	const char *token = MHD_lookup_connection_value(r->conn, MHD_COOKIE_KIND, "kho_session");
 	kho_user *u = NULL;
@@ -243,7 +242,7 @@ enum MHD_Result server_account(server_request *r, const char *home, const char *
 		return !strcmp(r->method, "POST") ? login(r, box) :
 			server_send_error(r, 405, "sign in with POST");
 	char csrf[65] = "";
-	kho_user *u = session_user(r, box, csrf);
+	kho_user *u = server_session_user(r, box, csrf);
 	if (!u)
 		return server_send_error(r, 401, "sign in first");
 	enum MHD_Result res;
@@ -269,7 +268,7 @@ enum MHD_Result server_account(server_request *r, const char *home, const char *
 		char again[65];
 		if (rc == KHO_EINVALID)
 			res = server_send_error(r, 400, kho_error_last());
-		else if (rc || !(now = session_user(r, box, again)))
+		else if (rc || !(now = server_session_user(r, box, again)))
 			res = server_send_failure(r);
 		else
 			res = server_send_json(r, 200, dump(user_json(now, csrf)));

@@ -74,6 +74,41 @@ static char *url_path_escape(const char *path)
 
 /* ---------------------------------------------------------------- search */
 
+/* Moves the hits that the teacher opened lately to the front, the latest
+ * first; the others keep their order. */
+static int recent_first(kho_search_result *res, kho_store *store, int64_t user_id)
+{
+	kho_favourite *h = NULL;
+	size_t n = 0;
+	int rc = res->n_hits ? kho_store_history(&h, &n, store, user_id, 50) : KHO_OK;
+	if (rc || !n)
+		return rc;
+	kho_search_hit *sorted = malloc(res->n_hits * sizeof *sorted);
+	bool *taken = calloc(res->n_hits, sizeof *taken);
+	if (!sorted || !taken) {
+		free(sorted);
+		free(taken);
+		kho_favourites_free(h, n);
+		return kho_error_set(KHO_ENOMEM, "out of memory");
+	}
+	size_t out = 0;
+	for (size_t i = 0; i < n; i++)
+		for (size_t j = 0; j < res->n_hits; j++)
+			if (!taken[j] && !strcmp(res->hits[j].pack, h[i].pack) &&
+			    !strcmp(res->hits[j].lesson, h[i].lesson)) {
+				sorted[out++] = res->hits[j];
+				taken[j] = true;
+			}
+	for (size_t j = 0; j < res->n_hits; j++)
+		if (!taken[j])
+			sorted[out++] = res->hits[j];
+	memcpy(res->hits, sorted, res->n_hits * sizeof *sorted);
+	free(sorted);
+	free(taken);
+	kho_favourites_free(h, n);
+	return KHO_OK;
+}
+
 static enum MHD_Result search(server_request *r, const char *home, bool suggest)
 {
 	bool bad = false;
@@ -100,9 +135,30 @@ static enum MHD_Result search(server_request *r, const char *home, bool suggest)
 	if (!q.text)
 		q.text = "";
 	server_box *box = server_box_get(r, home);
-	kho_search_result *res = NULL;
-	if (!box || kho_index_search(&res, box->index, &q))
+	if (!box)
 		return server_send_failure(r);
+	/* a signed-in teacher's grades and subjects rank higher; among
+	 * completions, the lessons they opened lately come first, picked from
+	 * a few more than are shown */
+	char csrf[65];
+	kho_user *u = server_session_user(r, box, csrf);
+	int shown = q.limit;
+	if (u) {
+		q.prefer_grades = u->grades;
+		q.prefer_subjects = u->subjects;
+		if (suggest)
+			q.limit = shown * 4;
+	}
+	kho_search_result *res = NULL;
+	int rc = kho_index_search(&res, box->index, &q);
+	if (!rc && u && suggest)
+		rc = recent_first(res, box->store, u->id);
+	kho_user_free(u);
+	q.limit = shown;
+	if (rc) {
+		kho_search_result_free(res);
+		return server_send_failure(r);
+	}
 	char *json = dump(suggest ? cli_suggest_json(res, &q) : cli_search_json(res, &q));
 	kho_search_result_free(res);
 	return server_send_json(r, 200, json);

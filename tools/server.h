@@ -107,6 +107,9 @@ enum MHD_Result server_api(server_request *r, const char *home);
 /* server-account.c: sign-in, sign-out, the signed-in teacher, favourites:
  * `p` is the path after /api/. */
 enum MHD_Result server_account(server_request *r, const char *home, const char *p);
+/* The signed-in teacher (free with kho_user_free) and the session's CSRF
+ * token, or NULL: no session cookie, or an unknown or expired one. */
+kho_user *server_session_user(server_request *r, server_box *box, char csrf[65]);
 
 /* server-repo.c: answers a path under /repo/ (this box as a repository). */
 enum MHD_Result server_repo(server_request *r, const char *home);

@@ -3,7 +3,7 @@
  * query class. Snippets, total count and facets are part of every search,
  * as they are for `kho search`.
  *
- *   bench-search [-r REPEAT] HOME QUERIES.tsv
+ *   bench-search [-r REPEAT] [-p GRADES/SUBJECTS] HOME QUERIES.tsv
  *
  * QUERIES.tsv holds one query a line: CLASS<TAB>TEXT[<TAB>GRADE]. A class
  * whose name begins with "prefix" is searched as still being typed
@@ -18,7 +18,11 @@
  * memory; the very first search also reads the lessons' facets), as a
  * table and as lines
  *   result<TAB>CLASS<TAB>QUERIES<TAB>SAMPLES<TAB>P50<TAB>P99<TAB>MEAN<TAB>MAX<TAB>TOTAL
- * for tests/bench/bench-search.py. With KHO_BENCH_VERBOSE set, each query's
+ * for tests/bench/bench-search.py. With -p (e.g. -p "6 7/toan khtn"), every
+ * query also runs as a signed-in teacher of those grades and subjects
+ * would search (prefer_grades, prefer_subjects), alternating with the
+ * plain run, in a class named CLASS+p: the difference is the cost of
+ * personal ranking. With KHO_BENCH_VERBOSE set, each query's
  * median is printed too. Exit 0, 1 when the home or a search fails, 77
  * (skip) without arguments, as `meson test --benchmark` runs it.
  */
@@ -93,7 +97,7 @@ static void add_sample(bench_class *c, double ms)
 
 static int usage(void)
 {
-	fprintf(stderr, "usage: bench-search [-r REPEAT] HOME QUERIES.tsv\n");
+	fprintf(stderr, "usage: bench-search [-r REPEAT] [-p GRADES/SUBJECTS] HOME QUERIES.tsv\n");
 	return 1;
 }
 
@@ -107,9 +111,20 @@ int main(int argc, char **argv)
 			"which builds a home and the queries\n");
 		return 77;
 	}
-	if (arg + 1 < argc && strcmp(argv[arg], "-r") == 0) {
-		repeat = atoi(argv[arg + 1]);
+	char *profile = NULL; /* "GRADES/SUBJECTS" */
+	for (;;) {
+		if (arg + 1 < argc && strcmp(argv[arg], "-r") == 0)
+			repeat = atoi(argv[arg + 1]);
+		else if (arg + 1 < argc && strcmp(argv[arg], "-p") == 0 && strchr(argv[arg + 1], '/'))
+			profile = argv[arg + 1];
+		else
+			break;
 		arg += 2;
+	}
+	const char *prefer_subjects = NULL;
+	if (profile) {
+		prefer_subjects = strchr(profile, '/') + 1;
+		*strchr(profile, '/') = '\0';
 	}
 	if (argc - arg != 2 || repeat < 1)
 		return usage();
@@ -153,7 +168,11 @@ int main(int argc, char **argv)
 		char *grade = strchr(text, '\t');
 		if (grade)
 			*grade++ = '\0';
-		bench_class *c = class_for(classes, &n_classes, cls);
+		bench_class *c = class_for(classes, &n_classes, cls), *cp = NULL;
+		char name_p[64];
+		snprintf(name_p, sizeof name_p, "%.50s+p", cls);
+		if (c && profile && !(cp = class_for(classes, &n_classes, name_p)))
+			c = NULL;
 		if (!c) {
 			fprintf(stderr, "bench-search: more than %d classes\n", MAX_CLASSES);
 			status = 1;
@@ -166,26 +185,37 @@ int main(int argc, char **argv)
 			.typing = strncmp(cls, "prefix", 6) == 0 || strcmp(cls, "complete") == 0,
 			.hits_only = strcmp(cls, "complete") == 0, /* as kho search --suggest */
 		};
+		kho_search_query qp = q;
+		qp.prefer_grades = profile;
+		qp.prefer_subjects = prefer_subjects;
 		int64_t total = 0;
-		for (int r = -1; r < repeat; r++) {
-			kho_search_result *res = NULL;
-			double start = now();
-			int rc = kho_index_search(&res, index, &q);
-			double ms = (now() - start) * 1000;
-			if (rc) {
-				fprintf(stderr, "bench-search: search failed (%d) for %s: %s\n", rc, cls, text);
-				status = 1;
-				break;
+		for (int r = -1; r < repeat && !status; r++)
+			for (int with = 0; with <= (cp != NULL); with++) {
+				bench_class *into = with ? cp : c;
+				kho_search_result *res = NULL;
+				double start = now();
+				int rc = kho_index_search(&res, index, with ? &qp : &q);
+				double ms = (now() - start) * 1000;
+				if (rc) {
+					fprintf(stderr, "bench-search: search failed (%d) for %s: %s\n", rc,
+						cls, text);
+					status = 1;
+					break;
+				}
+				total = res->total;
+				kho_search_result_free(res);
+				if (r >= 0) {
+					add_sample(into, ms);
+					if (!with)
+						runs[r] = ms;
+				} else {
+					into->first_sum += ms;
+					into->first_max = ms > into->first_max ? ms : into->first_max;
+				}
 			}
-			total = res->total;
-			kho_search_result_free(res);
-			if (r >= 0) {
-				add_sample(c, ms);
-				runs[r] = ms;
-			} else {
-				c->first_sum += ms;
-				c->first_max = ms > c->first_max ? ms : c->first_max;
-			}
+		if (cp) {
+			cp->queries++;
+			cp->total_sum += (double)total;
 		}
 		c->queries++;
 		c->total_sum += (double)total;

@@ -116,3 +116,42 @@ def http_json(server, path):
         return status, json.loads(body)
     except ValueError:
         return status, None
+
+
+def add_user(home, name, password, *args):
+    """kho user add NAME [ARGS…] with the password on standard input."""
+    p = subprocess.run([KHO, "--home", home, "user", "add", name] + list(args),
+                       input=(password + "\n").encode(), capture_output=True, timeout=120)
+    if p.returncode:
+        raise RuntimeError("kho user add %s: %s" % (name, p.stderr.decode()))
+
+
+class Teacher:
+    """A browser's session with the API of `server`: signs in as `name`, then
+    call() sends the session cookie and CSRF token with every request."""
+
+    def __init__(self, server, name, password):
+        self.server = server
+        self.cookie = self.csrf = None
+        status, me = self.call("POST", "/api/login", {"name": name, "password": password})
+        if status != 200:
+            raise RuntimeError("sign-in as %s: %d %r" % (name, status, me))
+        self.csrf = me["csrf"]
+
+    def call(self, method, path, body=None):
+        """(status, parsed JSON or None)."""
+        headers = {}
+        if self.cookie:
+            headers["Cookie"] = self.cookie
+        if self.csrf:
+            headers["X-CSRF-Token"] = self.csrf
+        data = json.dumps(body) if body is not None else None
+        if data is not None:
+            headers["Content-Type"] = "application/json"
+        status, h, text = http(self.server, path, method, headers, data, timeout=30)
+        if "set-cookie" in h and h["set-cookie"].startswith("kho_session="):
+            self.cookie = h["set-cookie"].split(";")[0]
+        try:
+            return status, json.loads(text)
+        except ValueError:
+            return status, None

@@ -14,7 +14,8 @@ static kho_index *idx;
 static kho_search_result *search_full(const char *text, const char *grade, const char *subject,
 	const char *pack, int limit, int offset)
 {
-	kho_search_query q = { text, grade, subject, pack, limit, offset, false, false };
+	kho_search_query q = { .text = text, .grade = grade, .subject = subject, .pack = pack,
+		.limit = limit, .offset = offset };
 	kho_search_result *r = NULL;
 	CHECK_OK(kho_index_search(&r, idx, &q));
 	return r;
@@ -223,7 +224,7 @@ static void test_filters_and_paging(void)
 	kho_search_result_free(r);
 
 	/* Arguments out of range. */
-	kho_search_query q = { "ban", NULL, NULL, NULL, -1, 0, false, false };
+	kho_search_query q = { .text = "ban", .limit = -1 };
 	r = NULL;
 	CHECK_RC(kho_index_search(&r, idx, &q), KHO_EINVALID);
 	CHECK(r == NULL && strstr(kho_error_last(), "limit") != NULL);

@@ -59,7 +59,8 @@ static void open_home(home *h, const char *name, int64_t min_df)
 static kho_search_result *run(home *h, const char *text, const char *grade, const char *subject,
 	int offset, bool hits_only)
 {
-	kho_search_query q = { text, grade, subject, NULL, 10, offset, false, hits_only };
+	kho_search_query q = { .text = text, .grade = grade, .subject = subject, .limit = 10,
+		.offset = offset, .hits_only = hits_only };
 	kho_search_result *r = NULL;
 	CHECK_OK(kho_index_search(&r, h->index, &q));
 	return r;
@@ -284,7 +285,7 @@ int main(void)
 
 	/* While typing, a prefix stands for the commonest listed words it
 	 * begins: "hin" finds hình. */
-	kho_search_query q = { "hin", NULL, NULL, NULL, 10, 0, true, false };
+	kho_search_query q = { .text = "hin", .limit = 10, .typing = true };
 	kho_search_result *r = NULL;
 	CHECK_OK(kho_index_search(&r, listed.index, &q));
 	CHECK(r && r->total > 0 && r->n_hits == 10);
@@ -298,7 +299,7 @@ int main(void)
 		strcat(lng, i % 2 ? "bafi taapj " : "hocj sinh ");
 	strcat(lng, "ph");
 	for (int typing = 0; typing < 2; typing++) {
-		kho_search_query lq = { lng, NULL, NULL, NULL, 10, 0, typing, false };
+		kho_search_query lq = { .text = lng, .limit = 10, .typing = typing };
 		r = NULL;
 		CHECK_OK(kho_index_search(&r, listed.index, &lq));
 		CHECK(r && r->total > 0 && r->n_hits > 0);

@@ -179,7 +179,11 @@ async function newPage(viewport, extra) {
   page.problems = [];
   page.on('pageerror', (e) => page.problems.push('script error: ' + e.message));
   page.on('console', (m) => {
-    if (m.type() === 'error') page.problems.push('console error: ' + m.text());
+    if (m.type() !== 'error') return;
+    const where = (m.location() || {}).url || '';
+    /* The app learns that nobody is signed in from GET /api/me's 401 (docs/api.md). */
+    if (/status of 401/.test(m.text()) && /\/api\/me$/.test(where)) return;
+    page.problems.push('console error: ' + m.text() + (where ? ' (' + where + ')' : ''));
   });
   page.on('requestfailed', (r) => {
     /* The app aborts requests it no longer needs (typing on); leaving a page aborts its own. */
@@ -662,12 +666,197 @@ async function messages(use) {
   assertClean(page, /internetdisconnected|ERR_INTERNET_DISCONNECTED|Failed to load resource|api\/lessons\/vn\.kho\.no-such-pack/);
 }
 
+/* ---- teachers' accounts ---- */
+
+const TEACHER = { name: 'co.lan', password: 'phan-so-5A!' };
+
+/* The API as the page's session sees it (with its cookie). */
+function apiIn(page, url) {
+  return page.evaluate((u) => fetch(u).then((r) => r.json().then((j) => ({ status: r.status, json: j }))), url);
+}
+
+async function waitAccountKnown(page) {
+  await page.waitForFunction(() => !document.getElementById('nav-signin').hidden || !document.getElementById('sign-out').hidden);
+}
+
+async function waitTitle(page, title) {
+  await page.waitForFunction((t) => {
+    const h = document.getElementById('lesson-title');
+    return h && h.textContent === t && document.getElementById('main').getAttribute('data-state') === 'ready';
+  }, title);
+}
+
+async function signIn(page, password) {
+  await page.fill('#signin-name', TEACHER.name);
+  await page.fill('#signin-password', password);
+  await page.click('#signin-submit');
+}
+
+async function accounts(use) {
+  const page = await newPage(DESKTOP);
+  use(page);
+  const lesson = (await getJSON(base + 'api/lessons/vn.kho.toan-5/bai-01')).json;
+  check(lesson.next, 'vn.kho.toan-5/bai-01 has no next lesson');
+  /* Anonymous: a sign-in link, no favourite button. */
+  await page.goto(base + 'lesson/vn.kho.toan-5/bai-01');
+  await waitTitle(page, lesson.title);
+  await waitAccountKnown(page);
+  check(await page.isVisible('#nav-signin'), 'no sign-in link in the header');
+  check(await page.locator('#fav-button').count() === 0, 'an anonymous reader sees a favourite button');
+  check(await page.isHidden('#sign-out'), 'an anonymous reader sees "sign out"');
+  await shot(page, 'account-anonymous-lesson');
+  await page.click('#nav-signin');
+  await page.waitForSelector('#signin-form');
+  check(new URL(page.url()).pathname === '/signin', 'the sign-in link leads to ' + page.url());
+  check(searchParam(page, 'next') === '/lesson/vn.kho.toan-5/bai-01', 'sign-in does not remember the lesson: ' + page.url());
+  for (const id of ['signin-name', 'signin-password']) {
+    const label = await page.textContent('label[for="' + id + '"]');
+    check(label && label.trim(), '#' + id + ' has no label');
+  }
+  check(await page.getAttribute('#signin-password', 'type') === 'password', 'the password field is not type=password');
+  await shot(page, 'account-signin');
+  /* Too many failures (429), simulated so the box does not lock this address. */
+  await page.route('**/api/login', (r) => r.fulfill({ status: 429, contentType: 'application/json',
+    body: '{"error": "too many failed sign-ins: wait a minute"}' }));
+  await signIn(page, 'whatever-1');
+  await page.waitForSelector('#signin-error p');
+  check(/đợi một phút/.test(await page.textContent('#signin-error')), 'a 429 does not say to wait a minute: ' +
+    await page.textContent('#signin-error'));
+  await shot(page, 'account-signin-429');
+  await page.unroute('**/api/login');
+  /* A wrong password. */
+  await signIn(page, 'not-the-password');
+  await page.waitForFunction(() => /Sai tên/.test(document.getElementById('signin-error').textContent));
+  check(await page.getAttribute('#signin-password', 'aria-invalid') === 'true', 'the password field is not aria-invalid');
+  check(await page.getAttribute('#signin-error', 'role') === 'alert', 'the error is not announced (role=alert)');
+  check(await page.inputValue('#signin-password') === '', 'the wrong password was left in the field');
+  check(await page.evaluate(() => document.activeElement.id) === 'signin-password', 'the focus is not back in the password field');
+  await shot(page, 'account-signin-wrong-password');
+  /* The right one: back to the lesson, signed in. */
+  await signIn(page, TEACHER.password);
+  await waitTitle(page, lesson.title);
+  check(new URL(page.url()).pathname === '/lesson/vn.kho.toan-5/bai-01', 'signing in did not return to the lesson: ' + page.url());
+  await page.waitForSelector('#fav-button');
+  check((await page.textContent('#nav-me')).includes(TEACHER.name), 'the header does not show the teacher\'s name');
+  check(await page.isVisible('#sign-out'), 'no sign-out button');
+  check(await page.isHidden('#nav-signin'), 'the sign-in link is still shown');
+  check(await page.getAttribute('#fav-button', 'aria-pressed') === 'false', 'the lesson is a favourite already');
+  await shot(page, 'account-signed-in-lesson');
+  await page.click('#fav-button');
+  await page.waitForSelector('#fav-button[aria-pressed="true"]');
+  check((await page.textContent('#fav-note')).trim().length > 0, 'no message after marking a favourite');
+  const favs = await apiIn(page, '/api/favourites');
+  check(favs.json.favourites.some((f) => f.pack === 'vn.kho.toan-5' && f.lesson === 'bai-01'),
+    'the favourite is not in /api/favourites: ' + JSON.stringify(favs.json));
+  await shot(page, 'account-favourite-on');
+  /* Open the next lesson: the history has both, last first. */
+  await page.click('#next-lesson');
+  await waitTitle(page, lesson.next.title);
+  await page.waitForSelector('#fav-button[aria-pressed="false"]');
+  await page.waitForFunction(() => fetch('/api/history').then((r) => r.json()).then((j) => j.history.length >= 2));
+  await page.click('#nav-me');
+  await page.waitForSelector('#profile-form');
+  check(new URL(page.url()).pathname === '/me', '"my lessons" is at ' + page.url());
+  const favList = await page.$$eval('#favourite-list a', (els) => els.map((a) => [a.textContent, a.getAttribute('href')]));
+  check(favList.length === 1 && favList[0][0] === lesson.title && favList[0][1] === '/lesson/vn.kho.toan-5/bai-01',
+    'the favourites on /me are ' + JSON.stringify(favList));
+  const hist = await page.$$eval('#history-list a', (els) => els.map((a) => a.textContent));
+  check(hist[0] === lesson.next.title && hist[1] === lesson.title, 'the history on /me is ' + JSON.stringify(hist));
+  await shot(page, 'account-my-lessons', true);
+  /* The profile: grade 5, mathematics, English. */
+  const gradeBox = page.locator('#profile-grade input[value="5"]');
+  const subjectBox = page.locator('#profile-subject input[value="toan"]');
+  check(await gradeBox.count() === 1 && await subjectBox.count() === 1, 'no checkbox for grade 5 or for Toán');
+  check((await page.locator('#profile-grade label').first().textContent()).includes('Lớp'), 'the grade checkboxes are not labelled');
+  await gradeBox.check();
+  await subjectBox.check();
+  await page.click('#profile-save');
+  await page.waitForFunction(() => /Đã lưu/.test(document.getElementById('profile-note').textContent));
+  let meNow = (await apiIn(page, '/api/me')).json;
+  check(meNow.grades === '5' && meNow.subjects === 'toan', 'the profile saved is ' + JSON.stringify(meNow));
+  await page.check('#profile-lang input[value="en"]');
+  await page.click('#profile-save');
+  await page.waitForFunction(() => document.documentElement.lang === 'en' &&
+    /Profile saved/.test((document.getElementById('profile-note') || {}).textContent || ''));
+  meNow = (await apiIn(page, '/api/me')).json;
+  check(meNow.lang === 'en', 'the interface language was not saved: ' + JSON.stringify(meNow));
+  check((await page.textContent('#me-heading')).trim() === 'My lessons', 'the page did not switch to English');
+  check(await page.isChecked('#profile-grade input[value="5"]'), 'grade 5 is not checked after saving');
+  await shot(page, 'account-profile-saved-english', true);
+  /* Home: "Continue: <the lesson opened last>". */
+  await page.click('#home-link');
+  await page.waitForSelector('#continue-link');
+  check((await page.textContent('#continue-link')) === lesson.next.title, 'home does not offer to continue ' + lesson.next.title);
+  await shot(page, 'account-home-continue');
+  await page.click('#continue-link');
+  await waitTitle(page, lesson.next.title);
+  /* Signing out: the favourite button goes, the sign-in link comes back. */
+  await page.waitForSelector('#fav-button');
+  await page.click('#sign-out');
+  await page.waitForSelector('#nav-signin:not([hidden])');
+  check(await page.locator('#fav-button').count() === 0 || await page.isHidden('#fav-button'), 'the favourite button stayed after signing out');
+  check(await page.isHidden('#sign-out') && await page.isHidden('#nav-me'), 'the header still shows the teacher');
+  check((await apiIn(page, '/api/me')).status === 401, 'the session did not end');
+  await shot(page, 'account-signed-out');
+  /* A page that needs an account sends an anonymous reader to sign in. */
+  await page.evaluate(() => {
+    history.pushState({}, '', '/me');
+    window.dispatchEvent(new PopStateEvent('popstate'));
+  });
+  await page.waitForSelector('#signin-form');
+  check(new URL(page.url()).pathname === '/signin' && searchParam(page, 'next') === '/me', 'anonymous /me went to ' + page.url());
+  check(await page.isVisible('#signin-why'), 'the sign-in page does not say why');
+  await shot(page, 'account-me-needs-sign-in');
+  assertClean(page, /status of (401|429)/);
+}
+
+async function phoneAccounts(use) {
+  const page = await newPage(PHONE, { deviceScaleFactor: 2, isMobile: true, hasTouch: true });
+  use(page);
+  await page.goto(base);
+  await page.waitForSelector('#home-subject-list');
+  await waitAccountKnown(page);
+  await page.tap('#nav-signin');
+  await page.waitForSelector('#signin-form');
+  await noHorizontalScroll(page, '/signin');
+  await shot(page, 'phone-signin', true);
+  await signIn(page, TEACHER.password);
+  await page.waitForSelector('#sign-out:not([hidden])');
+  await page.waitForSelector('#home-subject-list');
+  await noHorizontalScroll(page, 'home, signed in');
+  await page.tap('#nav-me');
+  await page.waitForSelector('#profile-form');
+  await noHorizontalScroll(page, '/me');
+  const form = await page.locator('#profile-form').boundingBox();
+  check(form.x >= 0 && form.x + form.width <= PHONE.width, 'the profile form sticks out of the screen');
+  await shot(page, 'phone-my-lessons', true);
+  await page.tap('#sign-out');
+  await page.waitForSelector('#nav-signin:not([hidden])');
+  assertClean(page);
+}
+
+async function accountPages(use) {
+  for (const p of ['signin', 'me']) {
+    const r = await getRaw(base + p);
+    check(r.status === 200 && /\/app\/app\.js/.test(r.body.toString('utf8')),
+      '/' + p + ' answered ' + r.status + ', not the app page (app_page() in tools/server.c)');
+  }
+  const page = await newPage(DESKTOP);
+  use(page);
+  await page.goto(base + 'me');
+  await page.waitForSelector('#signin-form');
+  check(new URL(page.url()).pathname === '/signin', 'anonymous /me went to ' + page.url());
+  assertClean(page);
+}
+
 async function main() {
   fs.mkdirSync(outDir, { recursive: true });
   for (const f of fs.readdirSync(outDir)) if (f.endsWith('.png')) fs.rmSync(path.join(outDir, f));
   home = fs.mkdtempSync(path.join(os.tmpdir(), 'kho-web-'));
   const imp = cp.spawnSync(kho, ['--home', home, 'import', '--bundled'], { encoding: 'utf8' });
   if (imp.status !== 0) throw new Error('kho import --bundled failed (' + imp.status + '): ' + (imp.stderr || '') + (imp.error || ''));
+  const add = cp.spawnSync(kho, ['--home', home, 'user', 'add', TEACHER.name], { input: TEACHER.password + '\n', encoding: 'utf8' });
+  if (add.status !== 0) throw new Error('kho user add failed (' + add.status + '): ' + (add.stderr || '') + (add.error || ''));
   server = await startServer();
   base = server.url;
   console.log('# kho serve at ' + base + ', screenshots in ' + outDir);
@@ -685,6 +874,9 @@ async function main() {
   await scenario('the lesson cannot read the app (opaque origin, CSP sandbox)', sandbox);
   await scenario('browse by subject → grade → units and lessons', browsing);
   await scenario('nothing found, "did you mean", network error and retry', messages);
+  await scenario('a teacher signs in (a wrong password and 429 first), marks a favourite, sees it on /me with the history, saves a profile, signs out', accounts);
+  await scenario('360×740 phone: sign-in and /me have no horizontal scroll', phoneAccounts);
+  await scenario('the box serves /signin and /me as app pages (reload, bookmark): anonymous /me goes to /signin', accountPages);
   await scenario('the app is small, plain ES5 and served on every route', async () => {
     const size = await appFiles();
     console.log('# the app is ' + size + ' bytes gzip-compressed');

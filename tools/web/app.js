@@ -66,7 +66,37 @@
       otherLessons: 'Các bài khác',
       noLessons: 'Chưa có bài học nào trên máy. Người quản lí máy có thể cài bộ bài bằng lệnh “kho import”.',
       noneHere: 'Không có bài học nào ở đây.',
-      suggestions: 'Gợi ý'
+      suggestions: 'Gợi ý',
+      signIn: 'Đăng nhập',
+      signOut: 'Đăng xuất',
+      signInHint: 'Tài khoản của giáo viên do người quản lí máy tạo.',
+      nameLabel: 'Tên đăng nhập',
+      passwordLabel: 'Mật khẩu',
+      signingIn: 'Đang đăng nhập…',
+      wrongPassword: 'Sai tên đăng nhập hoặc mật khẩu.',
+      tooMany: 'Đã nhập sai nhiều lần. Hãy đợi một phút rồi thử lại.',
+      needName: 'Hãy nhập tên đăng nhập và mật khẩu.',
+      signedIn: 'Đã đăng nhập: {0}',
+      signedOut: 'Đã đăng xuất.',
+      expired: 'Phiên đăng nhập đã hết. Hãy đăng nhập lại.',
+      signInNeeded: 'Hãy đăng nhập để xem trang này.',
+      myLessons: 'Bài của tôi',
+      myLessonsOf: 'Bài của tôi: {0}',
+      favourite: 'Yêu thích',
+      favAdded: 'Đã thêm vào bài yêu thích.',
+      favRemoved: 'Đã bỏ khỏi bài yêu thích.',
+      favourites: 'Bài yêu thích',
+      noFavourites: 'Chưa có bài yêu thích. Bấm “Yêu thích” ở trang bài học để lưu bài vào đây.',
+      recent: 'Tiếp tục bài đã mở',
+      noHistory: 'Bạn chưa mở bài học nào.',
+      continueLesson: 'Tiếp tục: ',
+      lessonGone: '(không còn trên máy)',
+      profile: 'Hồ sơ',
+      profileGrades: 'Lớp tôi dạy',
+      profileSubjects: 'Môn tôi dạy',
+      profileLang: 'Ngôn ngữ giao diện',
+      saveProfile: 'Lưu hồ sơ',
+      saved: 'Đã lưu hồ sơ.'
     },
     en: {
       other: 'Tiếng Việt',
@@ -124,7 +154,37 @@
       otherLessons: 'Other lessons',
       noLessons: 'There are no lessons on this box yet. Its administrator can install packs with “kho import”.',
       noneHere: 'There are no lessons here.',
-      suggestions: 'Suggestions'
+      suggestions: 'Suggestions',
+      signIn: 'Sign in',
+      signOut: 'Sign out',
+      signInHint: 'Teachers’ accounts are made by the box’s administrator.',
+      nameLabel: 'User name',
+      passwordLabel: 'Password',
+      signingIn: 'Signing in…',
+      wrongPassword: 'Wrong user name or password.',
+      tooMany: 'Too many failed attempts. Wait a minute and try again.',
+      needName: 'Enter your user name and password.',
+      signedIn: 'Signed in: {0}',
+      signedOut: 'Signed out.',
+      expired: 'Your session has ended. Please sign in again.',
+      signInNeeded: 'Sign in to see this page.',
+      myLessons: 'My lessons',
+      myLessonsOf: 'My lessons: {0}',
+      favourite: 'Favourite',
+      favAdded: 'Added to your favourites.',
+      favRemoved: 'Removed from your favourites.',
+      favourites: 'Favourite lessons',
+      noFavourites: 'No favourites yet. Press “Favourite” on a lesson to keep it here.',
+      recent: 'Continue where you left off',
+      noHistory: 'You have not opened any lessons yet.',
+      continueLesson: 'Continue: ',
+      lessonGone: '(no longer on this box)',
+      profile: 'Profile',
+      profileGrades: 'Grades I teach',
+      profileSubjects: 'Subjects I teach',
+      profileLang: 'Interface language',
+      saveProfile: 'Save profile',
+      saved: 'Profile saved.'
     }
   };
 
@@ -161,6 +221,10 @@
   var pending = {};             // after the next draw: focus, scroll position, a control to refocus
   var lastList = '';            // the last search or lesson list, for the lesson's back link
   var canPush = !!(window.history && history.pushState);
+  var me = null;                // the signed-in teacher (GET /api/me), null when nobody is
+  var meKnown = false;          // whether /api/me has answered yet
+  var favs = null;              // the teacher's favourites: {"pack/lesson": true}, null until known
+  var seq = 0;                  // counts routes drawn, so that late answers for an old page are dropped
 
   var doc = document;
   var main = doc.getElementById('main');
@@ -169,6 +233,9 @@
   var sugList = doc.getElementById('suggestions');
   var statusEl = doc.getElementById('status');
   var navBrowse = doc.getElementById('nav-browse');
+  var navSignIn = doc.getElementById('nav-signin');
+  var navMe = doc.getElementById('nav-me');
+  var signOutButton = doc.getElementById('sign-out');
 
   /* ---- small helpers ---- */
 
@@ -347,9 +414,10 @@
     while (cacheOrder.length > 60) delete cache[cacheOrder.shift()];
   }
 
-  /* GET url as JSON; done(err, data) with err {network: true} or {status, message}.
+  /* A request to the API; done(err, data) with err {network: true} or {status, message}.
+     body (an object) is sent as JSON with the session's CSRF token (docs/api.md "Accounts").
      Returns an object whose abort() drops the request without calling done. */
-  function getJSON(url, done) {
+  function request(method, url, body, done) {
     var x = new XMLHttpRequest();
     var over = false;
     function finish(err, data) {
@@ -357,11 +425,15 @@
       over = true;
       done(err, data);
     }
-    x.open('GET', url, true);
+    x.open(method, url, true);
     try {
       x.timeout = 20000;
     } catch (e) { /* old browsers */ }
     x.setRequestHeader('Accept', 'application/json');
+    if (method !== 'GET') {
+      x.setRequestHeader('Content-Type', 'application/json');
+      if (me && me.csrf) x.setRequestHeader('X-CSRF-Token', me.csrf);
+    }
     x.onreadystatechange = function () {
       var data = null;
       if (x.readyState !== 4 || over) return;
@@ -376,13 +448,17 @@
       else finish({ status: x.status, message: data && data.error ? data.error : 'HTTP ' + x.status });
     };
     x.ontimeout = function () { finish({ network: true }); };
-    x.send();
+    x.send(body ? JSON.stringify(body) : null);
     return {
       abort: function () {
         over = true;
         try { x.abort(); } catch (e) { /* done already */ }
       }
     };
+  }
+
+  function getJSON(url, done) {
+    return request('GET', url, null, done);
   }
 
   /* Draw from the cache at once, or fetch and draw; on failure draw the error with a retry. */
@@ -471,7 +547,7 @@
   /* ---- routes ---- */
 
   function isAppPath(href) {
-    return /^\/(\?|$|search(\?|$)|browse(\?|\/?$)|lesson\/)/.test(href);
+    return /^\/(\?|$|search(\?|$)|browse(\?|\/?$)|lesson\/|signin(\?|$)|me$)/.test(href);
   }
 
   /* Follow an app link. opts: replace (no new history entry), state (kept in history:
@@ -519,8 +595,13 @@
     }
     if (!typing) closeSuggestions();
     main.setAttribute('data-view', '');
+    seq++;
     if (/^\/browse/.test(path)) navBrowse.setAttribute('aria-current', 'page');
     else navBrowse.removeAttribute('aria-current');
+    if (path === '/me') navMe.setAttribute('aria-current', 'page');
+    else navMe.removeAttribute('aria-current');
+    /* Signing in from a page comes back to it. */
+    if (path !== '/signin' && path !== '/me') navSignIn.setAttribute('href', '/signin?next=' + enc(path + window.location.search));
     if (path === '/' || path === '/index.html') {
       drawHome();
     } else if (path === '/search' || path === '/search/') {
@@ -529,6 +610,10 @@
       drawLessonRoute(dec(m[1]), dec(m[2]));
     } else if (path === '/browse' || path === '/browse/') {
       drawBrowseRoute(params);
+    } else if (path === '/signin') {
+      drawSignIn(params);
+    } else if (path === '/me') {
+      drawMe();
     } else {
       view = { name: 'notfound' };
       showSearchForm(true);
@@ -561,7 +646,8 @@
     setMain([
       h('section', { 'class': 'intro' }, [
         h('h1', { id: 'home-heading', text: t('homeHeading') }),
-        h('p', { 'class': 'hint', text: t('hint') })
+        h('p', { 'class': 'hint', text: t('hint') }),
+        h('p', { 'class': 'continue', id: 'continue', hidden: true })
       ]),
       h('section', { 'aria-labelledby': 'subjects-heading' }, [
         h('h2', { id: 'subjects-heading', text: t('subjectsHeading') }),
@@ -570,6 +656,7 @@
       h('p', { id: 'sync-status', 'data-test': 'sync-status', 'class': 'hint' })
     ], 'loading');
     showSyncStatus();
+    showContinue();
     loadMain('/api/browse', function (d) {
       var list = d.subjects || [];
       clear(box);
@@ -931,6 +1018,7 @@
       h('p', { 'class': 'back-row' }, backLink()),
       h('h1', { id: 'lesson-title', 'data-test': 'lesson-title', lang: packLangs[d.pack], text: d.title }),
       h('p', { 'class': 'lesson-meta', id: 'lesson-meta', text: meta.join(' · ') }),
+      h('p', { 'class': 'fav-row', id: 'fav-row', hidden: true }),
       d.signed_by ? null : h('p', { 'class': 'lesson-unverified', id: 'lesson-unverified', 'data-test': 'lesson-unverified', text: t('unverified') }),
       h('nav', { 'class': 'lesson-nav', 'aria-label': t('lessonNav') }, [
         d.prev ? h('a', { 'class': 'button', id: 'prev-lesson', 'data-test': 'prev-lesson', rel: 'prev', href: d.prev.url }, [
@@ -949,7 +1037,7 @@
     showSearchForm(false);
     main.setAttribute('data-view', 'lesson');
     if (!same && !cacheGet(url)) setMain(loadingView(), 'loading');
-    view = { name: 'lesson', key: url };
+    view = { name: 'lesson', key: url, pack: pack, lesson: lesson };
     loadMain(url, function (d) { drawLesson(d, same); });
   }
 
@@ -965,6 +1053,8 @@
       frame.setAttribute('title', t('lessonFrame', d.title));
       full = doc.getElementById('open-full');
       if (full) full.textContent = t('openFull');
+      view.loaded = true;
+      fillFav();
       main.setAttribute('data-state', 'ready');
       afterDraw();
       return;
@@ -982,6 +1072,9 @@
         })),
       h('p', { 'class': 'full-row' }, h('a', { id: 'open-full', href: file, target: '_blank', rel: 'noopener', text: t('openFull') }))
     ], 'ready');
+    view.loaded = true;
+    fillFav();
+    recordOpen();
   }
 
   /* ---- browse: subjects → grades → units and their lessons ---- */
@@ -1064,6 +1157,464 @@
     setMain(body, 'ready');
   }
 
+  /* ---- teachers' accounts (docs/api.md "Accounts") ---- */
+
+  /* Who is signed in: the header shows the name and "sign out", or "sign in". */
+  function setMe(d) {
+    me = d && d.name ? d : null;
+    meKnown = true;
+    favs = null;
+    showAccount();
+    if (me) loadFavs();
+  }
+
+  function showAccount() {
+    setHidden(navSignIn, !meKnown || !!me);
+    setHidden(navMe, !me);
+    setHidden(signOutButton, !me);
+    clear(navMe);
+    if (me) append(navMe, [h('span', { 'class': 'visually-hidden', text: t('myLessons') + ': ' }), me.name]);
+    navMe.setAttribute('title', t('myLessons'));
+  }
+
+  function loadFavs() {
+    getJSON('/api/favourites', function (err, d) {
+      var i, f;
+      if (err || !me) return;
+      favs = {};
+      for (i = 0; i < (d.favourites || []).length; i++) {
+        f = d.favourites[i];
+        favs[f.pack + '/' + f.lesson] = true;
+      }
+      fillFav();
+    });
+  }
+
+  /* The address to go to after signing in: one of the app's own pages. */
+  function safeNext(n) {
+    return n && /^\/(?!\/)/.test(n) && isAppPath(n) && !/^\/signin/.test(n) ? n : '';
+  }
+
+  function here() {
+    return window.location.pathname + window.location.search;
+  }
+
+  /* A change was refused because the session is over: sign in again. */
+  function signInAgain() {
+    setMe(null);
+    setStatus(t('expired'));
+    go('/signin?why=expired&next=' + enc(here()), { replace: true, focus: true });
+  }
+
+  function failText(err) {
+    return err.network ? t('netError') : t('serverError', err.message);
+  }
+
+  /* The lesson's favourite button, for a signed-in teacher; its state is aria-pressed. */
+  function fillFav() {
+    var row = doc.getElementById('fav-row');
+    var on;
+    if (!row || view.name !== 'lesson') return;
+    clear(row);
+    setHidden(row, !(me && favs));
+    if (!me || !favs) return;
+    on = !!favs[view.pack + '/' + view.lesson];
+    append(row, [
+      h('button', { type: 'button', 'class': 'button fav', id: 'fav-button', 'data-test': 'favourite', 'aria-pressed': on ? 'true' : 'false' }, [
+        h('span', { 'class': 'star', 'aria-hidden': 'true', text: on ? '★' : '☆' }), ' ' + t('favourite')]),
+      h('span', { 'class': 'fav-note', id: 'fav-note', 'aria-live': 'polite' })
+    ]);
+  }
+
+  function toggleFav(btn) {
+    var pack = view.pack;
+    var lesson = view.lesson;
+    var on = btn.getAttribute('aria-pressed') === 'true';
+    var note = doc.getElementById('fav-note');
+    if (btn.getAttribute('data-busy')) return;
+    btn.setAttribute('data-busy', '1');
+    request(on ? 'DELETE' : 'POST', on ? '/api/favourites/' + enc(pack) + '/' + enc(lesson) : '/api/favourites',
+      on ? null : { pack: pack, lesson: lesson }, function (err) {
+        btn.removeAttribute('data-busy');
+        if (err && err.status === 401) {
+          signInAgain();
+          return;
+        }
+        if (err) {
+          if (note) note.textContent = failText(err);
+          return;
+        }
+        if (favs) {
+          if (on) delete favs[pack + '/' + lesson];
+          else favs[pack + '/' + lesson] = true;
+        }
+        btn.setAttribute('aria-pressed', on ? 'false' : 'true');
+        btn.firstChild.textContent = on ? '☆' : '★';
+        if (note) note.textContent = t(on ? 'favRemoved' : 'favAdded');
+      });
+  }
+
+  /* A signed-in teacher opened the lesson drawn now: it goes into their history. */
+  function recordOpen() {
+    if (!me || view.name !== 'lesson' || !view.loaded || view.recorded) return;
+    view.recorded = true;
+    request('POST', '/api/history', { pack: view.pack, lesson: view.lesson }, function () { /* best effort */ });
+  }
+
+  /* A lesson's details (its title), from the cache or the API; done(null) if it is gone. */
+  function lessonInfo(pack, lesson, done) {
+    var url = '/api/lessons/' + enc(pack) + '/' + enc(lesson);
+    var d = cacheGet(url);
+    if (d) {
+      done(d);
+      return;
+    }
+    getJSON(url, function (err, data) {
+      if (!err) cachePut(url, data);
+      done(err ? null : data);
+    });
+  }
+
+  function lessonUrl(info, pack, lesson) {
+    return info && /^\/lesson\//.test(info.url || '') ? info.url : '/lesson/' + enc(pack) + '/' + enc(lesson);
+  }
+
+  /* Home: "Continue: <the lesson opened last>". */
+  function showContinue() {
+    var my = seq;
+    if (!me) return;
+    getJSON('/api/history', function (err, d) {
+      var first = !err && d.history && d.history[0];
+      if (my !== seq || !first) return;
+      lessonInfo(first.pack, first.lesson, function (info) {
+        var el = doc.getElementById('continue');
+        if (my !== seq || !info || !me || !el) return;
+        clear(el);
+        append(el, [t('continueLesson'), h('a', {
+          href: lessonUrl(info, first.pack, first.lesson), id: 'continue-link', 'data-test': 'continue',
+          lang: packLangs[first.pack], text: info.title
+        })]);
+        setHidden(el, false);
+      });
+    });
+  }
+
+  function drawSignIn(p) {
+    var next = safeNext(p.next);
+    var why = p.why === 'expired' ? t('expired') : p.why === 'need' ? t('signInNeeded') : '';
+    view = { name: 'signin', next: next };
+    showSearchForm(false);
+    main.setAttribute('data-view', 'signin');
+    pageTitle(t('signIn'));
+    if (!meKnown) {
+      setMain(loadingView(), 'loading');
+      return;
+    }
+    if (me) {
+      go(next || '/me', { replace: true, focus: true });
+      return;
+    }
+    setMain([
+      h('h1', { id: 'signin-heading', text: t('signIn') }),
+      why ? h('p', { 'class': 'message', id: 'signin-why', text: why }) : null,
+      h('form', { id: 'signin-form', 'class': 'panel form', 'aria-labelledby': 'signin-heading', novalidate: true }, [
+        h('div', { 'class': 'field' }, [
+          h('label', { 'for': 'signin-name', text: t('nameLabel') }),
+          h('input', { type: 'text', id: 'signin-name', name: 'name', 'data-test': 'signin-name', autocomplete: 'username',
+            autocapitalize: 'none', autocorrect: 'off', spellcheck: 'false', maxlength: 100 })]),
+        h('div', { 'class': 'field' }, [
+          h('label', { 'for': 'signin-password', text: t('passwordLabel') }),
+          h('input', { type: 'password', id: 'signin-password', name: 'password', 'data-test': 'signin-password',
+            autocomplete: 'current-password', maxlength: 1000 })]),
+        h('div', { id: 'signin-error', 'data-test': 'signin-error', role: 'alert' }),
+        h('button', { type: 'submit', 'class': 'button primary', id: 'signin-submit', text: t('signIn') })
+      ]),
+      h('p', { 'class': 'hint', text: t('signInHint') })
+    ], 'ready');
+  }
+
+  function signInError(text) {
+    var box = doc.getElementById('signin-error');
+    var pw = doc.getElementById('signin-password');
+    var i, f = [doc.getElementById('signin-name'), pw];
+    if (!box) return;
+    clear(box);
+    box.className = text ? 'message error' : '';
+    if (text) box.appendChild(h('p', { text: text }));
+    for (i = 0; i < f.length; i++) {
+      if (text) {
+        f[i].setAttribute('aria-invalid', 'true');
+        f[i].setAttribute('aria-describedby', 'signin-error');
+      } else {
+        f[i].removeAttribute('aria-invalid');
+        f[i].removeAttribute('aria-describedby');
+      }
+    }
+  }
+
+  function submitSignIn(f) {
+    var name = trim(f.elements.name.value);
+    var pw = f.elements.password.value;
+    var button = doc.getElementById('signin-submit');
+    var next = view.next;
+    if (!name || !pw) {
+      signInError(t('needName'));
+      (name ? f.elements.password : f.elements.name).focus();
+      return;
+    }
+    if (button.disabled) return;
+    button.disabled = true;
+    button.textContent = t('signingIn');
+    request('POST', '/api/login', { name: name, password: pw }, function (err, d) {
+      button.disabled = false;
+      button.textContent = t('signIn');
+      if (err) {
+        f.elements.password.value = '';
+        signInError(err.status === 401 ? t('wrongPassword') : err.status === 429 ? t('tooMany') : failText(err));
+        f.elements.password.focus();
+        return;
+      }
+      setMe(d);
+      if (d.lang && d.lang !== lang) setLanguage(d.lang);
+      showAccount();
+      setStatus(t('signedIn', d.name));
+      go(next || '/', { replace: true, focus: true });
+    });
+  }
+
+  function signOut() {
+    request('POST', '/api/logout', null, function (err) {
+      if (err && err.status !== 401) {
+        setStatus(failText(err));
+        return;
+      }
+      setMe(null);
+      setStatus(t('signedOut'));
+      if (view.name === 'me') {
+        go('/', { replace: true });
+      } else {
+        pending = { refocus: null };
+        route();
+      }
+      navSignIn.focus();
+    });
+  }
+
+  /* The grades the box has, over its subjects: done(err, {subjects: [...], grades: [...]}). */
+  function loadSubjectsGrades(done) {
+    function get(url, cb) {
+      var d = cacheGet(url);
+      if (d) {
+        cb(null, d);
+        return;
+      }
+      getJSON(url, function (err, data) {
+        if (!err) cachePut(url, data);
+        cb(err, data);
+      });
+    }
+    get('/api/browse', function (err, d) {
+      var subjects = [];
+      var grades = {};
+      var left, i, failed = null;
+      if (err) {
+        done(err);
+        return;
+      }
+      for (i = 0; i < (d.subjects || []).length; i++) subjects.push(d.subjects[i].value);
+      left = subjects.length;
+      function one(err2, g) {
+        var j;
+        if (err2) failed = err2;
+        else for (j = 0; j < (g.grades || []).length; j++) grades[g.grades[j].value] = true;
+        if (--left > 0) return;
+        done(failed, { subjects: subjects, grades: keysOf(grades) });
+      }
+      if (!left) done(null, { subjects: [], grades: [] });
+      for (i = 0; i < subjects.length; i++) get('/api/browse?subject=' + enc(subjects[i]), one);
+    });
+  }
+
+  function keysOf(o) {
+    var out = [];
+    var k;
+    for (k in o) if (o.hasOwnProperty(k)) out.push(k);
+    return out;
+  }
+
+  function words(s) {
+    return trim(s || '') ? trim(s).split(/\s+/) : [];
+  }
+
+  var profileNote = '';
+
+  /* My lessons: what was opened last, the favourites, and the profile. */
+  function drawMe() {
+    var my = seq;
+    var got = {};
+    var left = 3;
+    view = { name: 'me' };
+    showSearchForm(true);
+    if (doc.activeElement !== input) setInput('');
+    main.setAttribute('data-view', 'me');
+    pageTitle(t('myLessons'));
+    if (!meKnown) {
+      setMain(loadingView(), 'loading');
+      return;
+    }
+    if (!me) {
+      go('/signin?why=need&next=%2Fme', { replace: true, focus: true });
+      return;
+    }
+    if (main.getAttribute('data-state') !== 'ready' || !doc.getElementById('profile-form')) setMain(loadingView(), 'loading');
+    function one(name) {
+      return function (err, d) {
+        if (my !== seq) return;
+        got[name] = d;
+        if (err) got.err = got.err || err;
+        if (--left === 0) withTitles();
+      };
+    }
+    function withTitles() {
+      var items, i, n, key, infos = {}, keys = [];
+      if (got.err) {
+        if (got.err.status === 401) signInAgain();
+        else drawError(got.err);
+        return;
+      }
+      items = (got.history.history || []).slice(0, 10).concat((got.favs.favourites || []).slice(0, 100));
+      for (i = 0; i < items.length; i++) {
+        key = items[i].pack + '/' + items[i].lesson;
+        if (!infos.hasOwnProperty(key)) {
+          infos[key] = null;
+          keys.push(items[i]);
+        }
+      }
+      n = keys.length;
+      if (!n) drawMePage(got, infos);
+      for (i = 0; i < keys.length; i++) {
+        (function (it) {
+          lessonInfo(it.pack, it.lesson, function (info) {
+            if (my !== seq) return;
+            infos[it.pack + '/' + it.lesson] = info;
+            if (--n === 0) drawMePage(got, infos);
+          });
+        }(keys[i]));
+      }
+    }
+    getJSON('/api/history', one('history'));
+    getJSON('/api/favourites', one('favs'));
+    loadSubjectsGrades(one('box'));
+  }
+
+  function lessonList(list, infos, id, max) {
+    var ul = h('ul', { 'class': 'my-list', id: id, 'data-test': id });
+    var i, it, info;
+    for (i = 0; i < list.length && i < max; i++) {
+      it = list[i];
+      info = infos[it.pack + '/' + it.lesson];
+      ul.appendChild(h('li', { 'data-pack': it.pack, 'data-lesson': it.lesson }, info ? [
+        h('a', { href: lessonUrl(info, it.pack, it.lesson), lang: packLangs[it.pack], text: info.title }),
+        h('span', { 'class': 'my-pack', text: info.pack_title || packTitle(it.pack) })
+      ] : [h('span', { text: it.pack + ' / ' + it.lesson + ' ' }), h('span', { 'class': 'my-pack', text: t('lessonGone') })]));
+    }
+    return ul;
+  }
+
+  function checks(legend, name, values, chosen, label) {
+    var box = h('div', { 'class': 'checks' });
+    var i;
+    for (i = 0; i < values.length; i++) {
+      box.appendChild(h('label', { 'class': 'check' }, [
+        h('input', { type: 'checkbox', name: name, value: values[i], checked: chosen[values[i]] }), ' ' + label(values[i])]));
+    }
+    return h('fieldset', { id: 'profile-' + name }, [h('legend', { text: legend }), box]);
+  }
+
+  function toSet(list) {
+    var o = {};
+    var i;
+    for (i = 0; i < list.length; i++) o[list[i]] = true;
+    return o;
+  }
+
+  function drawMePage(got, infos) {
+    var hist = got.history.history || [];
+    var fav = got.favs.favourites || [];
+    var myGrades = words(me.grades);
+    var mySubjects = words(me.subjects);
+    var grades = keysOf(toSet(got.box.grades.concat(myGrades)));
+    var subjects = got.box.subjects.slice(0);
+    var i, note;
+    /* Keep what the profile holds even if the box has no such lessons now. */
+    for (i = 0; i < mySubjects.length; i++) if (!toSet(subjects)[mySubjects[i]]) subjects.push(mySubjects[i]);
+    grades.sort(function (a, b) { return parseInt(a, 10) - parseInt(b, 10); });
+    setMain([
+      h('h1', { id: 'me-heading', text: t('myLessons') }),
+      h('p', { 'class': 'hint', text: t('signedIn', me.name) }),
+      h('section', { 'class': 'panel', 'aria-labelledby': 'recent-heading' }, [
+        h('h2', { id: 'recent-heading', text: t('recent') }),
+        hist.length ? lessonList(hist, infos, 'history-list', 10) : h('p', { text: t('noHistory') })]),
+      h('section', { 'class': 'panel', 'aria-labelledby': 'fav-heading' }, [
+        h('h2', { id: 'fav-heading', text: t('favourites') }),
+        fav.length ? lessonList(fav, infos, 'favourite-list', 100) : h('p', { text: t('noFavourites') })]),
+      h('section', { 'class': 'panel', 'aria-labelledby': 'profile-heading' }, [
+        h('h2', { id: 'profile-heading', text: t('profile') }),
+        h('form', { id: 'profile-form', 'class': 'form', 'aria-labelledby': 'profile-heading' }, [
+          checks(t('profileGrades'), 'grade', grades, toSet(myGrades), gradeName),
+          checks(t('profileSubjects'), 'subject', subjects, toSet(mySubjects), subjectName),
+          h('fieldset', { id: 'profile-lang' }, [h('legend', { text: t('profileLang') }), h('div', { 'class': 'checks' }, [
+            h('label', { 'class': 'check', lang: 'vi' }, [h('input', { type: 'radio', name: 'lang', value: 'vi', checked: me.lang !== 'en' }), ' Tiếng Việt']),
+            h('label', { 'class': 'check', lang: 'en' }, [h('input', { type: 'radio', name: 'lang', value: 'en', checked: me.lang === 'en' }), ' English'])])]),
+          h('p', { 'class': 'form-end' }, [
+            h('button', { type: 'submit', 'class': 'button primary', id: 'profile-save', text: t('saveProfile') }),
+            note = h('span', { 'class': 'form-note', id: 'profile-note', 'data-test': 'profile-note', 'aria-live': 'polite' })])
+        ])])
+    ], 'ready');
+    if (profileNote) {
+      setTimeout(function () { note.textContent = profileNote; profileNote = ''; }, 50);
+    }
+  }
+
+  function checked(f, name) {
+    var els = f.querySelectorAll('input[name="' + name + '"]');
+    var out = [];
+    var i;
+    for (i = 0; i < els.length; i++) if (els[i].checked) out.push(els[i].value);
+    return out;
+  }
+
+  function saveProfile(f) {
+    var button = doc.getElementById('profile-save');
+    var note = doc.getElementById('profile-note');
+    var l = checked(f, 'lang')[0] || lang;
+    if (button.disabled) return;
+    button.disabled = true;
+    note.textContent = '';
+    request('POST', '/api/me', { grades: checked(f, 'grade').join(' '), subjects: checked(f, 'subject').join(' '), lang: l }, function (err, d) {
+      button.disabled = false;
+      if (err && err.status === 401) {
+        signInAgain();
+        return;
+      }
+      if (err) {
+        note.textContent = failText(err);
+        return;
+      }
+      if (!d.csrf) d.csrf = me.csrf;
+      me = d;
+      if (d.lang && d.lang !== lang) {
+        setLanguage(d.lang);
+        showAccount();
+        profileNote = t('saved');
+        pending = { refocus: '#profile-save' };
+        route();
+        return;
+      }
+      note.textContent = t('saved');
+    });
+  }
+
   /* ---- language ---- */
 
   function applyLanguage() {
@@ -1077,6 +1628,7 @@
     input.setAttribute('placeholder', t('placeholder'));
     sugList.setAttribute('aria-label', t('suggestions'));
     sw.textContent = t('other');
+    showAccount();
     sw.setAttribute('lang', lang === 'vi' ? 'en' : 'vi');
   }
 
@@ -1119,6 +1671,14 @@
       route();
       return;
     }
+    if (target.id === 'sign-out') {
+      signOut();
+      return;
+    }
+    if (target.id === 'fav-button') {
+      toggleFav(target);
+      return;
+    }
     if (view.name !== 'search') return;
     s = view.params;
     facet = target.getAttribute('data-facet');
@@ -1134,6 +1694,17 @@
     } else if (remove) {
       changes[remove] = '';
       go(searchPath(copySearch(s, changes)), { state: { prefix: isPrefixState() }, refocus: 'h1' });
+    }
+  });
+
+  on(main, 'submit', function (e) {
+    var f = e.target;
+    if (f.id === 'signin-form') {
+      e.preventDefault();
+      submitSignIn(f);
+    } else if (f.id === 'profile-form') {
+      e.preventDefault();
+      saveProfile(f);
     }
   });
 
@@ -1171,6 +1742,13 @@
     if (canPush && 'scrollRestoration' in history) history.scrollRestoration = 'manual';
     setLanguage(l);
     route();
+    getJSON('/api/me', function (err, d) {
+      setMe(err ? null : d);
+      /* The pages that waited for it, and the lesson's button and history. */
+      if (view.name === 'signin' || view.name === 'me') route();
+      else if (view.name === 'home') showContinue();
+      else if (view.name === 'lesson') recordOpen();
+    });
     getJSON('/api/info', function (err, d) {
       if (err || !d) return;
       schoolName = d.name ? String(d.name) : null;
