@@ -380,7 +380,8 @@ static bool has_prefix(const char *s, const char *prefix)
 static bool app_page(const char *path)
 {
 	return !strcmp(path, "/") || has_prefix(path, "/lesson/") || !strcmp(path, "/browse") ||
-		has_prefix(path, "/browse/") || !strcmp(path, "/search");
+		has_prefix(path, "/browse/") || !strcmp(path, "/search") || !strcmp(path, "/signin") ||
+		!strcmp(path, "/me") || has_prefix(path, "/me/");
 }
 
 /* True when a segment of `path` is empty, "." or ".." (after the first "/"). */

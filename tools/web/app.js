@@ -600,6 +600,8 @@
     else navBrowse.removeAttribute('aria-current');
     if (path === '/me') navMe.setAttribute('aria-current', 'page');
     else navMe.removeAttribute('aria-current');
+    if (path === '/signin') navSignIn.setAttribute('aria-current', 'page');
+    else navSignIn.removeAttribute('aria-current');
     /* Signing in from a page comes back to it. */
     if (path !== '/signin' && path !== '/me') navSignIn.setAttribute('href', '/signin?next=' + enc(path + window.location.search));
     if (path === '/' || path === '/index.html') {
