@@ -31,7 +31,7 @@ static struct {
 	struct { char ip[48]; int64_t window; int failures; } slots[ADDRESSES];
 } limiter = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
-static void client_ip(server_request *r, char out[48])
+void server_client_ip(server_request *r, char out[48])
 {
 	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(r->conn,
 		MHD_CONNECTION_INFO_CLIENT_ADDRESS);
@@ -125,7 +125,7 @@ static json_t *user_json(const kho_user *u, const char *csrf)
 static enum MHD_Result login(server_request *r, server_box *box)
 {
 	char ip[48];
-	client_ip(r, ip);
+	server_client_ip(r, ip);
 	if (!allowed(ip, false))
 		return server_send_error(r, 429, "too many failed sign-ins: wait a minute");
 	json_t *in = json_loadb(r->body, r->body_len, JSON_REJECT_DUPLICATES, NULL);
@@ -230,6 +230,26 @@ static enum MHD_Result history(server_request *r, server_box *box, const kho_use
 			"lesson", h[i].lesson, "opened_at", (json_int_t)h[i].added_at));
 	kho_favourites_free(h, n);
 	return server_send_json(r, 200, dump(json_pack("{s:o}", "history", list)));
+}
+
+/* `p` without its first segment when that is `name`: "" for the segment
+ * alone, what follows its "/" otherwise; NULL when `p` is elsewhere. */
+static const char *under(const char *p, const char *name)
+{
+	size_t n = strlen(name);
+	if (strncmp(p, name, n))
+		return NULL;
+	return !p[n] ? p + n : p[n] == '/' ? p + n + 1 : NULL;
+}
+
+bool server_is_account_path(const char *p)
+{
+	static const char *const paths[] = { "login", "logout", "me", "favourites", "history",
+		"collections", "home", "school" };
+	for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++)
+		if (under(p, paths[i]))
+			return true;
+	return false;
 }
 
 enum MHD_Result server_account(server_request *r, const char *home, const char *p)

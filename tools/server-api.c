@@ -328,8 +328,7 @@ static enum MHD_Result info(server_request *r, const char *home)
 enum MHD_Result server_api(server_request *r, const char *home)
 {
 	const char *p = r->path + strlen("/api/");
-	if (!strcmp(p, "login") || !strcmp(p, "logout") || !strcmp(p, "me") ||
-	    !strcmp(p, "favourites") || !strncmp(p, "favourites/", 11) || !strcmp(p, "history"))
+	if (server_is_account_path(p))
 		return server_account(r, home, p);
 	if (strcmp(r->method, "GET") && !r->head) {
 		static const char only[] = "{\"error\":\"this API answers GET and HEAD only\"}\n";

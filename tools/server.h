@@ -104,9 +104,13 @@ unsigned char *server_gzip(const void *data, size_t len, size_t *out_len);
 /* server-api.c: answers a path under /api/. */
 enum MHD_Result server_api(server_request *r, const char *home);
 
-/* server-account.c: sign-in, sign-out, the signed-in teacher, favourites:
- * `p` is the path after /api/. */
+/* server-account.c: what needs a teacher's session — sign-in, sign-out, the
+ * signed-in teacher, favourites, history, collections, home page, school:
+ * `p` is the path after /api/, one for which server_is_account_path(). */
+bool server_is_account_path(const char *p);
 enum MHD_Result server_account(server_request *r, const char *home, const char *p);
+/* The client's address as text ("" when unknown). */
+void server_client_ip(server_request *r, char out[48]);
 /* The signed-in teacher (free with kho_user_free) and the session's CSRF
  * token, or NULL: no session cookie, or an unknown or expired one. */
 kho_user *server_session_user(server_request *r, server_box *box, char csrf[65]);
