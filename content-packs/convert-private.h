@@ -72,6 +72,26 @@ void conv_warn(conv *c, const char *fmt, ...) __attribute__((format(printf, 2, 3
  * Thumbs.db, and any name with a segment beginning with '.'. */
 bool conv_is_junk(const char *name);
 
+/* ------------------------------------------------------ links (links.c) */
+
+/* Called with each link found: the element (or "css") and the raw value. */
+typedef void (*pack_link_fn)(void *payload, const char *element, const char *ref);
+/* The links of one HTML element (href, src, poster, data, as the element
+ * has them); not of its children. */
+void pack_links_of_element(const xmlNode *n, pack_link_fn fn, void *payload);
+/* The url(…) values of a style sheet. */
+void pack_links_of_css(const char *css, pack_link_fn fn, void *payload);
+
+typedef enum pack_link_kind {
+	PACK_LINK_NONE,      /* a fragment, mailto:, data: … — no file */
+	PACK_LINK_INTERNET,  /* http(s):// or // — absent offline */
+	PACK_LINK_INVALID,   /* not a valid address */
+	PACK_LINK_OUTSIDE,   /* leaves the pack (/…, ../…) */
+	PACK_LINK_FILE,      /* a path inside the pack: *path, malloc'd */
+} pack_link_kind;
+/* Where `ref`, found in the pack file `from`, leads. */
+pack_link_kind pack_link_resolve(char **path, const char *from, const char *ref);
+
 /* ------------------------------------------------------- the pack writer */
 
 /* Sets the pack's id from `prefix`, a slug of `title` and a short hash of

@@ -86,6 +86,12 @@ int kho_convert_check_buffer(kho_convert_report *report, const void *data, size_
  * KHO_EIO when the file cannot be written. */
 int kho_pack_build(const char *out, const char *dir);
 
+/* Writes collection `c` (with its items, from kho_store_collection_get())
+ * as the native pack `out` (.kho): its lessons in order, each with the
+ * files it shows (collection-pack.c). Lessons no longer on the box are left
+ * out; KHO_EINVALID when none is left. */
+int kho_collection_export(kho_store *store, const kho_collection *c, const char *out);
+
 /* ------------------------------------------------------ lint (lint.c) */
 
 #define KHO_LINT_BIG_FILE (10u << 20)                 /* a warning above */

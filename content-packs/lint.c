@@ -14,7 +14,7 @@
  *   warning  text that is not in Unicode NFC (FORMAT.md asks for NFC)
  *   warning  a resource loaded from the internet (absent offline)
  */
-#include "kho_convert.h"
+#include "convert-private.h"
 
 #include <libxml/HTMLparser.h>
 #include <libxml/uri.h>
@@ -81,77 +81,57 @@ static bool is_nfc(const char *s, size_t len)
  * when it is not in the pack. */
 static void follow(linter *l, const char *from, const char *ref)
 {
-	if (!ref || !*ref || ref[0] == '#')
-		return;
-	if (!strncasecmp(ref, "http://", 7) || !strncasecmp(ref, "https://", 8) ||
-	    !strncmp(ref, "//", 2)) {
+	char *path = NULL;
+	long i = -1;
+	switch (pack_link_resolve(&path, from, ref)) {
+	case PACK_LINK_NONE:
+		break;
+	case PACK_LINK_INTERNET:
 		issue(l, false, from, "loads %s from the internet: absent when the school is offline",
 			ref);
-		return;
-	}
-	if (strchr(ref, ':')) /* mailto:, data:, tel:, javascript: … */
-		return;
-	xmlChar *built = xmlBuildURI((const xmlChar *)ref, (const xmlChar *)from);
-	char *path = built ? (char *)xmlURIUnescapeString((const char *)built, 0, NULL) : NULL;
-	xmlFree(built);
-	if (!path) {
+		break;
+	case PACK_LINK_INVALID:
 		issue(l, true, from, "a link that is not a valid address: %s", ref);
-		return;
-	}
-	path[strcspn(path, "?#")] = '\0';
-	long i = -1;
-	if (!strncmp(path, "../", 3) || path[0] == '/' || strstr(path, "/../"))
+		break;
+	case PACK_LINK_OUTSIDE:
 		issue(l, true, from, "the link %s leaves the pack", ref);
-	else if ((i = kho_pack_entry_find(l->pack, path)) < 0)
-		issue(l, true, from, "links to %s, which the pack does not hold", path);
-	else
-		l->used[i] = true;
-	xmlFree(path);
+		break;
+	case PACK_LINK_FILE:
+		if ((i = kho_pack_entry_find(l->pack, path)) < 0)
+			issue(l, true, from, "links to %s, which the pack does not hold", path);
+		else
+			l->used[i] = true;
+		break;
+	}
+	free(path);
 }
 
-static const char *const link_attrs[][2] = {
-	{ "a", "href" }, { "link", "href" }, { "img", "src" }, { "script", "src" },
-	{ "source", "src" }, { "video", "src" }, { "video", "poster" }, { "audio", "src" },
-	{ "iframe", "src" }, { "embed", "src" }, { "object", "data" }, { "track", "src" },
-	{ "image", "href" }, { "use", "href" },
-};
+typedef struct link_ctx {
+	linter *l;
+	const char *file;
+} link_ctx;
+
+static void on_link(void *payload, const char *element, const char *ref)
+{
+	(void)element;
+	link_ctx *ctx = payload;
+	follow(ctx->l, ctx->file, ref);
+}
 
 static void walk(linter *l, const char *file, xmlNode *node)
 {
+	link_ctx ctx = { l, file };
 	for (xmlNode *n = node; n; n = n->next) {
 		if (n->type != XML_ELEMENT_NODE)
 			continue;
-		const char *name = (const char *)n->name;
-		for (size_t i = 0; i < sizeof link_attrs / sizeof link_attrs[0]; i++) {
-			if (strcasecmp(name, link_attrs[i][0]))
-				continue;
-			xmlChar *v = xmlGetProp(n, (const xmlChar *)link_attrs[i][1]);
-			follow(l, file, (const char *)v);
-			xmlFree(v);
-		}
-		if (!strcasecmp(name, "img") && !xmlHasProp(n, (const xmlChar *)"alt")) {
+		pack_links_of_element(n, on_link, &ctx);
+		if (!strcasecmp((const char *)n->name, "img") && !xmlHasProp(n, (const xmlChar *)"alt")) {
 			xmlChar *src = xmlGetProp(n, (const xmlChar *)"src");
 			issue(l, false, file, "the image %s has no alt text (blind readers and slow "
 				"phones show nothing)", src ? (const char *)src : "");
 			xmlFree(src);
 		}
 		walk(l, file, n->children);
-	}
-}
-
-/* url(...) in a style sheet. */
-static void css_urls(linter *l, const char *file, const char *css)
-{
-	for (const char *p = strstr(css, "url("); p; p = strstr(p + 4, "url(")) {
-		const char *s = p + 4;
-		s += strspn(s, " \t\"'");
-		size_t n = strcspn(s, ")\"' \t");
-		char ref[512];
-		if (n < sizeof ref) {
-			memcpy(ref, s, n);
-			ref[n] = '\0';
-			follow(l, file, ref);
-		}
 	}
 }
 
@@ -181,7 +161,8 @@ static void lint_entry(linter *l, size_t i)
 		issue(l, false, name, "text not in Unicode NFC (e.g. accents typed as separate "
 			"marks); convert it to NFC");
 	if (css) {
-		css_urls(l, name, data);
+		link_ctx ctx = { l, name };
+		pack_links_of_css(data, on_link, &ctx);
 	} else if (html) {
 		htmlDocPtr doc = htmlReadMemory(data, (int)len, name, "UTF-8", HTML_PARSE_NONET |
 			HTML_PARSE_NOERROR | HTML_PARSE_NOWARNING | HTML_PARSE_RECOVER);

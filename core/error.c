@@ -28,6 +28,7 @@ const char *kho_error_name(int code)
 	case KHO_EUNSAFE: return "unsafe input";
 	case KHO_ELIMIT: return "limit exceeded";
 	case KHO_EBUSY: return "store busy";
+	case KHO_EDENIED: return "not allowed";
 	default: return "unknown error";
 	}
 }

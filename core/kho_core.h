@@ -38,6 +38,7 @@ typedef enum kho_error {
 	KHO_EUNSAFE = -11,   /* input tries to leave its place: traversal, links */
 	KHO_ELIMIT = -12,    /* input exceeds a cap: size, count, ratio, depth */
 	KHO_EBUSY = -13,     /* the store is locked by another process */
+	KHO_EDENIED = -14,   /* not allowed: another teacher's collection, admin work */
 } kho_error;
 
 /* A short fixed description of `code` ("not found", …); never NULL. */
@@ -369,7 +370,7 @@ int kho_archive_entry_read_all(char **out, size_t *out_len, kho_archive *archive
 typedef struct kho_store kho_store;
 
 /* The schema version this build writes. */
-#define KHO_STORE_SCHEMA_VERSION 5
+#define KHO_STORE_SCHEMA_VERSION 7
 
 /* KHO_EVERSION if the store was written by a newer kho. */
 int kho_store_open(kho_store **out, const char *home);
@@ -499,6 +500,81 @@ int kho_store_user_profile(kho_store *store, int64_t user_id, const char *grades
 int kho_store_history_add(kho_store *store, int64_t user_id, const char *pack, const char *lesson);
 int kho_store_history(kho_favourite **out, size_t *out_count, kho_store *store, int64_t user_id,
 	size_t limit);
+
+/* Collections: a teacher's named, ordered lists of lessons ("Tuần 12 –
+ * Lớp 5A"), private or shared with every teacher of the school. Only the
+ * owner changes one; another teacher's private collection does not exist
+ * for the others (KHO_ENOTFOUND), a shared one reads but does not change
+ * (KHO_EDENIED). Names: 1–200 bytes of UTF-8 text; at most
+ * KHO_COLLECTION_MAX lessons. */
+#define KHO_COLLECTION_MAX 500
+/* As `user_id`: the box's administrator at the command line, who reads and
+ * changes every collection (no account has this id). */
+#define KHO_BOX_ADMIN 0
+
+typedef struct kho_collection_item {
+	char *pack, *lesson;
+	char *title;       /* the lesson's title on the box; NULL when it is no longer there */
+} kho_collection_item;
+
+typedef struct kho_collection {
+	int64_t id;
+	char *name;
+	char *owner;       /* the owner's user name */
+	bool shared;
+	bool mine;         /* owned by the teacher who asked */
+	int64_t updated_at;
+	size_t count;      /* lessons in it */
+	kho_collection_item *items; /* in order; NULL in kho_store_collections()' list */
+} kho_collection;
+
+int kho_store_collection_new(int64_t *id, kho_store *store, int64_t user_id, const char *name,
+	bool shared);
+/* The collections `user_id` reads: their own, then those shared by others;
+ * each group last changed first. */
+int kho_store_collections(kho_collection **out, size_t *out_count, kho_store *store,
+	int64_t user_id);
+/* One collection with its items. */
+int kho_store_collection_get(kho_collection **out, kho_store *store, int64_t id,
+	int64_t user_id);
+/* Renames it (`name` NULL: keeps it) and shares it or not (`shared` -1:
+ * keeps it). */
+int kho_store_collection_update(kho_store *store, int64_t id, int64_t user_id, const char *name,
+	int shared);
+/* Replaces its lessons by `items` (pack, lesson of each; titles ignored),
+ * in that order; each must be installed. */
+int kho_store_collection_set(kho_store *store, int64_t id, int64_t user_id,
+	const kho_collection_item *items, size_t count);
+/* Adds one installed lesson at the end (a no-op when it is there). */
+int kho_store_collection_add(kho_store *store, int64_t id, int64_t user_id, const char *pack,
+	const char *lesson);
+int kho_store_collection_remove(kho_store *store, int64_t id, int64_t user_id);
+void kho_collection_free(kho_collection *c);
+void kho_collections_free(kho_collection *list, size_t count);
+
+/* A lesson as the home page lists it (store-home.c). */
+typedef struct kho_lesson_brief {
+	char *pack, *lesson, *title;
+	char *unit_title;  /* "" without a unit */
+	int64_t count;     /* what the list counts (teachers), or 0 */
+	char *after;       /* kho_store_next_lessons(): the title of the lesson it follows */
+} kho_lesson_brief;
+void kho_lesson_briefs_free(kho_lesson_brief *list, size_t count);
+
+/* The lessons opened by the most teachers of the box since `since` (Unix
+ * time), most first; `count` is the number of teachers. */
+int kho_store_popular_here(kho_lesson_brief **out, size_t *out_count, kho_store *store,
+	int64_t since, size_t limit);
+/* The first lesson of each unit (each pack without units) of the visible
+ * packs, for the space-separated `grades` and `subjects` ("" or NULL:
+ * any), in pack order. */
+int kho_store_starting_lessons(kho_lesson_brief **out, size_t *out_count, kho_store *store,
+	const char *grades, const char *subjects, size_t limit);
+/* In each of the last `units` units the teacher opened a lesson of, the
+ * first lesson after the last one they opened there that they have not
+ * opened; units done give none. Last worked in first. */
+int kho_store_next_lessons(kho_lesson_brief **out, size_t *out_count, kho_store *store,
+	int64_t user_id, size_t units);
 
 /* Teachers' data and the box's settings — users, favourites, history,
  * subscriptions, trusted keys, catalogs seen — copied into a new SQLite file
@@ -640,5 +716,90 @@ typedef struct kho_gc_info {
 /* Keeps each pack's visible version and the newest older one (for a
  * rollback), deletes the other versions, then the blobs nothing names. */
 int kho_store_gc(kho_gc_info *out, kho_store *store);
+
+/* -------------------------------- settings and usage figures (store-usage.c) */
+
+/* The box's settings (table settings): small text values by key. *out is
+ * malloc'd; KHO_ENOTFOUND when the key is not set. A NULL value unsets. */
+int kho_store_setting(char **out, kho_store *store, const char *key);
+int kho_store_setting_set(kho_store *store, const char *key, const char *value);
+
+/* What teachers used and searched for, counted per day on the box and
+ * reported to the centre without names or addresses (docs/privacy.md). */
+#define KHO_USAGE_K_DEFAULT 3   /* a query is reported when this many askers made it */
+#define KHO_USAGE_K_MAX 1000
+#define KHO_USAGE_QUERY_MAX 256 /* bytes of a normalised query kept */
+#define KHO_USAGE_OPEN_WINDOW 600 /* seconds after a search in which an open counts for it */
+#define KHO_USAGE_TYPING_WINDOW 60 /* seconds in which a typed search replaces the last */
+
+typedef struct kho_usage_settings {
+	bool on;   /* recording and reporting (default on) */
+	int k;     /* askers a query needs on a day to be reported */
+} kho_usage_settings;
+
+int kho_store_usage_settings(kho_usage_settings *out, kho_store *store);
+/* Turning recording off also deletes every figure not yet reported. */
+int kho_store_usage_enable(kho_store *store, bool on);
+/* KHO_EINVALID unless 1 <= k <= KHO_USAGE_K_MAX. */
+int kho_store_usage_set_k(kho_store *store, int k);
+
+/* A query as it is counted: NFC, case-folded, white space collapsed to one
+ * space and trimmed, cut to KHO_USAGE_QUERY_MAX bytes at a character
+ * boundary. *out is malloc'd ("" for a blank query). KHO_EINVALID for text
+ * that is not UTF-8. */
+int kho_usage_normalise(char **out, const char *query);
+
+/* Recording, each one short transaction that gives up (KHO_EBUSY) rather
+ * than wait for a long install. `asker` names who asked ("u:ID" for a
+ * signed-in teacher, "a:ADDRESS" otherwise); only its hash under the day's
+ * random key is kept. `now` is Unix time; the day is local. Nothing is
+ * written while recording is off. A search is one of `query` (raw text)
+ * that `found` something or not; `typing` when it was made while the
+ * teacher typed, so that it replaces the asker's last typed search of the
+ * last KHO_USAGE_TYPING_WINDOW seconds. An open is credited to the asker's
+ * last search of the last KHO_USAGE_OPEN_WINDOW seconds. */
+int kho_store_usage_search(kho_store *store, const char *asker, const char *query, bool found,
+	bool typing, int64_t now);
+int kho_store_usage_open(kho_store *store, const char *asker, const char *pack,
+	const char *lesson, int64_t now);
+int kho_store_usage_favourite(kho_store *store, const char *asker, const char *pack,
+	const char *lesson, int64_t now);
+
+/* Figures over the days from..to (inclusive, "YYYY-MM-DD"). */
+typedef struct kho_usage_day {
+	char day[11];
+	int64_t searches, opens, askers;
+} kho_usage_day;
+
+typedef struct kho_usage_lesson {
+	char *pack, *lesson;
+	int64_t opens, favourites;
+} kho_usage_lesson;
+
+typedef struct kho_usage_query {
+	char *query;
+	int64_t searches, found_nothing, no_open;
+} kho_usage_query;
+
+typedef struct kho_usage {
+	char from[11], to[11];  /* "" when there are no days */
+	int k;                  /* the k applied (0: none, every query listed) */
+	kho_usage_day *days;    /* oldest first */
+	size_t n_days;
+	kho_usage_lesson *lessons; /* most opened first */
+	size_t n_lessons;
+	kho_usage_query *queries;  /* most searched first */
+	size_t n_queries;
+} kho_usage;
+
+/* The figures recorded for days up to `through` (NULL: every day, today's
+ * too). With k > 0, a query counts on a day only when at least k distinct
+ * askers made it that day. */
+int kho_store_usage(kho_usage **out, kho_store *store, const char *through, int k);
+void kho_usage_free(kho_usage *usage);
+/* Deletes the figures of every day up to `through` (once reported). */
+int kho_store_usage_forget(kho_store *store, const char *through);
+/* The local day of Unix time `t` as "YYYY-MM-DD". */
+void kho_usage_day_of(char out[11], int64_t t);
 
 #endif

@@ -1,7 +1,7 @@
 /*
  * store-backup.c — `kho backup DIR` / `kho restore DIR`: the data a box cannot
- * fetch again — teachers' accounts, favourites, history, and the box's
- * subscriptions, trusted keys and catalogs seen — in a file of their own
+ * fetch again — teachers' accounts, favourites, history, collections, and the box's
+ * subscriptions, trusted keys, catalogs seen and settings — in a file of their own
  * (kho-backup.db, SQLite). Lessons are not in it: after a restore onto a new
  * box, a sync brings them back. The copy is made inside one read
  * transaction, so it is one consistent snapshot while the box serves.
@@ -14,7 +14,8 @@
 
 /* The tables copied, parents first (foreign keys). */
 static const char *const tables[] = {
-	"users", "favourites", "history", "subscriptions", "trusted_keys", "catalogs_seen",
+	"users", "favourites", "history", "collections", "collection_items", "subscriptions",
+	"trusted_keys", "catalogs_seen", "settings",
 };
 #define N_TABLES (sizeof tables / sizeof tables[0])
 
@@ -64,6 +65,20 @@ int kho_store_backup(kho_store *store, const char *path)
 	return rc;
 }
 
+static bool in_backup(kho_store *store, const char *table)
+{
+	sqlite3_stmt *st = store_prepare(store, "SELECT 1 FROM backup.sqlite_master"
+		" WHERE type = 'table' AND name = ?1");
+	if (!st) {
+		kho_error_clear();
+		return false;
+	}
+	sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC);
+	bool there = sqlite3_step(st) == SQLITE_ROW;
+	sqlite3_finalize(st);
+	return there;
+}
+
 int kho_store_restore(kho_store *store, const char *path)
 {
 	if (access(path, R_OK) != 0)
@@ -83,6 +98,8 @@ int kho_store_restore(kho_store *store, const char *path)
 	rc = run(store, "BEGIN IMMEDIATE;", "restoring");
 	char sql[256];
 	for (size_t i = 0; !rc && i < N_TABLES; i++) {
+		if (!in_backup(store, tables[i]))
+			continue; /* a backup made before the table existed */
 		snprintf(sql, sizeof sql, "INSERT OR REPLACE INTO main.%s SELECT * FROM backup.%s;",
 			tables[i], tables[i]);
 		rc = run(store, sql, "restoring");

@@ -77,11 +77,13 @@ int kho_store_rollback(int64_t *from, int64_t *to, kho_store *store, const char 
 	if (!rc)
 		rc = one_int(&new_pv, store, "SELECT id FROM pack_versions WHERE pack_id = ?1 AND"
 			" version = ?2", pack_id, *to, "reading the pack's versions");
-	if (!rc && hooks && hooks->switched)
-		rc = hooks->switched(hooks->payload, old_pv, new_pv);
+	/* the switch first, then the hooks, as an install does: the index
+	 * records the visible versions it holds, which must be the new ones */
 	if (!rc)
 		rc = run_sql(store, "UPDATE packs SET current_version = ?2 WHERE id = ?1", pack_id,
 			*to, "switching the pack version");
+	if (!rc && hooks && hooks->switched)
+		rc = hooks->switched(hooks->payload, old_pv, new_pv);
 	/* the newer version goes, so that it can be installed again */
 	if (!rc)
 		rc = run_sql(store, "DELETE FROM pack_versions WHERE pack_id = ?1 AND version > ?2",

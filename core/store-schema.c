@@ -149,6 +149,71 @@ static const char *const migrations[] = {
 	"  PRIMARY KEY (user_id, pack_id, lesson_id)"
 	") WITHOUT ROWID;"
 	"CREATE INDEX history_recent ON history (user_id, opened_at);",
+
+	/* 6: teachers' collections: named, ordered lists of lessons, private
+	 * or shared with the school; history by time, for what the school
+	 * opened this week. */
+	"CREATE INDEX history_opened ON history (opened_at);"
+	"CREATE TABLE collections ("
+	"  id INTEGER PRIMARY KEY,"
+	"  user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+	"  name TEXT NOT NULL,"
+	"  shared INTEGER NOT NULL DEFAULT 0 CHECK (shared IN (0, 1)),"
+	"  created_at INTEGER NOT NULL,"
+	"  updated_at INTEGER NOT NULL"
+	");"
+	"CREATE INDEX collections_user ON collections (user_id);"
+	"CREATE TABLE collection_items ("
+	"  collection_id INTEGER NOT NULL REFERENCES collections(id) ON DELETE CASCADE,"
+	"  position INTEGER NOT NULL,"
+	"  pack_id TEXT NOT NULL,"
+	"  lesson_id TEXT NOT NULL,"
+	"  PRIMARY KEY (collection_id, position)"
+	") WITHOUT ROWID;",
+
+	/* 7: the box's settings, and what teachers used and searched for, per
+	 * day, until the day is reported to the centre (store-usage.c,
+	 * docs/privacy.md). Askers are keyed hashes; the key of a day is
+	 * dropped once the day is over. */
+	"CREATE TABLE settings ("
+	"  key TEXT PRIMARY KEY NOT NULL,"
+	"  value TEXT NOT NULL"
+	") WITHOUT ROWID;"
+	"CREATE TABLE usage_key ("
+	"  day TEXT PRIMARY KEY NOT NULL,"
+	"  key BLOB NOT NULL"
+	") WITHOUT ROWID;"
+	"CREATE TABLE usage_lessons ("
+	"  day TEXT NOT NULL,"
+	"  pack_id TEXT NOT NULL,"
+	"  lesson_id TEXT NOT NULL,"
+	"  opens INTEGER NOT NULL DEFAULT 0,"
+	"  favourites INTEGER NOT NULL DEFAULT 0,"
+	"  PRIMARY KEY (day, pack_id, lesson_id)"
+	") WITHOUT ROWID;"
+	"CREATE TABLE usage_queries ("
+	"  day TEXT NOT NULL,"
+	"  query TEXT NOT NULL,"
+	"  searches INTEGER NOT NULL DEFAULT 0,"
+	"  found_nothing INTEGER NOT NULL DEFAULT 0,"
+	"  no_open INTEGER NOT NULL DEFAULT 0,"
+	"  PRIMARY KEY (day, query)"
+	") WITHOUT ROWID;"
+	"CREATE TABLE usage_askers ("
+	"  day TEXT NOT NULL,"
+	"  query TEXT NOT NULL,"
+	"  asker BLOB NOT NULL,"
+	"  n INTEGER NOT NULL DEFAULT 0,"
+	"  PRIMARY KEY (day, query, asker)"
+	") WITHOUT ROWID;"
+	"CREATE TABLE usage_last ("
+	"  asker BLOB PRIMARY KEY NOT NULL,"
+	"  day TEXT NOT NULL,"
+	"  query TEXT NOT NULL,"
+	"  at INTEGER NOT NULL,"
+	"  typing INTEGER NOT NULL,"
+	"  outcome INTEGER NOT NULL"
+	") WITHOUT ROWID;",
 };
 
 _Static_assert(sizeof migrations / sizeof migrations[0] == KHO_STORE_SCHEMA_VERSION,

@@ -108,20 +108,31 @@ int kho_store_catalog_seen(int64_t *serial, kho_store *store, const char *key_id
 	return rc;
 }
 
+/* With `source` NULL only the serial is raised: a sync records it as soon as
+ * it has checked the catalog, so that a sync that fails, is killed or stops
+ * at --until still refuses that catalog's predecessors later; when it last
+ * synced, and from where, is recorded when a sync completes (synced_at 0:
+ * not yet). */
 int kho_store_catalog_record(kho_store *store, const char *key_id, int64_t serial,
 	int64_t created, const char *source)
 {
-	sqlite3_stmt *st = store_prepare(store, "INSERT INTO catalogs_seen (key_id, serial, created,"
-		" source, synced_at) VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (key_id) DO UPDATE SET"
+	sqlite3_stmt *st = store_prepare(store, source ?
+		"INSERT INTO catalogs_seen (key_id, serial, created, source, synced_at)"
+		" VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (key_id) DO UPDATE SET"
 		" serial = max(serial, excluded.serial), created = excluded.created,"
-		" source = excluded.source, synced_at = excluded.synced_at");
+		" source = excluded.source, synced_at = excluded.synced_at" :
+		"INSERT INTO catalogs_seen (key_id, serial, created, source, synced_at)"
+		" VALUES (?1, ?2, ?3, '', 0) ON CONFLICT (key_id) DO UPDATE SET"
+		" serial = max(serial, excluded.serial)");
 	if (!st)
 		return kho_error_last_code();
 	sqlite3_bind_text(st, 1, key_id, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, serial);
 	sqlite3_bind_int64(st, 3, created);
-	sqlite3_bind_text(st, 4, source ? source : "", -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 5, (sqlite3_int64)time(NULL));
+	if (source) {
+		sqlite3_bind_text(st, 4, source, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 5, (sqlite3_int64)time(NULL));
+	}
 	int src = sqlite3_step(st);
 	sqlite3_finalize(st);
 	return src == SQLITE_DONE ? KHO_OK : kho_store_error(store, src, "recording a catalog");

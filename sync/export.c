@@ -86,8 +86,31 @@ static int load_state(json_t **out, const char *path)
 	return KHO_OK;
 }
 
-/* Copies `rel` from the repository into the export folder, unless there. */
-static int copy(kho_export_report *r, const char *from, const char *dir, const char *rel)
+/* Fetches `rel` from the repository into DIR/`dest_rel` (whole, through a
+ * temporary name), counted in the report. */
+static int fetch_into(kho_export_report *r, const char *from, const char *dir, const char *rel,
+	const char *dest_rel)
+{
+	size_t n = strlen(dir) + strlen(dest_rel) + 2;
+	char *dest = malloc(n);
+	if (!dest)
+		return kho_error_set(KHO_ENOMEM, "out of memory");
+	snprintf(dest, n, "%s/%s", dir, dest_rel);
+	struct stat st;
+	int rc = sync_make_dirs(dir, dest_rel);
+	if (!rc)
+		rc = sync_fetch_file(from, rel, dest, SYNC_MAX_INDEX, 0);
+	if (!rc && stat(dest, &st) == 0) {
+		r->files++;
+		r->bytes += (uint64_t)st.st_size;
+	}
+	free(dest);
+	return rc;
+}
+
+/* Copies an object into the export folder, unless there: named by its
+ * content, an object already on the stick is the same object. */
+static int copy_object(kho_export_report *r, const char *from, const char *dir, const char *rel)
 {
 	size_t n = strlen(dir) + strlen(rel) + 2;
 	char *dest = malloc(n);
@@ -95,17 +118,53 @@ static int copy(kho_export_report *r, const char *from, const char *dir, const c
 		return kho_error_set(KHO_ENOMEM, "out of memory");
 	snprintf(dest, n, "%s/%s", dir, rel);
 	struct stat st;
-	int rc = KHO_OK;
-	if (stat(dest, &st) != 0) {
-		rc = sync_make_dirs(dir, rel);
-		if (!rc)
-			rc = sync_fetch_file(from, rel, dest, SYNC_MAX_INDEX, 0);
-		if (!rc && stat(dest, &st) == 0) {
-			r->files++;
-			r->bytes += (uint64_t)st.st_size;
-		}
-	}
+	bool there = stat(dest, &st) == 0;
 	free(dest);
+	return there ? KHO_OK : fetch_into(r, from, dir, rel, rel);
+}
+
+/* The catalog and its signature, fetched again every time (a stick used
+ * before holds an older one), under temporary names, then renamed in the
+ * order a publish uses: signature first, then the catalog. */
+static int refresh_catalog(kho_export_report *r, const char *from, const char *dir)
+{
+	int rc = fetch_into(r, from, dir, "catalog.json", "catalog.json.new");
+	if (!rc)
+		rc = fetch_into(r, from, dir, "catalog.json.minisig", "catalog.json.minisig.new");
+	size_t n = strlen(dir) + 40;
+	char *a = malloc(n), *b = malloc(n), *c = malloc(n), *d = malloc(n);
+	if (!rc && (!a || !b || !c || !d))
+		rc = kho_error_set(KHO_ENOMEM, "out of memory");
+	if (!rc) {
+		snprintf(a, n, "%s/catalog.json.minisig.new", dir);
+		snprintf(b, n, "%s/catalog.json.minisig", dir);
+		snprintf(c, n, "%s/catalog.json.new", dir);
+		snprintf(d, n, "%s/catalog.json", dir);
+		if (rename(a, b) || rename(c, d))
+			rc = kho_error_set(KHO_EIO, "cannot replace the catalog in %s", dir);
+	}
+	free(a);
+	free(b);
+	free(c);
+	free(d);
+	return rc;
+}
+
+/* A version's index on the stick, checked against the catalog's hash: one
+ * already there that does not match (from another repository, or damaged)
+ * is fetched again. */
+static int export_index(json_t **index, kho_export_report *r, const char *from, const char *dir,
+	json_t *version)
+{
+	const char *rel = json_string_value(json_object_get(version, "index"));
+	const char *hash = json_string_value(json_object_get(version, "index_hash"));
+	int rc = sync_index_load(index, dir, rel, hash);
+	if (rc) {
+		kho_error_clear();
+		rc = fetch_into(r, from, dir, rel, rel);
+		if (!rc)
+			rc = sync_index_load(index, dir, rel, hash);
+	}
 	return rc;
 }
 
@@ -113,13 +172,17 @@ int kho_sync_export(kho_export_report *out, const char *state_path, const char *
 	const char *dir)
 {
 	*out = (kho_export_report){ 0 };
+	if (!from[0] || !dir[0])
+		return kho_error_set(KHO_EINVALID, "name the repository and the folder to write");
 	json_t *state = NULL, *catalog = NULL;
+	int lock = -1;
 	int rc = load_state(&state, state_path);
+	/* one export into a folder at a time */
+	if (!rc)
+		rc = sync_lock(&lock, dir, SYNC_REPO_LOCK, "another kho export");
 	/* the catalog as the repository has it, and its signature: the box checks them */
 	if (!rc)
-		rc = copy(out, from, dir, "catalog.json");
-	if (!rc)
-		rc = copy(out, from, dir, "catalog.json.minisig");
+		rc = refresh_catalog(out, from, dir);
 	if (!rc && (rc = sync_catalog_load(&catalog, dir, NULL, 0)) == KHO_OK && !catalog)
 		rc = kho_error_set(KHO_ENOTFOUND, "%s is not a kho repository", from);
 	/* the box's subscriptions and files */
@@ -154,11 +217,8 @@ int kho_sync_export(kho_export_report *out, const char *state_path, const char *
 		if (rc || !newest || !sync_subscribed(pack, catalog, subs, n_subs) ||
 		    json_integer_value(json_object_get(newest, "version")) <= have)
 			continue;
-		const char *rel = json_string_value(json_object_get(newest, "index"));
 		json_t *index = NULL;
-		if ((rc = copy(out, from, dir, rel)) ||
-		    (rc = sync_index_load(&index, dir, rel,
-			json_string_value(json_object_get(newest, "index_hash")))))
+		if ((rc = export_index(&index, out, from, dir, newest)))
 			break;
 		out->versions++;
 		size_t k, c;
@@ -172,7 +232,7 @@ int kho_sync_export(kho_export_report *out, const char *state_path, const char *
 				char orel[KHO_HASH_HEX_SIZE + 16];
 				snprintf(orel, sizeof orel, "objects/%.2s/%s.zst", h, h);
 				if (!rc)
-					rc = copy(out, from, dir, orel);
+					rc = copy_object(out, from, dir, orel);
 			}
 		}
 		json_decref(index);
@@ -181,5 +241,6 @@ int kho_sync_export(kho_export_report *out, const char *state_path, const char *
 	free(files);
 	json_decref(catalog);
 	json_decref(state);
+	sync_unlock(lock);
 	return rc;
 }

@@ -65,11 +65,41 @@ static int path_order(const void *x, const void *y)
 		json_string_value(json_object_get(*(json_t *const *)y, "path")));
 }
 
+/* Whether every item of `files` is an object with a string "path". */
+static bool entries_ok(json_t *files)
+{
+	size_t i;
+	json_t *f;
+	if (!json_is_array(files))
+		return false;
+	json_array_foreach(files, i, f)
+		if (!json_string_value(json_object_get(f, "path")))
+			return false;
+	return true;
+}
+
+/* A delta's shape (what is applied must not trip on a missing field; the
+ * result is checked against the signed hash anyway). */
+static bool delta_ok(json_t *delta)
+{
+	const char *format = json_string_value(json_object_get(delta, "format"));
+	json_t *removed = json_object_get(delta, "removed");
+	size_t i;
+	json_t *r;
+	if (!format || strcmp(format, "kho-pack-index-delta-1") ||
+	    !entries_ok(json_object_get(delta, "files")) || !json_is_array(removed))
+		return false;
+	json_array_foreach(removed, i, r)
+		if (!json_is_string(r))
+			return false;
+	return true;
+}
+
 char *sync_index_apply(json_t *base, json_t *delta)
 {
 	json_t *old = json_object_get(base, "files");
 	json_t *changed = json_object_get(delta, "files"), *removed = json_object_get(delta, "removed");
-	if (!json_is_array(old) || !json_is_array(changed) || !json_is_array(removed))
+	if (!entries_ok(old) || !delta_ok(delta))
 		return NULL;
 	size_t n = json_array_size(old) + json_array_size(changed);
 	json_t **items = malloc((n ? n : 1) * sizeof *items);
@@ -79,15 +109,14 @@ char *sync_index_apply(json_t *base, json_t *delta)
 		return NULL;
 	json_array_foreach(old, i, f) {
 		const char *path = json_string_value(json_object_get(f, "path"));
-		bool gone = !path || by_path(changed, path);
+		bool gone = by_path(changed, path);
 		json_array_foreach(removed, j, r)
-			gone = gone || !strcmp(json_string_value(r) ? json_string_value(r) : "", path);
+			gone = gone || !strcmp(json_string_value(r), path);
 		if (!gone)
 			items[k++] = f;
 	}
 	json_array_foreach(changed, i, f)
-		if (json_string_value(json_object_get(f, "path")))
-			items[k++] = f;
+		items[k++] = f;
 	qsort(items, k, sizeof *items, path_order);
 	json_t *files = json_array();
 	for (size_t x = 0; x < k; x++)

@@ -23,7 +23,8 @@ typedef struct kho_publish_report {
  * `repo` (created if missing) and signs its catalog with `sec`. Idempotent:
  * a version already published with the same content changes nothing; with
  * other content it is KHO_EVERSION. A catalog signed by another key is
- * KHO_ESIGNATURE (one repository, one publisher key). */
+ * KHO_ESIGNATURE (one repository, one publisher key). KHO_EBUSY while
+ * another publish, bundle or gc writes the repository (REPO/.kho-lock). */
 int kho_repo_publish(kho_publish_report *out, const char *repo, const kho_secret_key *sec,
 	const char *const *packs, size_t n_packs);
 
@@ -55,12 +56,16 @@ void kho_repo_problems_free(char **problems, size_t n);
 typedef struct kho_gc_report {
 	size_t versions_dropped;
 	uint64_t objects_removed;
+	uint64_t indexes_removed;  /* files of packs/ no kept version names */
 	uint64_t bytes_removed;
 	int64_t serial;
 } kho_gc_report;
 
 /* Keeps the newest `keep` versions of each pack in the catalog (re-signed
- * with `sec`), then removes the indexes and objects no kept version names. */
+ * with `sec`), then removes the files of packs/ (indexes, deltas) and the
+ * objects no kept version names. Holds the repository's lock
+ * (REPO/.kho-lock), as publish and bundle do: KHO_EBUSY while another
+ * holds it. */
 int kho_repo_gc(kho_gc_report *out, const char *repo, const kho_secret_key *sec, int keep);
 
 /* One rule of a bundle: packs whose id matches `pattern` (NULL: "*") and,
@@ -102,6 +107,7 @@ typedef struct kho_sync_plan {
 	kho_sync_item *items;
 	size_t n_items;
 	size_t up_to_date;       /* subscribed packs already at the newest version */
+	size_t not_offered;      /* subscribed versions whose index the source lacks (left out) */
 	uint64_t download;       /* bytes to fetch in all */
 	uint64_t disk;           /* bytes of disk the sync needs at most */
 	/* set by the caller before fetching: */
@@ -112,24 +118,38 @@ typedef struct kho_sync_plan {
 	void (*progress)(void *payload, uint64_t done, uint64_t total);
 	void *progress_payload;
 	uint64_t fetched;        /* bytes fetched by this run so far */
+	/* kept by the sync module: */
+	int lock;                /* $KHO_HOME/sync.lock, held while the plan lives */
+	bool recorded;           /* the catalog's serial is recorded as seen */
 } kho_sync_plan;
 
 /* Fetches and checks the catalog of `source` (its signature by a key the box
  * trusts: KHO_ESIGNATURE otherwise; its serial not lower than one seen
  * from that key: KHO_EVERSION otherwise), then plans the subscribed packs'
- * newest versions: the files the box lacks and the objects to fetch.
- * KHO_ENOSPACE when the disk cannot hold them — before anything is fetched. */
+ * newest versions: the files the box lacks and the objects to fetch (each
+ * counted once). A version whose index the source lacks is left out with a
+ * warning (plan->not_offered). KHO_ENOSPACE when the disk cannot hold them —
+ * before anything is fetched. The plan holds $KHO_HOME/sync.lock until it
+ * is freed: a second sync on the same box is KHO_EBUSY. An empty `source`
+ * is KHO_EINVALID. */
 int kho_sync_plan_make(kho_sync_plan **out, kho_store *store, const char *source);
 
 /* Fetches what item `i` needs (objects already fetched by an interrupted
  * sync are not fetched again), checks every object and file against its
  * hash, and builds the pack version as a folder under plan->work;
  * *pack_dir (malloc'd) names it, for kho_pack_open() and an install. Past
- * plan->until it starts no new object: KHO_ELIMIT with plan->stopped. */
+ * plan->until it starts no new object: KHO_ELIMIT with plan->stopped.
+ * The first call records the catalog's serial as seen (rollback
+ * protection), whatever happens to the rest of the sync. */
 int kho_sync_fetch(char **pack_dir, kho_sync_plan *plan, size_t i, kho_store *store);
 
-/* After the installs: records the catalog's serial as seen, and removes
- * what the sync kept under plan->work. */
+/* Checks that the pack built for item `i` is what the catalog names: its
+ * manifest's id and version (KHO_ECORRUPT otherwise). */
+int kho_sync_check_pack(const kho_sync_plan *plan, size_t i, const kho_pack *pack);
+
+/* After the installs: records the catalog as installed from, keeps it and
+ * the installed versions' indexes in $KHO_HOME/repo (for kho serve's
+ * /repo/), and removes what the sync kept under plan->work. */
 int kho_sync_finish(kho_sync_plan *plan, kho_store *store);
 void kho_sync_plan_free(kho_sync_plan *plan);
 
@@ -150,8 +170,11 @@ typedef struct kho_export_report {
  * what the box described by the state file lacks, taken from the
  * repository `from` (a folder or URL): the signed catalog as it is, the
  * indexes of the versions it will install, the objects of the files it has
- * no copy of. Files already in `dir` are kept (a stick can serve several
- * boxes). The box checks everything when it syncs from it. */
+ * no copy of. A stick can serve several boxes: objects already in `dir` are
+ * kept, as are indexes that match the catalog's hash; the catalog and its
+ * signature are always fetched again (signature first). KHO_EBUSY while
+ * another export writes `dir` (DIR/.kho-lock). The box checks everything
+ * when it syncs from it. */
 int kho_sync_export(kho_export_report *out, const char *state_path, const char *from,
 	const char *dir);
 
@@ -171,7 +194,25 @@ typedef struct kho_push_report {
 
 /* Sends every queued file to `to`/BOX_ID/NAME: an HTTP PUT when `to` is a
  * URL, a copy when it is a folder; sent files move to outbox/sent/. Files
- * that fail stay queued (the error names the first). */
+ * that fail stay queued (the error names the first). An empty `to` is
+ * KHO_EINVALID. */
 int kho_outbox_push(kho_push_report *out, kho_store *store, const char *to);
+
+/* --------------------------------- suggested subscriptions (suggest.c) */
+
+/* A pack of the box's last catalog that teachers' profiles ask for. */
+typedef struct kho_suggestion {
+	char *pack, *title;
+	char *subjects, *grades;  /* space-separated, as the catalog gives them */
+	size_t teachers;          /* teachers whose grades and subjects it has */
+} kho_suggestion;
+
+/* The packs of the last catalog synced ($KHO_HOME/repo/catalog.json) that
+ * are not installed, that no subscription pulls, and that have a subject
+ * and a grade of a teacher's profile (a profile without grades: any grade;
+ * without subjects: any subject; empty: none); most teachers first.
+ * KHO_ENOTFOUND when the box never synced. */
+int kho_sync_suggest(kho_suggestion **out, size_t *out_count, kho_store *store);
+void kho_suggestions_free(kho_suggestion *list, size_t count);
 
 #endif

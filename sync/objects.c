@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zstd.h>
@@ -47,6 +48,41 @@ int sync_make_dirs(const char *repo, const char *rel)
 	}
 	free(path);
 	return rc;
+}
+
+int sync_lock(int *fd, const char *dir, const char *name, const char *who)
+{
+	*fd = -1;
+	size_t n = strlen(dir) + strlen(name) + 2;
+	char *path = malloc(n);
+	if (!path)
+		return kho_error_set(KHO_ENOMEM, "out of memory");
+	snprintf(path, n, "%s/%s", dir, name);
+	int rc = sync_make_dirs(dir, name);
+	if (rc) {
+		free(path);
+		return rc;
+	}
+	int f = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+	if (f < 0)
+		rc = kho_error_set(KHO_EIO, "cannot open %s: %s", path, strerror(errno));
+	else if (flock(f, LOCK_EX | LOCK_NB))
+		rc = errno == EWOULDBLOCK ?
+			kho_error_set(KHO_EBUSY, "%s is running on %s (%s); try again when it has "
+				"finished", who, dir, name) :
+			kho_error_set(KHO_EIO, "cannot lock %s: %s", path, strerror(errno));
+	free(path);
+	if (rc && f >= 0)
+		close(f);
+	if (!rc)
+		*fd = f;
+	return rc;
+}
+
+void sync_unlock(int fd)
+{
+	if (fd >= 0)
+		close(fd); /* the lock goes with the last descriptor */
 }
 
 /* Writes `len` bytes to `path` through PATH.tmp, synced and renamed. */
@@ -92,6 +128,24 @@ int sync_write_file(const char *repo, const char *rel, const char *text)
 	return rc;
 }
 
+FILE *sync_open_regular(const char *path, bool nofollow)
+{
+	/* O_NONBLOCK: a FIFO (on a stick) must not block the open */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | (nofollow ? O_NOFOLLOW : 0));
+	struct stat st;
+	if (fd >= 0 && (fstat(fd, &st) || !S_ISREG(st.st_mode))) {
+		close(fd);
+		errno = EINVAL;
+		return NULL;
+	}
+	if (fd >= 0)
+		fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+	FILE *f = fd >= 0 ? fdopen(fd, "rb") : NULL;
+	if (fd >= 0 && !f)
+		close(fd);
+	return f;
+}
+
 int sync_read_file(char **out, size_t *out_len, const char *repo, const char *rel)
 {
 	*out = NULL;
@@ -100,14 +154,11 @@ int sync_read_file(char **out, size_t *out_len, const char *repo, const char *re
 	if (!path)
 		return kho_error_set(KHO_ENOMEM, "out of memory");
 	snprintf(path, n, "%s/%s", repo, rel);
-	FILE *f = fopen(path, "rb");
-	if (!f) {
-		int rc = kho_error_set(errno == ENOENT ? KHO_ENOTFOUND : KHO_EIO, "%s: %s", rel,
-			strerror(errno));
-		free(path);
-		return rc;
-	}
+	FILE *f = sync_open_regular(path, false);
 	free(path);
+	if (!f)
+		return kho_error_set(errno == ENOENT ? KHO_ENOTFOUND : KHO_EIO, "%s: %s", rel,
+			errno == EINVAL ? "not a regular file" : strerror(errno));
 	char *buf = malloc(SYNC_MAX_INDEX + 1);
 	size_t len = buf ? fread(buf, 1, SYNC_MAX_INDEX + 1, f) : 0;
 	bool err = ferror(f);

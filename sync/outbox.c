@@ -133,6 +133,8 @@ static int put_http(const char *url, const char *path)
 int kho_outbox_push(kho_push_report *out, kho_store *store, const char *to)
 {
 	*out = (kho_push_report){ 0 };
+	if (!to[0])
+		return kho_error_set(KHO_EINVALID, "no destination named (an empty --to)");
 	char id[17];
 	int rc = kho_box_id(id, store);
 	char *outbox = rc ? NULL : join(kho_store_home(store), "outbox");

@@ -19,11 +19,16 @@ int kho_repo_bundle(int64_t *serial, const char *repo, const kho_secret_key *sec
 	memcpy(pub.id, sec->id, KHO_KEY_ID_SIZE);
 	memcpy(pub.key, sec->key + 32, 32);
 	json_t *catalog = NULL;
-	int rc = sync_catalog_load(&catalog, repo, &pub, 1);
+	int lock = -1;
+	int rc = sync_lock(&lock, repo, SYNC_REPO_LOCK, "another kho publish, repo bundle or gc");
+	if (!rc)
+		rc = sync_catalog_load(&catalog, repo, &pub, 1);
 	if (!rc && !catalog)
 		rc = kho_error_set(KHO_ENOTFOUND, "%s is not a kho repository (publish a pack first)", repo);
-	if (rc)
+	if (rc) {
+		sync_unlock(lock);
 		return rc;
+	}
 	json_t *bundles = json_object_get(catalog, "bundles");
 	if (!json_is_array(bundles)) {
 		bundles = json_array();
@@ -42,6 +47,7 @@ int kho_repo_bundle(int64_t *serial, const char *repo, const kho_secret_key *sec
 	}
 	if (!rules && !found) {
 		json_decref(catalog);
+		sync_unlock(lock);
 		return kho_error_set(KHO_ENOTFOUND, "no bundle '%s' in %s", name, repo);
 	}
 	if (rules) {
@@ -60,5 +66,6 @@ int kho_repo_bundle(int64_t *serial, const char *repo, const kho_secret_key *sec
 	json_object_set_new(catalog, "created", json_integer(time(NULL)));
 	rc = sync_catalog_save(repo, catalog, sec);
 	json_decref(catalog);
+	sync_unlock(lock);
 	return rc;
 }

@@ -253,6 +253,68 @@ static int sweep_objects(kho_gc_report *out, const char *repo, const hex_set *ke
 	return KHO_OK;
 }
 
+/* The files of REPO/packs/ the catalog names: each version's index and
+ * delta, as a set. */
+static json_t *named_files(json_t *catalog)
+{
+	json_t *named = json_object();
+	size_t i, j;
+	json_t *pack, *v;
+	json_array_foreach(json_object_get(catalog, "packs"), i, pack) {
+		json_array_foreach(json_object_get(pack, "versions"), j, v) {
+			const char *index = json_string_value(json_object_get(v, "index"));
+			const char *delta = json_string_value(json_object_get(json_object_get(v, "delta"),
+				"index"));
+			if (named && index)
+				json_object_set_new(named, index, json_true());
+			if (named && delta)
+				json_object_set_new(named, delta, json_true());
+		}
+	}
+	return named;
+}
+
+/* Removes what REPO/packs/ holds that the catalog does not name: indexes and
+ * deltas of dropped versions, and what an interrupted publish left. */
+static int sweep_packs(kho_gc_report *out, const char *repo, json_t *catalog)
+{
+	json_t *named = named_files(catalog);
+	size_t n = strlen(repo) + 420;
+	char *dir = malloc(n), *path = malloc(n);
+	int rc = named && dir && path ? KHO_OK : kho_error_set(KHO_ENOMEM, "out of memory");
+	if (!rc)
+		snprintf(dir, n, "%s/packs", repo);
+	DIR *packs = rc ? NULL : opendir(dir);
+	struct dirent *p, *e;
+	while (packs && (p = readdir(packs))) {
+		if (p->d_name[0] == '.' || strlen(p->d_name) > 128)
+			continue;
+		snprintf(dir, n, "%s/packs/%.128s", repo, p->d_name);
+		DIR *d = opendir(dir);
+		while (d && (e = readdir(d))) {
+			char rel[400];
+			snprintf(rel, sizeof rel, "packs/%.128s/%s", p->d_name, e->d_name);
+			if (e->d_name[0] == '.' || json_object_get(named, rel))
+				continue;
+			snprintf(path, n, "%s/%s", repo, rel);
+			struct stat st;
+			if (lstat(path, &st) == 0 && !S_ISDIR(st.st_mode) && unlink(path) == 0) {
+				out->indexes_removed++;
+				out->bytes_removed += (uint64_t)st.st_size;
+			}
+		}
+		if (d)
+			closedir(d);
+		rmdir(dir); /* when the pack is gone altogether */
+	}
+	if (packs)
+		closedir(packs);
+	json_decref(named);
+	free(dir);
+	free(path);
+	return rc;
+}
+
 int kho_repo_gc(kho_gc_report *out, const char *repo, const kho_secret_key *sec, int keep)
 {
 	*out = (kho_gc_report){ 0 };
@@ -262,20 +324,23 @@ int kho_repo_gc(kho_gc_report *out, const char *repo, const kho_secret_key *sec,
 	memcpy(pub.id, sec->id, KHO_KEY_ID_SIZE);
 	memcpy(pub.key, sec->key + 32, 32);
 	json_t *catalog = NULL;
-	int rc = sync_catalog_load(&catalog, repo, &pub, 1);
+	int lock = -1;
+	int rc = sync_lock(&lock, repo, SYNC_REPO_LOCK, "another kho publish, repo bundle or gc");
+	if (!rc)
+		rc = sync_catalog_load(&catalog, repo, &pub, 1);
 	if (!rc && !catalog)
 		rc = kho_error_set(KHO_ENOTFOUND, "%s is not a kho repository", repo);
-	if (rc)
+	if (rc) {
+		sync_unlock(lock);
 		return rc;
+	}
 	sync_catalog_sort(catalog);
 	hex_set used = { 0 };
-	json_t *dropped = json_array(); /* indexes to remove once the new catalog is in place */
 	size_t i, j, k, c;
 	json_t *pack, *v, *f, *chunk;
 	json_array_foreach(json_object_get(catalog, "packs"), i, pack) {
 		json_t *versions = json_object_get(pack, "versions");
 		while (json_array_size(versions) > (size_t)keep) { /* oldest first */
-			json_array_append(dropped, json_object_get(json_array_get(versions, 0), "index"));
 			json_array_remove(versions, 0);
 			out->versions_dropped++;
 		}
@@ -302,22 +367,14 @@ int kho_repo_gc(kho_gc_report *out, const char *repo, const kho_secret_key *sec,
 	out->serial = json_integer_value(json_object_get(catalog, "serial"));
 	/* indexes and objects go only after the catalog that no longer names
 	 * them is in place */
-	json_t *rel;
-	json_array_foreach(rc ? NULL : dropped, i, rel) {
-		size_t n = strlen(repo) + strlen(json_string_value(rel)) + 2;
-		char *path = malloc(n);
-		if (path) {
-			snprintf(path, n, "%s/%s", repo, json_string_value(rel));
-			unlink(path);
-			free(path);
-		}
-	}
-	json_decref(dropped);
+	if (!rc)
+		rc = sweep_packs(out, repo, catalog);
 	if (!rc) {
 		qsort(used.items, used.n, sizeof *used.items, hex_cmp);
 		rc = sweep_objects(out, repo, &used);
 	}
 	free(used.items);
 	json_decref(catalog);
+	sync_unlock(lock);
 	return rc;
 }

@@ -411,12 +411,17 @@ int kho_repo_publish(kho_publish_report *out, const char *repo, const kho_secret
 	kho_public_key pub;
 	public_of(&pub, sec);
 	json_t *catalog = NULL;
+	int lock = -1;
 	int rc = sync_make_dirs(repo, "objects/x");
+	if (!rc)
+		rc = sync_lock(&lock, repo, SYNC_REPO_LOCK, "another kho publish, repo bundle or gc");
 	if (!rc && (rc = sync_catalog_load(&catalog, repo, &pub, 1)) == KHO_ESIGNATURE)
 		rc = kho_error_set(KHO_ESIGNATURE, "%s: %s (one repository, one publisher key)", repo,
 			kho_error_last());
-	if (rc)
+	if (rc) {
+		sync_unlock(lock);
 		return rc;
+	}
 	char id[KHO_KEY_ID_HEX_SIZE];
 	kho_key_id_hex(id, sec->id);
 	if (!catalog)
@@ -435,5 +440,6 @@ int kho_repo_publish(kho_publish_report *out, const char *repo, const kho_secret
 		rc = sync_catalog_save(repo, catalog, sec);
 	}
 	json_decref(catalog);
+	sync_unlock(lock);
 	return rc;
 }

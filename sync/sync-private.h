@@ -22,16 +22,34 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #define SYNC_SMALL_FILE (1u << 20)  /* files up to this size are one object */
 #define SYNC_MIN_CHUNK (16u << 10)
 #define SYNC_MAX_CHUNK (256u << 10)
 #define SYNC_ZSTD_LEVEL 19
 #define SYNC_MAX_INDEX (64u << 20)   /* bytes of an index or catalog read */
+#define SYNC_MAX_OBJECT (2u << 20)   /* bytes of an object or patch object, as stored */
 
 /* Where the next chunk of `len` bytes at `data` ends (0: more bytes are
  * needed, unless `last`, when it is the end of the file). */
 size_t sync_chunk_cut(const unsigned char *data, size_t len, bool last);
+
+/* Whether `s` is 64 lower-case hex digits (a hash as the formats write it). */
+bool sync_is_hex64(const char *s);
+/* Whether `id` is a pack id as FORMAT.md allows it (3–128 of a-z 0-9 . -,
+ * no "..", not starting with '.' or '-', not ending with '.'): safe as a
+ * folder name. */
+bool sync_pack_id_ok(const char *id);
+
+/* Takes an exclusive lock on DIR/`name` (created if missing) without
+ * waiting: *fd holds it until closed. KHO_EBUSY, naming `who`, when another
+ * process holds it. */
+int sync_lock(int *fd, const char *dir, const char *name, const char *who);
+void sync_unlock(int fd);
+/* The lock of a repository folder that publish, bundle, gc and export take
+ * while they write it. */
+#define SYNC_REPO_LOCK ".kho-lock"
 
 /* Whether `source` is an http(s):// URL (else a folder). */
 bool sync_is_url(const char *source);
@@ -63,6 +81,10 @@ int sync_patch_read(unsigned char **out, const char *dir, const char *rel, const
 
 /* Writes `text` to REPO/`rel` through a temporary file, synced, renamed. */
 int sync_write_file(const char *repo, const char *rel, const char *text);
+/* Opens `path` for reading if it is a regular file (errno EINVAL if not;
+ * with `nofollow`, ELOOP if it is a symbolic link), without blocking on a
+ * FIFO or device. */
+FILE *sync_open_regular(const char *path, bool nofollow);
 /* Reads REPO/`rel` whole (at most SYNC_MAX_INDEX bytes). */
 int sync_read_file(char **out, size_t *out_len, const char *repo, const char *rel);
 /* Makes the folders of REPO/`rel`. */

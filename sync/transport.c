@@ -33,14 +33,17 @@ bool sync_is_url(const char *source)
 typedef struct sink {
 	FILE *f;
 	uint64_t got, max;
+	bool too_large;    /* stopped at `max` */
 } sink;
 
 static size_t on_data(char *data, size_t size, size_t n, void *payload)
 {
 	sink *s = payload;
 	size_t len = size * n;
-	if (s->got + len > s->max)
+	if (s->got + len > s->max) {
+		s->too_large = true;
 		return 0; /* larger than it may be: curl stops */
+	}
 	s->got += len;
 	return fwrite(data, 1, len, s->f);
 }
@@ -57,7 +60,7 @@ static int fetch_http(const char *url, FILE *f, uint64_t offset, uint64_t max, u
 	CURL *c = curl_easy_init();
 	if (!c)
 		return kho_error_set(KHO_ENOMEM, "out of memory");
-	sink s = { f, offset, max };
+	sink s = { f, offset, max, false };
 	char err[CURL_ERROR_SIZE] = "";
 	curl_easy_setopt(c, CURLOPT_URL, url);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
@@ -88,7 +91,7 @@ static int fetch_http(const char *url, FILE *f, uint64_t offset, uint64_t max, u
 		return kho_error_set(KHO_ENOTFOUND, "%s: not found (404)", url);
 	if (cc == CURLE_RANGE_ERROR || status == 416)
 		return kho_error_set(KHO_EVERSION, "%s: the server does not resume", url);
-	if (cc == CURLE_WRITE_ERROR && s.got + 1 > max)
+	if (cc == CURLE_WRITE_ERROR && s.too_large)
 		return kho_error_set(KHO_ELIMIT, "%s: larger than %llu bytes", url,
 			(unsigned long long)max);
 	bool transient = status >= 500 || status == 408 || status == 429 ||
@@ -119,7 +122,11 @@ static int fetch_local(const char *path, FILE *f, uint64_t max, uint64_t rate)
 {
 	struct timespec t0;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	FILE *in = fopen(path, "rb");
+	/* a stick is hostile too: no symbolic link out of it, no FIFO to hang on */
+	FILE *in = sync_open_regular(path, true);
+	if (!in && (errno == ELOOP || errno == EINVAL))
+		return kho_error_set(KHO_EUNSAFE, "%s: %s", path, errno == ELOOP ?
+			"a symbolic link (refused)" : "not a regular file (refused)");
 	if (!in)
 		return kho_error_set(errno == ENOENT ? KHO_ENOTFOUND : KHO_EIO, "%s: %s", path,
 			strerror(errno));
@@ -151,11 +158,30 @@ static long stall_seconds(void)
 	return v > 0 && v < 3600 ? v : 60;
 }
 
+/* DEST.part-XXXXXXXX: where a fetch of `dest` from `source` collects its
+ * bytes. Named after the source, because only the same source serves the
+ * same bytes of an object (a neighbour box compresses it at another level
+ * than the centre): a transfer is resumed only from where it started. */
+static char *part_name(const char *dest, const char *source)
+{
+	kho_hash h;
+	char hex[KHO_HASH_HEX_SIZE];
+	kho_hash_buffer(&h, source, strlen(source));
+	kho_hash_to_hex(hex, &h);
+	size_t m = strlen(dest) + 16;
+	char *tmp = malloc(m);
+	if (tmp)
+		snprintf(tmp, m, "%s.part-%.8s", dest, hex);
+	return tmp;
+}
+
 int sync_fetch_file(const char *source, const char *rel, const char *dest, uint64_t max,
 	uint64_t rate)
 {
-	size_t n = strlen(source) + strlen(rel) + 2, m = strlen(dest) + 8;
-	char *from = malloc(n), *tmp = malloc(m);
+	if (!source[0])
+		return kho_error_set(KHO_EINVALID, "no repository named (an empty source)");
+	size_t n = strlen(source) + strlen(rel) + 2;
+	char *from = malloc(n), *tmp = part_name(dest, source);
 	if (!from || !tmp) {
 		free(from);
 		free(tmp);
@@ -165,7 +191,6 @@ int sync_fetch_file(const char *source, const char *rel, const char *dest, uint6
 	/* only objects are resumed: their content never changes under their name */
 	bool resumable = url && !strncmp(rel, "objects/", 8);
 	snprintf(from, n, "%s%s%s", source, source[strlen(source) - 1] == '/' ? "" : "/", rel);
-	snprintf(tmp, m, "%s.part", dest);
 	int rc = KHO_OK;
 	/* Over HTTP, a transfer cut off is resumed where it stopped (a Range
 	 * request from what .part holds), and tried again after 1, 2, 4 and

@@ -52,7 +52,7 @@ static int export_run(int argc, char **argv)
 		else if (opt == 'r')
 			from = optarg;
 	}
-	if (!state || !from || argc - optind != 1)
+	if (!state || !from || !from[0] || argc - optind != 1 || !argv[optind][0])
 		return cli_usage(&cmd_export, "give --for STATE, --from REPOSITORY and the folder");
 	kho_export_report r;
 	if (kho_sync_export(&r, state, from, argv[optind]))

@@ -78,7 +78,7 @@ static int push_run(int argc, char **argv)
 		if (opt == 't')
 			to = optarg;
 	}
-	if (!to || optind != argc)
+	if (!to || !to[0] || optind != argc)
 		return cli_usage(&cmd_push, "say where: --to URL or --to FOLDER");
 	kho_store *store = NULL;
 	if (cli_open(&store, NULL))

@@ -10,6 +10,7 @@
 
 #include "cli.h"
 #include "kho_sync.h"
+#include "usage.h"
 
 static int verify(const char *repo, const kho_public_key *key)
 {
@@ -110,6 +111,8 @@ static int run(int argc, char **argv)
 	long keep = 0;
 	bool json = false, remove = false;
 	int opt;
+	if (argc > 1 && !strcmp(argv[1], "report"))
+		return cmd_repo_report.run(argc - 1, argv + 1);
 	optind = 1;
 	while ((opt = getopt_long(argc, argv, "p:s:k:j", options, NULL)) != -1) {
 		int rc = cli_common_option(opt, &cmd_repo);
@@ -165,10 +168,10 @@ static int run(int argc, char **argv)
 	sodium_memzero(&sec, sizeof sec);
 	if (rc)
 		return cli_fail("repo gc");
-	printf("dropped %zu old version%s; removed %llu objects (%.1f kB); catalog serial %lld\n",
-		r.versions_dropped, r.versions_dropped == 1 ? "" : "s",
-		(unsigned long long)r.objects_removed, (double)r.bytes_removed / 1000.0,
-		(long long)r.serial);
+	printf("dropped %zu old version%s; removed %llu objects and %llu index files (%.1f kB); "
+		"catalog serial %lld\n", r.versions_dropped, r.versions_dropped == 1 ? "" : "s",
+		(unsigned long long)r.objects_removed, (unsigned long long)r.indexes_removed,
+		(double)r.bytes_removed / 1000.0, (long long)r.serial);
 	return 0;
 }
 
@@ -178,7 +181,8 @@ const kho_command cmd_repo = {
 	"       kho repo list DIR [-p PUBLIC] [--json]\n"
 	"       kho repo gc DIR --keep N -s SECRET\n"
 	"       kho repo bundle DIR NAME [--title T] [--pattern P] [--subject S]…\n"
-	"                       [--grade G]… [--lang L] [--remove] -s SECRET\n\n"
+	"                       [--grade G]… [--lang L] [--remove] -s SECRET\n"
+	"       kho repo report DIR REPORTS… [--repo REPO]   (kho repo report --help)\n\n"
 	"verify  checks the catalog's signature (with -p), every index against its\n"
 	"        hash and every object against its name; names each file that is\n"
 	"        missing or altered; exit code 1 if any\n"

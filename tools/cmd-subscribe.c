@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "kho_sync.h"
 
 static int subscribe_run(int argc, char **argv)
 {
@@ -79,14 +80,45 @@ static int unsubscribe_run(int argc, char **argv)
 	return status;
 }
 
+/* kho subscriptions --suggest: what teachers' profiles ask for. */
+static int suggest(kho_store *store, bool json)
+{
+	kho_suggestion *s = NULL;
+	size_t n = 0;
+	if (kho_sync_suggest(&s, &n, store))
+		return cli_fail("subscriptions --suggest");
+	if (json) {
+		json_t *arr = json_array();
+		for (size_t i = 0; i < n; i++)
+			json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:s, s:I}", "pack",
+				s[i].pack, "title", s[i].title, "subjects", s[i].subjects, "grades",
+				s[i].grades, "teachers", (json_int_t)s[i].teachers));
+		json_t *root = json_pack("{s:o}", "suggestions", arr);
+		json_dumpf(root, stdout, JSON_INDENT(2));
+		fputc('\n', stdout);
+		json_decref(root);
+	} else if (!n) {
+		printf("Nothing to suggest: the packs of the last catalog for the grades and\n"
+			"subjects in teachers' profiles are subscribed to already.\n");
+	} else {
+		for (size_t i = 0; i < n; i++)
+			printf("%-28s %s  (grades %s; for %zu teacher%s)\n", s[i].pack, s[i].title,
+				s[i].grades, s[i].teachers, s[i].teachers == 1 ? "" : "s");
+		printf("Subscribe with kho subscribe ID…, or accept them in the app.\n");
+	}
+	kho_suggestions_free(s, n);
+	return 0;
+}
+
 static int subscriptions_run(int argc, char **argv)
 {
 	static const struct option options[] = {
 		{ "json", no_argument, NULL, 'j' },
+		{ "suggest", no_argument, NULL, 's' },
 		CLI_COMMON_OPTIONS,
 		{ 0 },
 	};
-	bool json = false;
+	bool json = false, suggested = false;
 	int opt;
 	optind = 1;
 	while ((opt = getopt_long(argc, argv, "j", options, NULL)) != -1) {
@@ -95,10 +127,17 @@ static int subscriptions_run(int argc, char **argv)
 			return rc;
 		if (opt == 'j')
 			json = true;
+		else if (opt == 's')
+			suggested = true;
 	}
 	kho_store *store = NULL;
 	if (cli_open(&store, NULL))
 		return 1;
+	if (suggested) {
+		int status = suggest(store, json);
+		kho_store_free(store);
+		return status;
+	}
 	kho_subscription *subs = NULL;
 	size_t n = 0;
 	int status = kho_store_subscriptions(&subs, &n, store) ? cli_fail("subscriptions") : 0;
@@ -146,5 +185,8 @@ const kho_command cmd_unsubscribe = {
 
 const kho_command cmd_subscriptions = {
 	"subscriptions", subscriptions_run, "list what kho sync pulls",
-	"usage: kho subscriptions [--json]\n",
+	"usage: kho subscriptions [--json]\n"
+	"       kho subscriptions --suggest [--json]\n\n"
+	"--suggest lists the packs of the last catalog synced that teachers' profiles\n"
+	"(grades and subjects taught) ask for and that no subscription pulls yet.\n",
 };

@@ -43,6 +43,9 @@ static void print_plan(const kho_sync_plan *p)
 		printf(": %zu of %zu files to fetch, %.1f kB to download  (%s)\n", it->files_needed,
 			it->files, (double)it->download / 1000.0, it->title);
 	}
+	if (p->not_offered)
+		printf("%zu subscribed pack version%s not offered by this source (left for another)\n",
+			p->not_offered, p->not_offered == 1 ? "" : "s");
 	printf("%zu pack%s to install or update, %zu up to date; %.1f kB to download, "
 		"up to %.1f MB of disk\n", p->n_items, p->n_items == 1 ? "" : "s", p->up_to_date,
 		(double)p->download / 1000.0, (double)p->disk / 1e6);
@@ -119,7 +122,7 @@ static int run(int argc, char **argv)
 		else if (opt == 'u' && !parse_until(optarg, &until))
 			return cli_usage(&cmd_sync, "--until takes a time of day: HH:MM");
 	}
-	if (!from || optind != argc)
+	if (!from || !from[0] || optind != argc)
 		return cli_usage(&cmd_sync, "name the repository: --from FOLDER or --from URL");
 	kho_store *store = NULL;
 	kho_index *index = NULL;
@@ -147,6 +150,9 @@ static int run(int argc, char **argv)
 			fputs("\r\033[K", stderr);
 		if (!rc)
 			rc = kho_pack_open(&pack, dir);
+		/* what the catalog names, and nothing else, installs under its name */
+		if (!rc)
+			rc = kho_sync_check_pack(plan, i, pack);
 		/* the catalog's signature covers the index, which covers every file */
 		if (!rc)
 			rc = kho_pack_set_signer(pack, plan->key_id);
@@ -184,7 +190,7 @@ const kho_command cmd_sync = {
 	"fetches only the files this box does not hold and installs the newest\n"
 	"version of each subscribed pack (kho subscribe), one pack at a time, each\n"
 	"either completely or not at all. An interrupted sync keeps what it fetched\n"
-	"and continues from there the next time.\n\n"
+	"and continues from there the next time. One sync runs at a time on a box.\n\n"
 	"  --from FOLDER|URL  the repository: a folder (a USB stick) or http(s)://…\n"
 	"  --dry-run          only print the plan\n"
 	"  --max-rate RATE    at most RATE bytes per second: 250K, 2M (2 Mbit/s is 250K)\n"

@@ -10,13 +10,14 @@
 #endif
 
 #include "cli.h"
+#include "usage.h"
 
 static const kho_command *const commands[] = {
 	&cmd_import, &cmd_list, &cmd_remove, &cmd_search, &cmd_serve, &cmd_keygen, &cmd_pack,
 	&cmd_publish, &cmd_repo, &cmd_trust, &cmd_subscribe, &cmd_unsubscribe,
 	&cmd_subscriptions, &cmd_sync, &cmd_rollback, &cmd_gc,
-	&cmd_state, &cmd_export, &cmd_outbox, &cmd_push, &cmd_user,
-	&cmd_backup, &cmd_restore,
+	&cmd_state, &cmd_export, &cmd_outbox, &cmd_push, &cmd_user, &cmd_collection,
+	&cmd_backup, &cmd_restore, &cmd_usage,
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 

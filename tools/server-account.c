@@ -19,6 +19,7 @@
 
 #include "cli.h"
 #include "server.h"
+#include "usage.h"
 
 #define SESSION_SECONDS (14 * 24 * 3600)
 #define MAX_FAILURES 5          /* failed sign-ins per address per minute */
@@ -181,6 +182,8 @@ static enum MHD_Result favourites(server_request *r, server_box *box, const kho_
 		kho_lesson_info_free(info);
 		if (!rc)
 			rc = kho_store_favourite_add(box->store, u->id, pack, lesson);
+		if (!rc)
+			server_usage_favourite(r, box, u, pack, lesson);
 		json_decref(in);
 		if (rc == KHO_EINVALID)
 			return server_send_error(r, 400, "send {\"pack\": …, \"lesson\": …}");
@@ -297,6 +300,12 @@ enum MHD_Result server_account(server_request *r, const char *home, const char *
 		res = history(r, box, u);
 	else if (!strcmp(p, "favourites") || !strncmp(p, "favourites/", 11))
 		res = favourites(r, box, u, p[10] == '/' ? p + 11 : "");
+	else if (under(p, "collections"))
+		res = server_collections(r, box, u, under(p, "collections"));
+	else if (!strcmp(p, "home"))
+		res = server_home(r, box, u);
+	else if (under(p, "school"))
+		res = server_school(r, box, u, under(p, "school"));
 	else
 		res = server_send_error(r, 404, "no such API (see docs/api.md)");
 	kho_user_free(u);

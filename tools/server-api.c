@@ -12,6 +12,7 @@
 
 #include "cli.h"
 #include "server.h"
+#include "usage.h"
 
 #define MAX_QUERY 1000   /* bytes of q */
 #define MAX_PARAM 200    /* bytes of any other text parameter */
@@ -41,8 +42,7 @@ static bool int_arg(server_request *r, const char *key, long min, long max, long
 	return cli_parse_int(v, min, max, out);
 }
 
-/* The "/lesson/PACK/LESSON" address of a lesson in the app. */
-static json_t *lesson_url(const char *pack, const char *lesson)
+json_t *server_lesson_url(const char *pack, const char *lesson)
 {
 	size_t n = strlen(pack) + strlen(lesson) + 16;
 	char *url = malloc(n);
@@ -153,6 +153,8 @@ static enum MHD_Result search(server_request *r, const char *home, bool suggest)
 	int rc = kho_index_search(&res, box->index, &q);
 	if (!rc && u && suggest)
 		rc = recent_first(res, box->store, u->id);
+	if (!rc && !suggest)
+		server_usage_search(r, box, u, &q, res);
 	kho_user_free(u);
 	q.limit = shown;
 	if (rc) {
@@ -187,7 +189,7 @@ static json_t *neighbour(const char *pack, const kho_lesson_ref *ref)
 	if (!ref->lesson)
 		return json_null();
 	return json_pack("{s:s, s:s, s:o}", "lesson", ref->lesson, "title", ref->title, "url",
-		lesson_url(pack, ref->lesson));
+		server_lesson_url(pack, ref->lesson));
 }
 
 /* /api/lessons/PACK/LESSON */
@@ -203,6 +205,7 @@ static enum MHD_Result lesson(server_request *r, const char *home, const char *r
 	kho_lesson_info *info = NULL;
 	if (!box || kho_store_lesson(&info, box->store, pack, slash + 1))
 		return server_send_failure(r);
+	server_usage_open(r, box, info->pack, info->lesson);
 	char *href = url_path_escape(info->href);
 	size_t n = strlen(info->pack) + (href ? strlen(href) : 0) + 48;
 	char *file = href ? malloc(n) : NULL;
@@ -219,7 +222,7 @@ static enum MHD_Result lesson(server_request *r, const char *home, const char *r
 		"subjects", split_words(info->subjects, false),
 		"grades", split_words(info->grades, true), "file", file,
 		"prev", neighbour(info->pack, &info->prev), "next", neighbour(info->pack, &info->next),
-		"url", lesson_url(info->pack, info->lesson), "signed_by", info->signed_by) : NULL;
+		"url", server_lesson_url(info->pack, info->lesson), "signed_by", info->signed_by) : NULL;
 	if (!file)
 		json_decref(unit);
 	free(file);
@@ -246,7 +249,7 @@ static json_t *units_json(const kho_browse_unit *u, size_t n)
 		for (size_t j = 0; j < u[i].n_lessons; j++)
 			json_array_append_new(lessons, json_pack("{s:s, s:s, s:o}",
 				"lesson", u[i].lessons[j].lesson, "title", u[i].lessons[j].title,
-				"url", lesson_url(u[i].pack, u[i].lessons[j].lesson)));
+				"url", server_lesson_url(u[i].pack, u[i].lessons[j].lesson)));
 		json_array_append_new(list, json_pack("{s:s, s:s?, s:s?, s:o}", "pack", u[i].pack,
 			"unit", u[i].unit_id, "title", u[i].title, "lessons", lessons));
 	}

@@ -30,7 +30,7 @@
 #define MEMORY_PER_CONNECTION (64 * 1024) /* request line and headers fit in it */
 #define MAX_URI 4096             /* bytes of a request's URI */
 #define STOP_WAIT 10.0           /* seconds a stop waits for requests in flight */
-#define MAX_BODY 4096            /* bytes of a request body (POST to /api/ only) */
+#define MAX_BODY 65536           /* bytes of a request body (POST to /api/ only) */
 
 /* Words searched once in each box before teachers do (kho_index_common_words). */
 #define WARM_WORDS 32
@@ -52,7 +52,7 @@ typedef struct request_state {
 	bool too_long;
 	bool called;    /* the handler has seen it once */
 	bool too_big;   /* a body over MAX_BODY arrived */
-	char body[MAX_BODY + 1];
+	char *body;     /* malloc'd as it arrives (at most MAX_BODY), or NULL */
 	server_request r;
 } request_state;
 
@@ -441,6 +441,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		if (!api_write || r->body_len + *upload_size > MAX_BODY)
 			st->too_big = true;
 		else {
+			char *grown = realloc(st->body, r->body_len + *upload_size + 1);
+			if (!grown)
+				return MHD_NO;
+			st->body = grown;
 			memcpy(st->body + r->body_len, upload_data, *upload_size);
 			r->body_len += *upload_size;
 			st->body[r->body_len] = '\0';
@@ -452,7 +456,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	r->cfg = s->cfg;
 	r->path = url;
 	r->method = st->method;
-	r->body = st->body;
+	r->body = st->body ? st->body : "";
 	r->head = !strcmp(method, MHD_HTTP_METHOD_HEAD);
 	snprintf(st->method, sizeof st->method, "%s", method);
 	const char *length = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
@@ -486,7 +490,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		return server_send(r, 405, resp);
 	}
 	if ((body && !body_ok) || st->too_big)
-		return server_send_error(r, 413, api_write ? "a request body is at most 4096 bytes of "
+		return server_send_error(r, 413, api_write ? "a request body is at most 64 KiB of "
 			"JSON" : "requests to the box carry no body");
 	if (!clean_text(url, strlen(url)))
 		return server_send_error(r, 400, "the address is not valid UTF-8 text");
@@ -551,6 +555,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 			(unsigned long long)r->bytes, (kho_log_clock() - st->started) * 1e3,
 			why == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " (not completed)");
 	}
+	free(st->body);
 	free(st);
 	*con_cls = NULL;
 }

@@ -103,12 +103,23 @@ unsigned char *server_gzip(const void *data, size_t len, size_t *out_len);
 
 /* server-api.c: answers a path under /api/. */
 enum MHD_Result server_api(server_request *r, const char *home);
+/* The "/lesson/PACK/LESSON" address of a lesson in the app, as JSON. */
+struct json_t *server_lesson_url(const char *pack, const char *lesson);
 
 /* server-account.c: what needs a teacher's session — sign-in, sign-out, the
  * signed-in teacher, favourites, history, collections, home page, school:
  * `p` is the path after /api/, one for which server_is_account_path(). */
 bool server_is_account_path(const char *p);
 enum MHD_Result server_account(server_request *r, const char *home, const char *p);
+/* server-collections.c: /api/collections…, `rest` the path after it ("",
+ * "ID", "ID/items", "ID/export", "ID/outbox"), for the signed-in `u`. */
+enum MHD_Result server_collections(server_request *r, server_box *box, const kho_user *u,
+	const char *rest);
+/* server-home.c: GET /api/home, the signed-in teacher's home page. */
+enum MHD_Result server_home(server_request *r, server_box *box, const kho_user *u);
+/* server-school.c: /api/school/…, `rest` the path after it; admins only. */
+enum MHD_Result server_school(server_request *r, server_box *box, const kho_user *u,
+	const char *rest);
 /* The client's address as text ("" when unknown). */
 void server_client_ip(server_request *r, char out[48]);
 /* The signed-in teacher (free with kho_user_free) and the session's CSRF

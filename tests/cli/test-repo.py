@@ -136,4 +136,38 @@ check([(v["pack"], v["version"]) for v in listing["versions"]] == [("test.mini",
       and listing["serial"] > 4, "after gc: %r" % listing)
 rc, out, err = kho(home, "repo", "list", os.path.join(work, "nothing"))
 check(rc == 1 and "not a kho repository" in err, "list of a folder that is no repository")
+
+# --- gc also removes the indexes and deltas no kept version names, and what a killed
+# publish left in packs/
+repo3 = os.path.join(work, "repo3")
+for version in (1, 2, 3):
+    pack = copy_pack(toan, "toan-gc-%d" % version)
+    set_version(pack, version)
+    open(os.path.join(pack, "lessons", lessons[5]), "a", encoding="utf-8").write("<p>%d</p>" % version)
+    rc, out, err = kho(home, "publish", "--repo", repo3, "-s", sec, pack)
+    check(rc == 0, "publish version %d: %s" % (version, err))
+tdir = os.path.join(repo3, "packs", "vn.kho.toan-5")
+check(sorted(os.listdir(tdir)) == ["1.json", "2.from-1.json", "2.json", "3.from-2.json", "3.json"],
+      "three versions, two deltas: %r" % sorted(os.listdir(tdir)))
+os.makedirs(os.path.join(repo3, "packs", "gone.pack"))
+open(os.path.join(repo3, "packs", "gone.pack", "1.json"), "w").write("{}")
+open(os.path.join(tdir, "4.json.tmp"), "w").write("{")
+rc, out, err = kho(home, "repo", "gc", repo3, "--keep", "1", "-s", sec)
+check(rc == 0 and "dropped 2 old versions" in out and "5 index files" in out, "gc: " + out + err)
+check(sorted(os.listdir(tdir)) == ["3.from-2.json", "3.json"], "what the kept version names stays: %r" % sorted(os.listdir(tdir)))
+check(not os.path.exists(os.path.join(repo3, "packs", "gone.pack")), "a pack the catalog does not name is gone")
+rc, out, err = kho(home, "repo", "verify", repo3, "-p", pub)
+check(rc == 0, "and the repository verifies: " + err)
+
+# --- one writer at a time: publish, bundle and gc share the repository's lock
+import fcntl
+lock = open(os.path.join(repo3, ".kho-lock"), "w")
+fcntl.flock(lock, fcntl.LOCK_EX)
+for args in (("publish", "--repo", repo3, "-s", sec, media2), ("repo", "gc", repo3, "--keep", "1", "-s", sec),
+             ("repo", "bundle", repo3, "all", "-s", sec)):
+    rc, out, err = kho(home, *args)
+    check(rc == 1 and "another kho publish, repo bundle or gc" in err, "%s while another writes: %s" % (args[0:2], err))
+lock.close()
+rc, out, err = kho(home, "publish", "--repo", repo3, "-s", sec, media2)
+check(rc == 0, "then it writes: " + err)
 done()

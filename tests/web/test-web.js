@@ -849,6 +849,327 @@ async function accountPages(use) {
   assertClean(page);
 }
 
+/* ---- collections, the signed-in home page and the administrator's suggestions ---- */
+
+const HOA = { name: 'co.hoa', password: 'tuan-12-lop-5A!' };
+const MINH = { name: 'thay.minh', password: 'lop-6B-toan-hoc!' };
+const ADMIN = { name: 'hieu.truong', password: 'quan-li-may-kho!' };
+const COLLECTION = 'Tuần 12 – Lớp 5A';
+let collectionId = 0;
+
+async function signInAs(page, who) {
+  await page.goto(base + 'signin');
+  await page.waitForSelector('#signin-form');
+  await page.fill('#signin-name', who.name);
+  await page.fill('#signin-password', who.password);
+  await page.click('#signin-submit');
+  await page.waitForSelector('#sign-out:not([hidden])');
+  await waitReady(page);
+}
+
+function focusedId(page) {
+  return page.evaluate(() => document.activeElement.id);
+}
+
+async function collections(use) {
+  const page = await newPage(DESKTOP, { acceptDownloads: true });
+  use(page);
+  await signInAs(page, HOA);
+  await page.fill('#q', 'phan so');
+  await page.press('#q', 'Enter');
+  await waitResults(page, 'phan so');
+  const results = await resultsOf(page);
+  check(results.length >= 2, 'fewer than two results for "phan so"');
+  const [first, second] = results;
+  /* The first lesson, into a new collection. */
+  await page.click('[data-test="result"] >> nth=0 >> .result-title a');
+  await waitTitle(page, first.title);
+  await page.waitForSelector('#collect-button');
+  check(await page.getAttribute('#collect-button', 'aria-expanded') === 'false', 'the collection panel is open at first');
+  await page.click('#collect-button');
+  await page.waitForSelector('#collect-form');
+  check(await page.isVisible('#collect-name') && await page.isHidden('#collect-pick'),
+    'a teacher without collections is not simply asked for a name');
+  check(await focusedId(page) === 'collect-name', 'the focus is not in the name field');
+  check((await page.textContent('label[for="collect-name"]')).trim().length > 0, 'the name field has no label');
+  await page.click('#collect-submit');
+  await page.waitForFunction(() => /Hãy đặt tên/.test(document.getElementById('collect-note').textContent));
+  await page.fill('#collect-name', COLLECTION);
+  await shot(page, 'collection-new-from-lesson');
+  await page.click('#collect-submit');
+  await page.waitForSelector('#collect-link');
+  check((await page.textContent('#collect-note')).includes('Đã thêm vào “' + COLLECTION + '”'),
+    'no "added" message: ' + await page.textContent('#collect-note'));
+  collectionId = Number((await page.getAttribute('#collect-link', 'href')).split('/').pop());
+  check(collectionId > 0, 'the link to the collection is ' + await page.getAttribute('#collect-link', 'href'));
+  await shot(page, 'collection-first-lesson-added');
+  /* The second result, into the same one (chosen already), once only. */
+  await page.click('#back-link');
+  await waitResults(page, 'phan so');
+  await page.click('[data-test="result"] >> nth=1 >> .result-title a');
+  await waitTitle(page, second.title);
+  await page.click('#collect-button');
+  await page.waitForSelector('#collect-choice');
+  await page.keyboard.press('Escape');
+  check(await page.isHidden('#collect-panel') && await focusedId(page) === 'collect-button', 'Escape did not close the panel');
+  await page.keyboard.press('Enter');
+  await page.waitForSelector('#collect-choice');
+  check(await focusedId(page) === 'collect-choice', 'the focus is not on the choice of collection');
+  check(await page.inputValue('#collect-choice') === String(collectionId), 'the new collection is not chosen');
+  check(await page.isHidden('#collect-new'), 'a name is asked for although a collection is chosen');
+  await page.click('#collect-submit');
+  await page.waitForFunction(() => /Đã thêm vào/.test(document.getElementById('collect-note').textContent));
+  await page.click('#collect-submit');
+  await page.waitForFunction(() => /đã có trong/.test(document.getElementById('collect-note').textContent));
+  await shot(page, 'collection-second-lesson-added');
+  /* The collection's page: both lessons in order. */
+  await page.click('#collect-link');
+  await page.waitForSelector('#collection-items');
+  check(new URL(page.url()).pathname === '/me/collections/' + collectionId, 'the collection is at ' + page.url());
+  check((await page.textContent('#collection-name')) === COLLECTION, 'the heading is not the collection\'s name');
+  const titles = () => page.$$eval('#collection-items .col-title', (els) => els.map((e) => e.textContent));
+  check(JSON.stringify(await titles()) === JSON.stringify([first.title, second.title]), 'the collection holds ' + await titles());
+  check(await page.isDisabled('[data-move="-1"][data-index="0"]'), 'the first lesson can move up');
+  await shot(page, 'collection-page', true);
+  /* Reorder with the keyboard: the first lesson down; the focus follows it. */
+  await page.focus('[data-move="1"][data-index="0"]');
+  await page.keyboard.press('Enter');
+  await page.waitForFunction((t) => {
+    const a = document.querySelector('#collection-items .col-title');
+    return a && a.textContent === t && document.getElementById('main').getAttribute('data-state') === 'ready';
+  }, second.title);
+  const f = await page.evaluate(() => [document.activeElement.getAttribute('data-move'), document.activeElement.getAttribute('data-index')]);
+  check(f[1] === '1', 'the focus did not follow the lesson moved: ' + f);
+  check((await page.textContent('#collection-note')).includes('vị trí 2'), 'no note about the move');
+  const c = (await apiIn(page, '/api/collections/' + collectionId)).json;
+  check(c.items.map((i) => i.lesson).join() === [second.lesson, first.lesson].join(), 'the order saved is ' + JSON.stringify(c.items));
+  await shot(page, 'collection-reordered', true);
+  /* Download it as a pack: a zip of a few kB. */
+  const [dl] = await Promise.all([page.waitForEvent('download'), page.click('#collection-download')]);
+  const bytes = fs.readFileSync(await dl.path());
+  check(bytes.slice(0, 2).toString('latin1') === 'PK', 'the export is not a zip: ' + bytes.slice(0, 8).toString('hex'));
+  check(bytes.length > 500 && bytes.length < 1024 * 1024, 'the export is ' + bytes.length + ' bytes');
+  check(/\.kho$/.test(dl.suggestedFilename()), 'the export is named ' + dl.suggestedFilename());
+  console.log('# the collection\'s export is ' + bytes.length + ' bytes: ' + dl.suggestedFilename());
+  /* Send it to the centre. */
+  await page.click('#send-centre');
+  await page.waitForFunction(() => /hộp thư đi/.test(document.getElementById('send-note').textContent));
+  await shot(page, 'collection-sent-to-centre', true);
+  assertClean(page);
+}
+
+async function sharing(use) {
+  check(collectionId > 0, 'the collection scenario made no collection');
+  const other = await newPage(DESKTOP);
+  use(other);
+  const owner = await newPage(DESKTOP);
+  try {
+    await signInAs(other, MINH);
+    const list = (await apiIn(other, '/api/collections')).json.collections;
+    check(!list.some((c) => c.id === collectionId), 'another teacher lists a private collection');
+    await other.goto(base + 'me/collections/' + collectionId);
+    await other.waitForSelector('#error');
+    check((await other.textContent('#error')).includes('Không có bộ sưu tập này'), 'a private collection does not say it is not there');
+    await shot(other, 'collection-private-to-others');
+    /* Its owner shares it. */
+    await signInAs(owner, HOA);
+    await owner.goto(base + 'me/collections/' + collectionId);
+    await owner.waitForSelector('#share-toggle');
+    check(await owner.getAttribute('#share-toggle', 'aria-pressed') === 'false', 'the collection is shared at first');
+    await owner.click('#share-toggle');
+    await owner.waitForSelector('#share-toggle[aria-pressed="true"]');
+    check(await focusedId(owner) === 'share-toggle', 'the focus left the share button');
+    await shot(owner, 'collection-shared', true);
+    /* Now the other teacher sees it, with its owner, and can only read it. */
+    await other.goto(base + 'me/collections');
+    await other.waitForSelector('#shared-collections');
+    const row = await other.textContent('#shared-collections li[data-id="' + collectionId + '"]');
+    check(row.includes(COLLECTION) && row.includes('của ' + HOA.name), 'the shared collection reads ' + row);
+    await shot(other, 'collections-shared-by-others');
+    await other.click('#shared-collections li[data-id="' + collectionId + '"] a');
+    await other.waitForSelector('#read-only');
+    check(await other.locator('[data-move], [data-remove-item], #send-centre, #share-toggle, #delete-collection, #rename-form').count() === 0,
+      'a collection of another teacher can be changed');
+    check(await other.locator('#collection-items li').count() === 2, 'the shared collection does not show its two lessons');
+    check(await other.isVisible('#collection-download'), 'a shared collection cannot be downloaded');
+    await shot(other, 'collection-read-only', true);
+    /* Make, rename and delete another one (with a question first). */
+    await owner.goto(base + 'me/collections');
+    await owner.waitForSelector('#new-collection-form');
+    await owner.fill('#new-collection-name', 'Nháp');
+    await owner.press('#new-collection-name', 'Enter');
+    await owner.waitForSelector('#collection-empty');
+    await owner.fill('#rename-input', 'Nháp ôn tập');
+    await owner.press('#rename-input', 'Enter');
+    await owner.waitForFunction(() => document.getElementById('collection-name').textContent === 'Nháp ôn tập');
+    check(await focusedId(owner) === 'rename-input', 'the focus left the name field');
+    await owner.click('#delete-collection');
+    await owner.waitForSelector('#delete-confirm:not([hidden])');
+    check(await focusedId(owner) === 'delete-no', 'the question does not offer "cancel" first');
+    await shot(owner, 'collection-delete-question', true);
+    await owner.keyboard.press('Enter');
+    await owner.waitForSelector('#delete-confirm[hidden]', { state: 'attached' });
+    check(await focusedId(owner) === 'delete-collection', 'cancel did not return to the delete button');
+    await owner.click('#delete-collection');
+    await owner.click('#delete-yes');
+    await owner.waitForSelector('#my-collections');
+    check(new URL(owner.url()).pathname === '/me/collections', 'after deleting, the page is ' + owner.url());
+    const names = await owner.$$eval('#my-collections a', (els) => els.map((a) => a.textContent));
+    check(names.join() === COLLECTION, 'the collections left are ' + names);
+    await shot(owner, 'collections-after-delete');
+    assertClean(other, /status of 404/);
+    assertClean(owner);
+  } finally {
+    await owner.context().close().catch(() => {});
+  }
+}
+
+async function signedInHome(use) {
+  const page = await newPage(DESKTOP);
+  use(page);
+  const homeCalls = [];
+  page.on('request', (r) => {
+    if (/\/api\/(home|history)$/.test(r.url())) homeCalls.push(new URL(r.url()).pathname);
+  });
+  await page.goto(base);
+  await page.waitForSelector('#home-subject-list');
+  await waitAccountKnown(page);
+  check(await page.isHidden('#personal'), 'an anonymous reader sees personal sections');
+  check(homeCalls.length === 0, 'anonymous home asked for ' + homeCalls);
+  await signInAs(page, MINH);
+  const lesson = (await getJSON(base + 'api/lessons/vn.kho.toan-5/bai-01')).json;
+  const next = (await getJSON(base + 'api/lessons/vn.kho.toan-5/' + lesson.next.lesson)).json;
+  check(next.next, 'vn.kho.toan-5 has fewer than three lessons in a unit');
+  await page.goto(base + 'lesson/vn.kho.toan-5/bai-01');
+  await waitTitle(page, lesson.title);
+  await page.click('#next-lesson');
+  await waitTitle(page, next.title);
+  await page.waitForFunction(() => fetch('/api/history').then((r) => r.json()).then((j) => j.history.length >= 2));
+  homeCalls.length = 0;
+  await page.click('#home-link');
+  await page.waitForSelector('#home-continue');
+  check(homeCalls.join() === '/api/home', 'the home page made ' + (homeCalls.join() || 'no') + ' requests, not one GET /api/home');
+  const cont = await page.$$eval('#home-continue-list a', (els) => els.map((a) => a.textContent));
+  check(cont[0] === next.title && cont[1] === lesson.title, 'Continue shows ' + cont);
+  check((await page.textContent('#continue-link')) === next.title, '#continue-link is not the lesson opened last');
+  await page.waitForSelector('#home-next');
+  const nextRow = await page.textContent('#home-next-list li');
+  check(nextRow.includes(next.next.title) && nextRow.includes('Sau bài “' + next.title + '”'), 'Next shows ' + nextRow);
+  for (const s of await page.$$('#personal section')) {
+    check(await s.$$eval('li', (els) => els.length) > 0, 'a section with no lessons is shown');
+  }
+  if (await page.locator('#home-popular').count()) {
+    check(/giáo viên/.test(await page.textContent('#home-popular-list')), 'Popular does not say how many teachers');
+  }
+  check(await page.isVisible('#home-subject-list'), 'the subjects went from the signed-in home page');
+  await shot(page, 'home-signed-in', true);
+  await page.click('#lang-switch');
+  await page.waitForFunction(() => /Continue/.test((document.getElementById('home-continue-heading') || {}).textContent || ''));
+  await shot(page, 'home-signed-in-english', true);
+  await page.click('#lang-switch');
+  await page.waitForFunction(() => document.documentElement.lang === 'vi');
+  await page.click('#home-next-list a');
+  await waitTitle(page, next.next.title);
+  assertClean(page);
+}
+
+async function phoneCollections(use) {
+  check(collectionId > 0, 'the collection scenario made no collection');
+  const page = await newPage(PHONE, { deviceScaleFactor: 2, isMobile: true, hasTouch: true });
+  use(page);
+  await signInAs(page, HOA);
+  await page.goto(base);
+  await page.waitForSelector('#home-continue');
+  await noHorizontalScroll(page, 'home, signed in');
+  await shot(page, 'phone-home-signed-in', true);
+  await page.goto(base + 'me');
+  await page.waitForSelector('#profile-form');
+  check(await page.locator('#school-panel').count() === 0, 'a teacher sees the administrator\'s suggestions');
+  await page.tap('#me-collections');
+  await page.waitForSelector('#my-collections');
+  await noHorizontalScroll(page, '/me/collections');
+  await shot(page, 'phone-collections', true);
+  await page.tap('#my-collections li[data-id="' + collectionId + '"] a');
+  await page.waitForSelector('#collection-items');
+  await noHorizontalScroll(page, 'a collection');
+  await shot(page, 'phone-collection', true);
+  await page.tap('#collection-items a');
+  await page.waitForSelector('#collect-button');
+  await page.tap('#collect-button');
+  await page.waitForSelector('#collect-form');
+  await noHorizontalScroll(page, 'a lesson, adding to a collection');
+  await shot(page, 'phone-add-to-collection');
+  assertClean(page);
+}
+
+/* A repository with a pack the box lacks (test.mini, Toán 5) and one it subscribes to, so
+   that a sync installs something and keeps the catalog (sync/suggest.c reads it). */
+function syncBox() {
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'kho-web-repo-'));
+  const run = (args) => {
+    const r = cp.spawnSync(kho, args, { encoding: 'utf8' });
+    if (r.status !== 0) throw new Error('kho ' + args.join(' ') + ' failed (' + r.status + '): ' + r.stderr);
+    return r.stdout;
+  };
+  try {
+    const extra = path.join(work, 'extra');
+    fs.mkdirSync(path.join(extra, 'lessons'), { recursive: true });
+    fs.writeFileSync(path.join(extra, 'manifest.xml'), '<?xml version="1.0" encoding="UTF-8"?>\n' +
+      '<pack xmlns="urn:kho:pack:1" id="test.web-extra" version="1" xml:lang="vi">\n' +
+      '  <title>Gói thử cập nhật</title>\n  <subject>tin-hoc</subject>\n  <grade>12</grade>\n' +
+      '  <lesson id="thu" href="lessons/thu.html"><title>Bài thử cập nhật</title></lesson>\n</pack>\n');
+    fs.writeFileSync(path.join(extra, 'lessons', 'thu.html'), '<!DOCTYPE html>\n<html lang="vi"><head><meta charset="utf-8">' +
+      '<title>Bài thử cập nhật</title></head><body><h1>Bài thử cập nhật</h1><p>Một bài để thử.</p></body></html>\n');
+    const key = path.join(work, 'p.key');
+    const pub = path.join(work, 'p.pub');
+    const repo = path.join(work, 'repo');
+    run(['--home', path.join(work, 'author'), 'keygen', '-s', key, '-p', pub, '--no-passphrase']);
+    run(['--home', path.join(work, 'author'), 'publish', '--repo', repo, '-s', key,
+      path.join(__dirname, '..', 'data', 'packs', 'mini'), extra]);
+    run(['--home', home, 'trust', 'add', pub]);
+    run(['--home', home, 'subscribe', 'test.web-extra']);
+    run(['--home', home, 'sync', '--from', repo]);
+  } finally {
+    fs.rmSync(work, { recursive: true, force: true });
+  }
+}
+
+async function school(use) {
+  const page = await newPage(DESKTOP);
+  use(page);
+  await signInAs(page, ADMIN);
+  await page.goto(base + 'me');
+  await page.waitForSelector('#school-panel');
+  await page.waitForSelector('#not-synced');
+  check((await page.textContent('#not-synced')).includes('chưa cập nhật'), 'the box\'s missing sync is not explained');
+  await shot(page, 'school-not-synced-yet', true);
+  /* A teacher of Toán 5 (the administrator's own profile), then a sync. */
+  await page.check('#profile-grade input[value="5"]');
+  await page.check('#profile-subject input[value="toan"]');
+  await page.click('#profile-save');
+  await page.waitForFunction(() => /Đã lưu/.test(document.getElementById('profile-note').textContent));
+  syncBox();
+  await page.reload();
+  await page.waitForSelector('#suggest-list');
+  const packs = await page.$$eval('#suggest-list input', (els) => els.map((e) => e.value));
+  check(packs.includes('test.mini') && !packs.includes('test.web-extra') && !packs.includes('vn.kho.toan-5'),
+    'the suggestions are ' + packs);
+  check((await page.textContent('#suggest-list')).includes('Gói thử nhỏ'), 'the suggestion has no title');
+  check(/lần cập nhật tới/i.test(await page.textContent('#suggest-hint')), 'the page does not say the next sync installs them');
+  await shot(page, 'school-suggestions', true);
+  await page.click('#suggest-accept');
+  await page.waitForFunction(() => /ít nhất một/.test(document.getElementById('suggest-note').textContent));
+  await page.check('#suggest-list input[value="test.mini"]');
+  await page.click('#suggest-accept');
+  await page.waitForSelector('#suggest-done');
+  check((await page.textContent('#suggest-done')).includes('Đã đăng ký 1'), 'no message after accepting');
+  check(await page.locator('#suggest-list input[value="test.mini"]').count() === 0, 'an accepted pack is still suggested');
+  const subs = cp.spawnSync(kho, ['--home', home, 'subscriptions'], { encoding: 'utf8' });
+  check(/test\.mini/.test(subs.stdout), 'test.mini is not subscribed: ' + subs.stdout + subs.stderr);
+  await shot(page, 'school-accepted', true);
+  assertClean(page);
+}
+
 async function main() {
   fs.mkdirSync(outDir, { recursive: true });
   for (const f of fs.readdirSync(outDir)) if (f.endsWith('.png')) fs.rmSync(path.join(outDir, f));
@@ -857,6 +1178,10 @@ async function main() {
   if (imp.status !== 0) throw new Error('kho import --bundled failed (' + imp.status + '): ' + (imp.stderr || '') + (imp.error || ''));
   const add = cp.spawnSync(kho, ['--home', home, 'user', 'add', TEACHER.name], { input: TEACHER.password + '\n', encoding: 'utf8' });
   if (add.status !== 0) throw new Error('kho user add failed (' + add.status + '): ' + (add.stderr || '') + (add.error || ''));
+  for (const [who, extra] of [[HOA, []], [MINH, []], [ADMIN, ['--admin']]]) {
+    const r = cp.spawnSync(kho, ['--home', home, 'user', 'add', who.name].concat(extra), { input: who.password + '\n', encoding: 'utf8' });
+    if (r.status !== 0) throw new Error('kho user add ' + who.name + ' failed (' + r.status + '): ' + (r.stderr || '') + (r.error || ''));
+  }
   server = await startServer();
   base = server.url;
   console.log('# kho serve at ' + base + ', screenshots in ' + outDir);
@@ -877,6 +1202,11 @@ async function main() {
   await scenario('a teacher signs in (a wrong password and 429 first), marks a favourite, sees it on /me with the history, saves a profile, signs out', accounts);
   await scenario('360×740 phone: sign-in and /me have no horizontal scroll', phoneAccounts);
   await scenario('the box serves /signin and /me as app pages (reload, bookmark): anonymous /me goes to /signin', accountPages);
+  await scenario('a collection from search to export: new from a lesson, another added, reordered by keyboard, downloaded (.kho zip), sent to the centre', collections);
+  await scenario('another teacher does not see a private collection, sees it read-only once shared; make, rename, delete with a question', sharing);
+  await scenario('the signed-in home page: one GET /api/home, Continue and Next after opening lessons, empty sections hidden', signedInHome);
+  await scenario('360×740 phone: signed-in home, collections, a collection, adding to one have no horizontal scroll', phoneCollections);
+  await scenario('an administrator: "not synced yet", then suggested subscriptions after a sync, accepted', school);
   await scenario('the app is small, plain ES5 and served on every route', async () => {
     const size = await appFiles();
     console.log('# the app is ' + size + ' bytes gzip-compressed');

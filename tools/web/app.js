@@ -1,5 +1,7 @@
-/* kho: the teachers' web app. One page that the box serves at /, /search, /browse and
-   /lesson/…; it draws each of those routes from the JSON API in docs/api.md. Plain ES5 with
+/* kho: the teachers' web app. One page that the box serves at /, /search, /browse,
+   /lesson/…, /signin and /me… (a teacher's lessons, collections and, for an administrator,
+   the school's suggested subscriptions); it draws each of those routes from the JSON API in
+   docs/api.md. Plain ES5 with
    XMLHttpRequest and the History API, so that it runs on old phones; no build step, no
    external resources. Lessons are shown in a sandboxed iframe and never run in this page. */
 (function () {
@@ -96,7 +98,73 @@
       profileSubjects: 'Môn tôi dạy',
       profileLang: 'Ngôn ngữ giao diện',
       saveProfile: 'Lưu hồ sơ',
-      saved: 'Đã lưu hồ sơ.'
+      saved: 'Đã lưu hồ sơ.',
+      homeContinue: 'Tiếp tục',
+      homeNext: 'Bài tiếp theo trong chủ đề của bạn',
+      homeAfter: 'Sau bài “{0}”',
+      homeRelated: 'Bài liên quan',
+      homeBecause: 'Vì bạn đã mở “{0}”',
+      homePopular: 'Được mở nhiều ở trường tuần này',
+      teachers: '{0} giáo viên',
+      teachers1: '{0} giáo viên',
+      collections: 'Bộ sưu tập',
+      myCollections: 'Bộ sưu tập của tôi',
+      sharedWithMe: 'Giáo viên khác chia sẻ',
+      noCollections: 'Bạn chưa có bộ sưu tập nào. Mở một bài học rồi bấm “Thêm vào bộ sưu tập”, hoặc tạo mới ở đây.',
+      newCollection: 'Bộ sưu tập mới',
+      newCollectionOpt: '+ Bộ sưu tập mới…',
+      collectionName: 'Tên bộ sưu tập',
+      create: 'Tạo',
+      needCollectionName: 'Hãy đặt tên cho bộ sưu tập.',
+      addToCollection: 'Thêm vào bộ sưu tập',
+      add: 'Thêm',
+      close: 'Đóng',
+      addedTo: 'Đã thêm vào “{0}”.',
+      alreadyIn: 'Bài này đã có trong “{0}”.',
+      seeCollection: 'Xem bộ sưu tập',
+      byOwner: 'của {0}',
+      isShared: 'Đang chia sẻ',
+      isPrivate: 'Riêng tư',
+      sharedNote: 'Mọi giáo viên của trường đều xem được bộ sưu tập này.',
+      privateNote: 'Chỉ bạn xem được bộ sưu tập này.',
+      readOnly: 'Bộ sưu tập của {0}, chia sẻ với cả trường. Bạn chỉ xem được, không sửa được.',
+      share: 'Chia sẻ với giáo viên trong trường',
+      emptyCollection: 'Bộ sưu tập chưa có bài nào. Mở một bài học rồi bấm “Thêm vào bộ sưu tập”.',
+      moveUp: '↑ Lên',
+      moveDown: '↓ Xuống',
+      removeItem: 'Bỏ',
+      moveUpOf: 'Chuyển “{0}” lên',
+      moveDownOf: 'Chuyển “{0}” xuống',
+      removeOf: 'Bỏ “{0}” khỏi bộ sưu tập',
+      moved: 'Đã chuyển “{0}” đến vị trí {1}.',
+      removed: 'Đã bỏ “{0}”.',
+      rename: 'Đổi tên',
+      renamed: 'Đã đổi tên.',
+      download: 'Tải về dạng bộ bài (.kho)',
+      downloadHint: 'Tệp .kho cài được trên máy kho của trường khác bằng “kho import”.',
+      sendCentre: 'Gửi lên kho trung tâm',
+      sending: 'Đang gửi…',
+      queued: 'Đã xếp vào hộp thư đi ({0}). Lần cập nhật tới, máy sẽ gửi lên kho trung tâm để xem xét.',
+      deleteCollection: 'Xoá bộ sưu tập',
+      deleteAsk: 'Xoá hẳn “{0}”? Các bài học vẫn còn trên máy.',
+      deleteYes: 'Xoá',
+      cancel: 'Huỷ',
+      deleted: 'Đã xoá bộ sưu tập “{0}”.',
+      backCollections: '← Về các bộ sưu tập',
+      backCollection: '← Về bộ sưu tập',
+      backMe: '← Về bài của tôi',
+      suggestHeading: 'Gợi ý đăng ký',
+      suggestHint: 'Các bộ bài này có ở kho trung tâm nhưng chưa có trên máy; chúng hợp với lớp và môn mà giáo viên chọn trong hồ sơ. Chọn rồi bấm “Đồng ý”: lần cập nhật tới, máy sẽ cài các bộ bài đó.',
+      notSynced: 'Máy chưa cập nhật từ kho trung tâm lần nào, nên chưa có gợi ý.',
+      noSuggestions: 'Không có gợi ý mới.',
+      accept: 'Đồng ý',
+      chooseSome: 'Hãy chọn ít nhất một bộ bài.',
+      accepted: 'Đã đăng ký {0} bộ bài. Lần cập nhật tới, máy sẽ cài chúng.',
+      teachersWant: '{0} giáo viên dạy lớp và môn này',
+      teachersWant1: '{0} giáo viên dạy lớp và môn này',
+      colOut: 'Tải về và gửi đi',
+      colSettings: 'Sửa bộ sưu tập',
+      collectionMissing: 'Không có bộ sưu tập này, hoặc chủ của nó không chia sẻ.'
     },
     en: {
       other: 'Tiếng Việt',
@@ -184,7 +252,73 @@
       profileSubjects: 'Subjects I teach',
       profileLang: 'Interface language',
       saveProfile: 'Save profile',
-      saved: 'Profile saved.'
+      saved: 'Profile saved.',
+      homeContinue: 'Continue',
+      homeNext: 'Next in your units',
+      homeAfter: 'After “{0}”',
+      homeRelated: 'Related',
+      homeBecause: 'Because you opened “{0}”',
+      homePopular: 'Popular at this school this week',
+      teachers: '{0} teachers',
+      teachers1: '{0} teacher',
+      collections: 'Collections',
+      myCollections: 'My collections',
+      sharedWithMe: 'Shared by other teachers',
+      noCollections: 'You have no collections yet. Open a lesson and press “Add to collection”, or make one here.',
+      newCollection: 'New collection',
+      newCollectionOpt: '+ New collection…',
+      collectionName: 'Collection name',
+      create: 'Create',
+      needCollectionName: 'Give the collection a name.',
+      addToCollection: 'Add to collection',
+      add: 'Add',
+      close: 'Close',
+      addedTo: 'Added to “{0}”.',
+      alreadyIn: 'This lesson is already in “{0}”.',
+      seeCollection: 'See the collection',
+      byOwner: 'by {0}',
+      isShared: 'Shared',
+      isPrivate: 'Private',
+      sharedNote: 'Every teacher of the school can see this collection.',
+      privateNote: 'Only you can see this collection.',
+      readOnly: 'A collection of {0}, shared with the school. You can read it but not change it.',
+      share: 'Share with the school’s teachers',
+      emptyCollection: 'This collection has no lessons yet. Open a lesson and press “Add to collection”.',
+      moveUp: '↑ Up',
+      moveDown: '↓ Down',
+      removeItem: 'Remove',
+      moveUpOf: 'Move “{0}” up',
+      moveDownOf: 'Move “{0}” down',
+      removeOf: 'Remove “{0}” from the collection',
+      moved: 'Moved “{0}” to position {1}.',
+      removed: 'Removed “{0}”.',
+      rename: 'Rename',
+      renamed: 'Renamed.',
+      download: 'Download as pack (.kho)',
+      downloadHint: 'Another school’s kho box installs the .kho file with “kho import”.',
+      sendCentre: 'Send to the centre',
+      sending: 'Sending…',
+      queued: 'Queued in the outbox ({0}). At the next update the box sends it to the centre for review.',
+      deleteCollection: 'Delete collection',
+      deleteAsk: 'Delete “{0}” for good? The lessons stay on the box.',
+      deleteYes: 'Delete',
+      cancel: 'Cancel',
+      deleted: 'Deleted the collection “{0}”.',
+      backCollections: '← Back to collections',
+      backCollection: '← Back to the collection',
+      backMe: '← Back to my lessons',
+      suggestHeading: 'Suggested subscriptions',
+      suggestHint: 'These packs are in the central library but not on this box, and fit the grades and subjects teachers chose in their profiles. Tick them and press “Accept”: the next update installs them.',
+      notSynced: 'This box has not synced with the central library yet, so there are no suggestions.',
+      noSuggestions: 'No new suggestions.',
+      accept: 'Accept',
+      chooseSome: 'Choose at least one pack.',
+      accepted: 'Subscribed to {0} pack(s). The next update installs them.',
+      teachersWant: '{0} teachers teach these',
+      teachersWant1: '{0} teacher teaches these',
+      colOut: 'Download and send',
+      colSettings: 'Edit the collection',
+      collectionMissing: 'There is no such collection, or its owner does not share it.'
     }
   };
 
@@ -499,6 +633,7 @@
   function errorText(err) {
     if (err.network) return t('netError');
     if (err.status === 404 && view.name === 'lesson') return t('lessonMissing');
+    if (err.status === 404 && view.name === 'collection') return t('collectionMissing');
     return t('serverError', err.message);
   }
 
@@ -508,7 +643,9 @@
       h('p', { text: errorText(err) }),
       missing ? null : h('button', { type: 'button', 'class': 'button', 'data-action': 'retry', text: t('retry') })
     ]);
-    setMain(view.name === 'lesson' ? [h('p', { 'class': 'back-row' }, backLink()), box] : box, 'error');
+    setMain(view.name === 'lesson' ? [h('p', { 'class': 'back-row' }, backLink()), box]
+      : view.name === 'collection' ? [h('p', { 'class': 'back-row' }, h('a', { href: '/me/collections', 'class': 'back', text: t('backCollections') })), box]
+      : box, 'error');
   }
 
   /* What the next draw should do: move focus to its heading (after a link was followed),
@@ -547,7 +684,7 @@
   /* ---- routes ---- */
 
   function isAppPath(href) {
-    return /^\/(\?|$|search(\?|$)|browse(\?|\/?$)|lesson\/|signin(\?|$)|me$)/.test(href);
+    return /^\/(\?|$|search(\?|$)|browse(\?|\/?$)|lesson\/|signin(\?|$)|me(\/collections(\/\d+)?)?$)/.test(href);
   }
 
   /* Follow an app link. opts: replace (no new history entry), state (kept in history:
@@ -561,7 +698,7 @@
     }
     state = opts.state || {};
     if (/^\/lesson\//.test(url) && !opts.replace) {
-      if (view.name === 'search' || view.name === 'browse') state.back = 1;
+      if (view.name === 'search' || view.name === 'browse' || view.name === 'collection') state.back = 1;
       else if (view.name === 'lesson' && history.state && history.state.back) state.back = history.state.back + 1;
     }
     saveScroll();
@@ -598,12 +735,12 @@
     seq++;
     if (/^\/browse/.test(path)) navBrowse.setAttribute('aria-current', 'page');
     else navBrowse.removeAttribute('aria-current');
-    if (path === '/me') navMe.setAttribute('aria-current', 'page');
+    if (/^\/me(\/|$)/.test(path)) navMe.setAttribute('aria-current', 'page');
     else navMe.removeAttribute('aria-current');
     if (path === '/signin') navSignIn.setAttribute('aria-current', 'page');
     else navSignIn.removeAttribute('aria-current');
     /* Signing in from a page comes back to it. */
-    if (path !== '/signin' && path !== '/me') navSignIn.setAttribute('href', '/signin?next=' + enc(path + window.location.search));
+    if (path !== '/signin' && !/^\/me(\/|$)/.test(path)) navSignIn.setAttribute('href', '/signin?next=' + enc(path + window.location.search));
     if (path === '/' || path === '/index.html') {
       drawHome();
     } else if (path === '/search' || path === '/search/') {
@@ -616,6 +753,10 @@
       drawSignIn(params);
     } else if (path === '/me') {
       drawMe();
+    } else if (path === '/me/collections') {
+      drawCollections();
+    } else if ((m = /^\/me\/collections\/(\d+)$/.exec(path))) {
+      drawCollectionRoute(m[1]);
     } else {
       view = { name: 'notfound' };
       showSearchForm(true);
@@ -648,9 +789,9 @@
     setMain([
       h('section', { 'class': 'intro' }, [
         h('h1', { id: 'home-heading', text: t('homeHeading') }),
-        h('p', { 'class': 'hint', text: t('hint') }),
-        h('p', { 'class': 'continue', id: 'continue', hidden: true })
+        h('p', { 'class': 'hint', text: t('hint') })
       ]),
+      h('div', { id: 'personal', 'data-test': 'personal', hidden: true }),
       h('section', { 'aria-labelledby': 'subjects-heading' }, [
         h('h2', { id: 'subjects-heading', text: t('subjectsHeading') }),
         box
@@ -658,7 +799,7 @@
       h('p', { id: 'sync-status', 'data-test': 'sync-status', 'class': 'hint' })
     ], 'loading');
     showSyncStatus();
-    showContinue();
+    showPersonal();
     loadMain('/api/browse', function (d) {
       var list = d.subjects || [];
       clear(box);
@@ -1005,7 +1146,8 @@
 
   function backLink() {
     var href = lastList || '/';
-    var label = /^\/search/.test(href) ? t('backSearch') : /^\/browse/.test(href) ? t('backBrowse') : t('backHome');
+    var label = /^\/search/.test(href) ? t('backSearch') : /^\/browse/.test(href) ? t('backBrowse')
+      : /^\/me\/collections/.test(href) ? t('backCollection') : t('backHome');
     return h('a', { href: href, id: 'back-link', 'data-test': 'back-link', 'class': 'back' }, label);
   }
 
@@ -1020,7 +1162,7 @@
       h('p', { 'class': 'back-row' }, backLink()),
       h('h1', { id: 'lesson-title', 'data-test': 'lesson-title', lang: packLangs[d.pack], text: d.title }),
       h('p', { 'class': 'lesson-meta', id: 'lesson-meta', text: meta.join(' · ') }),
-      h('p', { 'class': 'fav-row', id: 'fav-row', hidden: true }),
+      h('div', { 'class': 'fav-row', id: 'fav-row', hidden: true }),
       d.signed_by ? null : h('p', { 'class': 'lesson-unverified', id: 'lesson-unverified', 'data-test': 'lesson-unverified', text: t('unverified') }),
       h('nav', { 'class': 'lesson-nav', 'aria-label': t('lessonNav') }, [
         d.prev ? h('a', { 'class': 'button', id: 'prev-lesson', 'data-test': 'prev-lesson', rel: 'prev', href: d.prev.url }, [
@@ -1224,7 +1366,11 @@
     append(row, [
       h('button', { type: 'button', 'class': 'button fav', id: 'fav-button', 'data-test': 'favourite', 'aria-pressed': on ? 'true' : 'false' }, [
         h('span', { 'class': 'star', 'aria-hidden': 'true', text: on ? '★' : '☆' }), ' ' + t('favourite')]),
-      h('span', { 'class': 'fav-note', id: 'fav-note', 'aria-live': 'polite' })
+      ' ',
+      h('button', { type: 'button', 'class': 'button fav', id: 'collect-button', 'data-test': 'add-to-collection',
+        'aria-expanded': 'false', 'aria-controls': 'collect-panel' }, [h('span', { 'aria-hidden': 'true', text: '+ ' }), t('addToCollection')]),
+      h('span', { 'class': 'fav-note', id: 'fav-note', 'aria-live': 'polite' }),
+      h('div', { id: 'collect-panel', hidden: true })
     ]);
   }
 
@@ -1281,24 +1427,59 @@
     return info && /^\/lesson\//.test(info.url || '') ? info.url : '/lesson/' + enc(pack) + '/' + enc(lesson);
   }
 
-  /* Home: "Continue: <the lesson opened last>". */
-  function showContinue() {
+  /* Home for a signed-in teacher: what to continue, what comes next in their units, lessons
+     like the last one and what the school opens this week, from one GET /api/home. Lists
+     that are empty are not shown. */
+  function showPersonal() {
     var my = seq;
     if (!me) return;
-    getJSON('/api/history', function (err, d) {
-      var first = !err && d.history && d.history[0];
-      if (my !== seq || !first) return;
-      lessonInfo(first.pack, first.lesson, function (info) {
-        var el = doc.getElementById('continue');
-        if (my !== seq || !info || !me || !el) return;
-        clear(el);
-        append(el, [t('continueLesson'), h('a', {
-          href: lessonUrl(info, first.pack, first.lesson), id: 'continue-link', 'data-test': 'continue',
-          lang: packLangs[first.pack], text: info.title
-        })]);
-        setHidden(el, false);
-      });
+    getJSON('/api/home', function (err, d) {
+      var box = doc.getElementById('personal');
+      var parts = [];
+      var rel;
+      if (my !== seq || err || !me || !box) return;
+      parts.push(homeList('continue', t('homeContinue'), d['continue'], null, function (it, i) {
+        return i === 0 ? 'continue-link' : null;
+      }));
+      parts.push(homeList('next', t('homeNext'), d.next, null, null, function (it) {
+        return it.after ? t('homeAfter', it.after) : '';
+      }));
+      rel = d.related || [];
+      parts.push(homeList('related', t('homeRelated'), rel, rel.length && rel[0].because ? t('homeBecause', rel[0].because) : '', null,
+        function (it) {
+          return it.because && it.because !== rel[0].because ? t('homeBecause', it.because) : '';
+        }));
+      parts.push(homeList('popular', t('homePopular'), d.popular, null, null, function (it) {
+        return typeof it.teachers === 'number' ? plural('teachers', it.teachers) : '';
+      }));
+      clear(box);
+      append(box, parts);
+      setHidden(box, !box.firstChild);
     });
+  }
+
+  /* One section of the home page: its heading, a line under it, and its lessons, each
+     with the unit, the pack and a note (why it is here). */
+  function homeList(name, heading, list, sub, idOf, noteOf) {
+    var ul, i, it, note, id;
+    list = list || [];
+    if (!list.length) return null;
+    ul = h('ul', { 'class': 'my-list home-list', id: 'home-' + name + '-list', 'data-test': 'home-' + name });
+    for (i = 0; i < list.length; i++) {
+      it = list[i];
+      note = noteOf ? noteOf(it) : '';
+      id = idOf ? idOf(it, i) : null;
+      ul.appendChild(h('li', { 'data-pack': it.pack, 'data-lesson': it.lesson }, [
+        h('a', { href: lessonUrl(it, it.pack, it.lesson), id: id, lang: packLangs[it.pack], text: it.title }),
+        h('span', { 'class': 'my-pack', text: (it.unit ? it.unit + ' · ' : '') + packTitle(it.pack) }),
+        note ? h('span', { 'class': 'my-note', text: note }) : null
+      ]));
+    }
+    return h('section', { 'class': 'panel', id: 'home-' + name, 'aria-labelledby': 'home-' + name + '-heading' }, [
+      h('h2', { id: 'home-' + name + '-heading', text: heading }),
+      sub ? h('p', { 'class': 'hint', text: sub }) : null,
+      ul
+    ]);
   }
 
   function drawSignIn(p) {
@@ -1392,7 +1573,7 @@
       }
       setMe(null);
       setStatus(t('signedOut'));
-      if (view.name === 'me') {
+      if (/^(me|collections|collection)$/.test(view.name)) {
         go('/', { replace: true });
       } else {
         pending = { refocus: null };
@@ -1554,6 +1735,11 @@
     setMain([
       h('h1', { id: 'me-heading', text: t('myLessons') }),
       h('p', { 'class': 'hint', text: t('signedIn', me.name) }),
+      h('p', {}, h('a', { 'class': 'button', href: '/me/collections', id: 'me-collections', 'data-test': 'my-collections' }, [
+        h('span', { 'aria-hidden': 'true', text: '▤ ' }), t('collections')])),
+      me.role === 'admin' ? h('section', { 'class': 'panel', id: 'school-panel', 'data-test': 'school-panel', 'aria-labelledby': 'suggest-heading' }, [
+        h('h2', { id: 'suggest-heading', text: t('suggestHeading') }),
+        h('div', { id: 'school-body' }, h('p', { 'class': 'loading', text: t('loading') }))]) : null,
       h('section', { 'class': 'panel', 'aria-labelledby': 'recent-heading' }, [
         h('h2', { id: 'recent-heading', text: t('recent') }),
         hist.length ? lessonList(hist, infos, 'history-list', 10) : h('p', { text: t('noHistory') })]),
@@ -1573,6 +1759,7 @@
             note = h('span', { 'class': 'form-note', id: 'profile-note', 'data-test': 'profile-note', 'aria-live': 'polite' })])
         ])])
     ], 'ready');
+    if (me.role === 'admin') loadSuggestions();
     if (profileNote) {
       setTimeout(function () { note.textContent = profileNote; profileNote = ''; }, 50);
     }
@@ -1614,6 +1801,536 @@
         return;
       }
       note.textContent = t('saved');
+    });
+  }
+
+  /* ---- collections (docs/api.md "Collections") ---- */
+
+  function colPath(id) {
+    return '/me/collections/' + id;
+  }
+
+  function colApi(id) {
+    return '/api/collections/' + enc(id);
+  }
+
+  /* A request as the signed-in teacher: a 401 sends them to sign in again. */
+  function send(method, url, body, done) {
+    return request(method, url, body, function (err, d) {
+      if (err && err.status === 401) {
+        signInAgain();
+        return;
+      }
+      done(err, d);
+    });
+  }
+
+  /* Pages that need an account: wait for /api/me, or send an anonymous reader to sign in. */
+  function needMe(path) {
+    if (!meKnown) {
+      setMain(loadingView(), 'loading');
+      return false;
+    }
+    if (!me) {
+      go('/signin?why=need&next=' + enc(path), { replace: true, focus: true });
+      return false;
+    }
+    return true;
+  }
+
+  /* Like loadMain, without the cache: these pages change. */
+  function loadFresh(url, draw) {
+    var my = seq;
+    setMain(loadingView(), 'loading');
+    main.setAttribute('aria-busy', 'true');
+    mainReq = getJSON(url, function (err, d) {
+      mainReq = null;
+      if (my !== seq) return;
+      main.removeAttribute('aria-busy');
+      if (err && err.status === 401) signInAgain();
+      else if (err) drawError(err);
+      else draw(d);
+    });
+  }
+
+  function lessonsOf(c) {
+    return plural('lessons', c.count);
+  }
+
+  /* The lesson page's "Add to collection": one of the teacher's own collections, or a new one. */
+  function toggleCollect(btn) {
+    var panel = doc.getElementById('collect-panel');
+    if (!panel) return;
+    if (btn.getAttribute('aria-expanded') === 'true') {
+      closeCollect();
+      return;
+    }
+    btn.setAttribute('aria-expanded', 'true');
+    clear(panel);
+    panel.className = 'panel collect';
+    panel.appendChild(h('p', { 'class': 'loading', text: t('loading') }));
+    setHidden(panel, false);
+    send('GET', '/api/collections', null, function (err, d) {
+      if (view.name !== 'lesson' || btn.getAttribute('aria-expanded') !== 'true' || !panel.parentNode) return;
+      clear(panel);
+      if (err) panel.appendChild(h('p', { 'class': 'message error', role: 'alert', text: failText(err) }));
+      else collectForm(panel, d.collections || []);
+    });
+  }
+
+  function closeCollect() {
+    var btn = doc.getElementById('collect-button');
+    var panel = doc.getElementById('collect-panel');
+    if (!btn || !panel) return;
+    btn.setAttribute('aria-expanded', 'false');
+    setHidden(panel, true);
+    clear(panel);
+    btn.focus();
+  }
+
+  function collectOption(c) {
+    return h('option', { value: c.id, 'data-count': c.count, text: c.name + ' (' + lessonsOf(c) + ')' });
+  }
+
+  function collectForm(panel, list) {
+    var sel = h('select', { id: 'collect-choice', name: 'collection', 'data-test': 'collect-choice' });
+    var own = 0;
+    var i;
+    for (i = 0; i < list.length; i++) {
+      if (!list[i].mine) continue;
+      own++;
+      sel.appendChild(collectOption(list[i]));
+    }
+    sel.appendChild(h('option', { value: 'new', text: t('newCollectionOpt') }));
+    append(panel, h('form', { id: 'collect-form', 'class': 'form', 'aria-label': t('addToCollection') }, [
+      h('div', { 'class': 'field', id: 'collect-pick', hidden: !own }, [h('label', { 'for': 'collect-choice', text: t('collections') }), sel]),
+      h('div', { 'class': 'field', id: 'collect-new', hidden: !!own }, [
+        h('label', { 'for': 'collect-name', text: t('collectionName') }),
+        h('input', { type: 'text', id: 'collect-name', name: 'name', 'data-test': 'collect-name', maxlength: 200, autocomplete: 'off' })]),
+      h('p', { 'class': 'form-end' }, [
+        h('button', { type: 'submit', 'class': 'button primary', id: 'collect-submit', 'data-test': 'collect-submit', text: t('add') }), ' ',
+        h('button', { type: 'button', 'class': 'button', id: 'collect-close', text: t('close') })]),
+      h('p', { id: 'collect-note', 'class': 'collect-note', 'data-test': 'collect-note', 'aria-live': 'polite' })
+    ]));
+    (own ? sel : doc.getElementById('collect-name')).focus();
+  }
+
+  function collectChoice(sel) {
+    var isNew = sel.value === 'new';
+    setHidden(doc.getElementById('collect-new'), !isNew);
+  }
+
+  function submitCollect(f) {
+    var sel = f.elements.collection;
+    var nameInput = f.elements.name;
+    var name = trim(nameInput.value);
+    var note = doc.getElementById('collect-note');
+    var button = doc.getElementById('collect-submit');
+    var pack = view.pack;
+    var lesson = view.lesson;
+    var opt;
+    function say(text, error) {
+      clear(note);
+      note.className = error ? 'collect-note error' : 'collect-note';
+      append(note, text);
+    }
+    function fail(err) {
+      button.disabled = false;
+      say(failText(err), true);
+    }
+    function addTo(id, before) {
+      send('POST', colApi(id) + '/items', { pack: pack, lesson: lesson }, function (err, c) {
+        var old;
+        if (err) {
+          fail(err);
+          return;
+        }
+        button.disabled = false;
+        old = sel.querySelector('option[value="' + c.id + '"]');
+        if (old) sel.replaceChild(collectOption(c), old);
+        else sel.insertBefore(collectOption(c), sel.firstChild);
+        sel.value = String(c.id);
+        setHidden(doc.getElementById('collect-pick'), false);
+        collectChoice(sel);
+        say([t(c.count === before ? 'alreadyIn' : 'addedTo', c.name) + ' ',
+          h('a', { href: colPath(c.id), id: 'collect-link', 'data-test': 'collect-link', text: t('seeCollection') })]);
+      });
+    }
+    if (button.disabled) return;
+    say('');
+    if (sel.value !== 'new') {
+      opt = sel.options[sel.selectedIndex];
+      button.disabled = true;
+      addTo(sel.value, Number(opt.getAttribute('data-count')));
+      return;
+    }
+    if (!name) {
+      say(t('needCollectionName'), true);
+      nameInput.focus();
+      return;
+    }
+    button.disabled = true;
+    send('POST', '/api/collections', { name: name }, function (err, c) {
+      if (err) {
+        fail(err);
+        return;
+      }
+      nameInput.value = '';
+      addTo(c.id, 0);
+    });
+  }
+
+  /* /me/collections: the teacher's own collections, a form for a new one, and those that
+     other teachers share. */
+  function drawCollections() {
+    view = { name: 'collections' };
+    showSearchForm(true);
+    if (doc.activeElement !== input) setInput('');
+    main.setAttribute('data-view', 'collections');
+    pageTitle(t('collections'));
+    if (!needMe('/me/collections')) return;
+    loadFresh('/api/collections', function (d) { drawCollectionList(d.collections || []); });
+  }
+
+  function colList(list, id, others) {
+    var ul = h('ul', { 'class': 'my-list', id: id, 'data-test': id });
+    var i, c;
+    for (i = 0; i < list.length; i++) {
+      c = list[i];
+      ul.appendChild(h('li', { 'data-id': c.id }, [
+        h('a', { href: colPath(c.id), text: c.name }),
+        h('span', { 'class': 'my-pack', text: lessonsOf(c) + ' · ' + (others ? t('byOwner', c.owner) : t(c.shared ? 'isShared' : 'isPrivate')) })
+      ]));
+    }
+    return ul;
+  }
+
+  function drawCollectionList(list) {
+    var mine = [];
+    var others = [];
+    var i;
+    for (i = 0; i < list.length; i++) (list[i].mine ? mine : others).push(list[i]);
+    setMain([
+      h('p', { 'class': 'back-row' }, h('a', { href: '/me', 'class': 'back', text: t('backMe') })),
+      h('h1', { id: 'collections-heading', text: t('collections') }),
+      h('section', { 'class': 'panel', 'aria-labelledby': 'my-col-heading' }, [
+        h('h2', { id: 'my-col-heading', text: t('myCollections') }),
+        mine.length ? colList(mine, 'my-collections', false) : h('p', { id: 'no-collections', text: t('noCollections') }),
+        h('form', { id: 'new-collection-form', 'class': 'form new-collection' }, [
+          h('div', { 'class': 'field' }, [
+            h('label', { 'for': 'new-collection-name', text: t('newCollection') }),
+            h('div', { 'class': 'input-row' }, [
+              h('input', { type: 'text', id: 'new-collection-name', name: 'name', maxlength: 200, autocomplete: 'off', 'data-test': 'new-collection-name' }),
+              h('button', { type: 'submit', 'class': 'button primary', id: 'new-collection-submit', text: t('create') })])]),
+          h('div', { id: 'new-collection-error', role: 'alert' })
+        ])
+      ]),
+      others.length ? h('section', { 'class': 'panel', 'aria-labelledby': 'shared-col-heading' }, [
+        h('h2', { id: 'shared-col-heading', text: t('sharedWithMe') }),
+        colList(others, 'shared-collections', true)]) : null
+    ], 'ready');
+  }
+
+  function createCollection(f) {
+    var name = trim(f.elements.name.value);
+    var box = doc.getElementById('new-collection-error');
+    var button = doc.getElementById('new-collection-submit');
+    function say(text) {
+      clear(box);
+      box.className = text ? 'message error' : '';
+      if (text) box.appendChild(h('p', { text: text }));
+    }
+    if (button.disabled) return;
+    if (!name) {
+      say(t('needCollectionName'));
+      f.elements.name.focus();
+      return;
+    }
+    say('');
+    button.disabled = true;
+    send('POST', '/api/collections', { name: name }, function (err, c) {
+      button.disabled = false;
+      if (err) say(failText(err));
+      else go(colPath(c.id), { focus: true });
+    });
+  }
+
+  /* /me/collections/ID: its lessons in order; its owner moves, removes, renames, shares,
+     sends and deletes. Another teacher's shared collection is read-only. */
+  function drawCollectionRoute(id) {
+    var path = colPath(id);
+    view = { name: 'collection', id: id };
+    showSearchForm(true);
+    if (doc.activeElement !== input) setInput('');
+    main.setAttribute('data-view', 'collection');
+    pageTitle(t('collections'));
+    if (!needMe(path)) return;
+    lastList = path;
+    sessionSet('kho.last', lastList);
+    loadFresh(colApi(id), function (c) { drawCollection(c); });
+  }
+
+  function itemTitle(it) {
+    return it.title || it.pack + ' / ' + it.lesson;
+  }
+
+  /* Draw the collection c; note: what just changed (shown, and announced); focus: the
+     selectors of the controls to focus, the first one that is there and enabled. */
+  function drawCollection(c, note, focus) {
+    var items = c.items || [];
+    var mine = !!c.mine;
+    var last = items.length - 1;
+    var ol = h('ol', { 'class': 'col-items', id: 'collection-items', 'data-test': 'collection-items' });
+    var i, it, title, el;
+    view.c = c;
+    pageTitle(c.name);
+    for (i = 0; i < items.length; i++) {
+      it = items[i];
+      title = itemTitle(it);
+      ol.appendChild(h('li', { 'class': 'col-item', 'data-test': 'collection-item', 'data-pack': it.pack, 'data-lesson': it.lesson }, [
+        it.title ? h('a', { href: lessonUrl(it, it.pack, it.lesson), 'class': 'col-title', lang: packLangs[it.pack], text: it.title })
+          : h('span', { 'class': 'col-title', text: title + ' ' + t('lessonGone') }),
+        h('span', { 'class': 'my-pack', text: packTitle(it.pack) }),
+        mine ? h('span', { 'class': 'col-tools' }, [
+          h('button', { type: 'button', 'class': 'button small', 'data-move': '-1', 'data-index': i, disabled: i === 0,
+            'aria-label': t('moveUpOf', title), text: t('moveUp') }),
+          h('button', { type: 'button', 'class': 'button small', 'data-move': '1', 'data-index': i, disabled: i === last,
+            'aria-label': t('moveDownOf', title), text: t('moveDown') }),
+          h('button', { type: 'button', 'class': 'button small', 'data-remove-item': i,
+            'aria-label': t('removeOf', title), text: t('removeItem') })]) : null
+      ]));
+    }
+    setMain([
+      h('p', { 'class': 'back-row' }, h('a', { href: '/me/collections', 'class': 'back', id: 'back-collections', text: t('backCollections') })),
+      h('h1', { id: 'collection-name', 'data-test': 'collection-name', text: c.name }),
+      h('p', { 'class': 'lesson-meta', id: 'collection-meta',
+        text: lessonsOf({ count: items.length }) + ' · ' + (mine ? t(c.shared ? 'isShared' : 'isPrivate') : t('byOwner', c.owner)) }),
+      mine ? null : h('p', { 'class': 'message', id: 'read-only', 'data-test': 'read-only', text: t('readOnly', c.owner) }),
+      h('p', { 'class': 'form-note', id: 'collection-note', 'data-test': 'collection-note', text: note || '' }),
+      items.length ? ol : h('p', { 'class': 'message', id: 'collection-empty', text: t('emptyCollection') }),
+      h('section', { 'class': 'panel', 'aria-labelledby': 'col-out-heading' }, [
+        h('h2', { id: 'col-out-heading', text: t('colOut') }),
+        h('p', { 'class': 'col-actions' }, [
+          h('a', { 'class': 'button', id: 'collection-download', 'data-test': 'collection-download',
+            href: colApi(c.id) + '/export', download: true, text: t('download') }),
+          mine ? ' ' : null,
+          mine ? h('button', { type: 'button', 'class': 'button primary', id: 'send-centre', 'data-test': 'send-centre', text: t('sendCentre') }) : null]),
+        h('p', { 'class': 'hint', text: t('downloadHint') }),
+        mine ? h('p', { 'class': 'form-note', id: 'send-note', 'data-test': 'send-note', 'aria-live': 'polite' }) : null]),
+      mine ? h('section', { 'class': 'panel', 'aria-labelledby': 'col-set-heading' }, [
+        h('h2', { id: 'col-set-heading', text: t('colSettings') }),
+        h('form', { id: 'rename-form', 'class': 'form' }, h('div', { 'class': 'field' }, [
+          h('label', { 'for': 'rename-input', text: t('collectionName') }),
+          h('div', { 'class': 'input-row' }, [
+            h('input', { type: 'text', id: 'rename-input', name: 'name', value: c.name, maxlength: 200, autocomplete: 'off' }),
+            h('button', { type: 'submit', 'class': 'button', id: 'rename-submit', text: t('rename') })])])),
+        h('p', { 'class': 'share-row' }, [
+          h('button', { type: 'button', 'class': 'button toggle', id: 'share-toggle', 'data-test': 'share-toggle', 'aria-pressed': c.shared ? 'true' : 'false' }, [
+            h('span', { 'class': 'box', 'aria-hidden': 'true', text: c.shared ? '✓' : '' }), ' ' + t('share')]),
+          h('span', { 'class': 'hint share-note', id: 'share-note', text: t(c.shared ? 'sharedNote' : 'privateNote') })]),
+        h('p', {}, h('button', { type: 'button', 'class': 'button danger', id: 'delete-collection', 'data-test': 'delete-collection',
+          'aria-expanded': 'false', 'aria-controls': 'delete-confirm', text: t('deleteCollection') })),
+        h('div', { 'class': 'message error', id: 'delete-confirm', role: 'group', 'aria-labelledby': 'delete-ask', hidden: true }, [
+          h('p', { 'class': 'strong', id: 'delete-ask', text: t('deleteAsk', c.name) }),
+          h('p', {}, [h('button', { type: 'button', 'class': 'button danger', id: 'delete-yes', 'data-test': 'delete-yes', text: t('deleteYes') }), ' ',
+            h('button', { type: 'button', 'class': 'button', id: 'delete-no', text: t('cancel') })])])]) : null
+    ], 'ready');
+    if (note) setStatus(note);
+    for (i = 0; focus && i < focus.length; i++) {
+      el = main.querySelector(focus[i]);
+      if (el && !el.disabled) {
+        el.focus();
+        break;
+      }
+    }
+  }
+
+  /* A change to the collection drawn now: POST body, then draw it with note and focus. */
+  function changeCollection(body, note, focus) {
+    var id = view.id;
+    if (view.busy) return;
+    view.busy = true;
+    send('POST', colApi(id), body, function (err, c) {
+      if (view.name !== 'collection' || view.id !== id) return;
+      view.busy = false;
+      if (err) {
+        doc.getElementById('collection-note').textContent = failText(err);
+        setStatus(failText(err));
+        return;
+      }
+      drawCollection(c, typeof note === 'function' ? note(c) : note, focus);
+    });
+  }
+
+  function itemsBody(items) {
+    var out = [];
+    var i;
+    for (i = 0; i < items.length; i++) out.push({ pack: items[i].pack, lesson: items[i].lesson });
+    return { items: out };
+  }
+
+  function moveItem(i, dir) {
+    var items = view.c.items.slice(0);
+    var j = i + dir;
+    var it = items[i];
+    if (!it || j < 0 || j >= items.length) return;
+    items[i] = items[j];
+    items[j] = it;
+    changeCollection(itemsBody(items), t('moved', itemTitle(it), j + 1),
+      ['[data-move="' + dir + '"][data-index="' + j + '"]', '[data-move="' + -dir + '"][data-index="' + j + '"]']);
+  }
+
+  function removeItem(i) {
+    var items = view.c.items.slice(0);
+    var it = items.splice(i, 1)[0];
+    if (!it) return;
+    changeCollection(itemsBody(items), t('removed', itemTitle(it)),
+      ['[data-remove-item="' + i + '"]', '[data-remove-item="' + (i - 1) + '"]', '#collection-name']);
+  }
+
+  function renameCollection(f) {
+    var name = trim(f.elements.name.value);
+    if (!name) {
+      doc.getElementById('collection-note').textContent = t('needCollectionName');
+      f.elements.name.focus();
+      return;
+    }
+    changeCollection({ name: name }, t('renamed'), ['#rename-input']);
+  }
+
+  function toggleShare(btn) {
+    var on = btn.getAttribute('aria-pressed') !== 'true';
+    changeCollection({ shared: on }, t(on ? 'sharedNote' : 'privateNote'), ['#share-toggle']);
+  }
+
+  function sendToCentre(btn) {
+    var id = view.id;
+    var note = doc.getElementById('send-note');
+    if (btn.disabled) return;
+    btn.disabled = true;
+    btn.textContent = t('sending');
+    note.className = 'form-note';
+    note.textContent = '';
+    send('POST', colApi(id) + '/outbox', {}, function (err, d) {
+      if (view.name !== 'collection' || view.id !== id) return;
+      btn.disabled = false;
+      btn.textContent = t('sendCentre');
+      note.className = err ? 'form-note error' : 'form-note';
+      note.textContent = err ? failText(err) : t('queued', d.queued);
+    });
+  }
+
+  function askDelete(show) {
+    var btn = doc.getElementById('delete-collection');
+    setHidden(doc.getElementById('delete-confirm'), !show);
+    btn.setAttribute('aria-expanded', show ? 'true' : 'false');
+    (show ? doc.getElementById('delete-no') : btn).focus();
+  }
+
+  function deleteCollection() {
+    var id = view.id;
+    var name = view.c.name;
+    if (view.busy) return;
+    view.busy = true;
+    send('DELETE', colApi(id), null, function (err) {
+      if (view.name !== 'collection' || view.id !== id) return;
+      view.busy = false;
+      if (err) {
+        doc.getElementById('collection-note').textContent = failText(err);
+        return;
+      }
+      setStatus(t('deleted', name));
+      go('/me/collections', { replace: true, focus: true });
+    });
+  }
+
+  /* Clicks on the collections' controls; true when the click was one of them. */
+  function collectionClick(b) {
+    var id = b.id;
+    if (id === 'collect-button') toggleCollect(b);
+    else if (id === 'collect-close') closeCollect();
+    else if (view.name !== 'collection' || !view.c) return false;
+    else if (b.getAttribute('data-move')) moveItem(Number(b.getAttribute('data-index')), Number(b.getAttribute('data-move')));
+    else if (b.getAttribute('data-remove-item')) removeItem(Number(b.getAttribute('data-remove-item')));
+    else if (id === 'share-toggle') toggleShare(b);
+    else if (id === 'send-centre') sendToCentre(b);
+    else if (id === 'delete-collection') askDelete(b.getAttribute('aria-expanded') !== 'true');
+    else if (id === 'delete-no') askDelete(false);
+    else if (id === 'delete-yes') deleteCollection();
+    else return false;
+    return true;
+  }
+
+  /* ---- the school, for an administrator (docs/api.md "School") ---- */
+
+  function loadSuggestions(done) {
+    var my = seq;
+    send('GET', '/api/school/suggestions', null, function (err, d) {
+      var box = doc.getElementById('school-body');
+      if (my !== seq || !box) return;
+      clear(box);
+      if (err) box.appendChild(h('p', { 'class': 'message error', text: failText(err) }));
+      else drawSuggestions(box, d, done);
+    });
+  }
+
+  function drawSuggestions(box, d, done) {
+    var list = d.suggestions || [];
+    var ul = h('ul', { 'class': 'suggest-list', id: 'suggest-list', 'data-test': 'suggest-list' });
+    var i, k, s, about, g, sub;
+    if (done) box.appendChild(h('p', { 'class': 'form-note', id: 'suggest-done', 'data-test': 'suggest-done', text: done }));
+    if (!d.synced) {
+      box.appendChild(h('p', { 'class': 'message', id: 'not-synced', 'data-test': 'not-synced', text: t('notSynced') }));
+      return;
+    }
+    if (!list.length) {
+      box.appendChild(h('p', { id: 'no-suggestions', 'data-test': 'no-suggestions', text: t('noSuggestions') }));
+      return;
+    }
+    for (i = 0; i < list.length; i++) {
+      s = list[i];
+      sub = words(s.subjects);
+      g = words(s.grades);
+      about = [];
+      for (k = 0; k < sub.length; k++) about.push(subjectName(sub[k]));
+      for (k = 0; k < g.length; k++) about.push(gradeName(g[k]));
+      about.push(plural('teachersWant', s.teachers || 0));
+      ul.appendChild(h('li', {}, h('label', { 'class': 'check suggest' }, [
+        h('input', { type: 'checkbox', name: 'pack', value: s.pack, 'data-test': 'suggestion-pack' }),
+        h('span', {}, [h('span', { 'class': 'strong', text: s.title || s.pack }),
+          h('span', { 'class': 'my-pack', text: s.pack + ' · ' + about.join(' · ') })])])));
+    }
+    append(box, [
+      h('p', { 'class': 'hint', id: 'suggest-hint', text: t('suggestHint') }),
+      h('form', { id: 'suggest-form', 'class': 'form', 'aria-labelledby': 'suggest-heading', 'aria-describedby': 'suggest-hint' }, [
+        ul,
+        h('p', { 'class': 'form-end' }, [
+          h('button', { type: 'submit', 'class': 'button primary', id: 'suggest-accept', 'data-test': 'suggest-accept', text: t('accept') }),
+          h('span', { 'class': 'form-note', id: 'suggest-note', 'aria-live': 'polite' })])])
+    ]);
+  }
+
+  function acceptSuggestions(f) {
+    var packs = checked(f, 'pack');
+    var button = doc.getElementById('suggest-accept');
+    var note = doc.getElementById('suggest-note');
+    if (button.disabled) return;
+    note.className = 'form-note';
+    if (!packs.length) {
+      note.className = 'form-note error';
+      note.textContent = t('chooseSome');
+      return;
+    }
+    button.disabled = true;
+    send('POST', '/api/school/subscriptions', { packs: packs }, function (err, d) {
+      button.disabled = false;
+      if (err) {
+        note.className = 'form-note error';
+        note.textContent = failText(err);
+        return;
+      }
+      setStatus(t('accepted', packs.length));
+      loadSuggestions(t('accepted', packs.length));
     });
   }
 
@@ -1681,6 +2398,7 @@
       toggleFav(target);
       return;
     }
+    if (collectionClick(target)) return;
     if (view.name !== 'search') return;
     s = view.params;
     facet = target.getAttribute('data-facet');
@@ -1707,7 +2425,30 @@
     } else if (f.id === 'profile-form') {
       e.preventDefault();
       saveProfile(f);
+    } else if (f.id === 'collect-form') {
+      e.preventDefault();
+      submitCollect(f);
+    } else if (f.id === 'new-collection-form') {
+      e.preventDefault();
+      createCollection(f);
+    } else if (f.id === 'rename-form') {
+      e.preventDefault();
+      renameCollection(f);
+    } else if (f.id === 'suggest-form') {
+      e.preventDefault();
+      acceptSuggestions(f);
     }
+  });
+
+  on(main, 'change', function (e) {
+    if (e.target.id === 'collect-choice') collectChoice(e.target);
+  });
+
+  /* Escape closes the "add to collection" panel and the question before deleting. */
+  on(main, 'keydown', function (e) {
+    if (e.keyCode !== 27) return;
+    if (closest(e.target, function (el) { return el.id === 'collect-panel'; })) closeCollect();
+    else if (closest(e.target, function (el) { return el.id === 'delete-confirm'; })) askDelete(false);
   });
 
   /* The filters stay open or closed as the reader left them. */
@@ -1747,8 +2488,8 @@
     getJSON('/api/me', function (err, d) {
       setMe(err ? null : d);
       /* The pages that waited for it, and the lesson's button and history. */
-      if (view.name === 'signin' || view.name === 'me') route();
-      else if (view.name === 'home') showContinue();
+      if (/^(signin|me|collections|collection)$/.test(view.name)) route();
+      else if (view.name === 'home') showPersonal();
       else if (view.name === 'lesson') recordOpen();
     });
     getJSON('/api/info', function (err, d) {
