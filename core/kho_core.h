@@ -590,7 +590,10 @@ int kho_store_catalog_seen(int64_t *serial, kho_store *store, const char *key_id
  * *source malloc'd (NULL then). */
 int kho_store_last_sync(int64_t *synced_at, char **source, int64_t *serial, kho_store *store);
 
-/* Records a catalog installed from (never lowers the serial). */
+/* Records a catalog installed from (never lowers the serial). With `source`
+ * NULL, only the serial is raised (a sync under way: its packs install
+ * before it completes); the time and source of the last completed sync
+ * stay as they were. */
 int kho_store_catalog_record(kho_store *store, const char *key_id, int64_t serial,
 	int64_t created, const char *source);
 void kho_pack_info_free(kho_pack_info *infos, size_t count);

@@ -1014,7 +1014,9 @@ int kho_sync_finish(kho_sync_plan *plan, kho_store *store)
 		snprintf(name, sizeof name, "index-%.64s.json", plan->items[i].index_hash);
 		rc = keep(plan->work, name, mirror, plan->items[i].index_rel);
 	}
-	if (!rc && plan->n_items) {
+	/* the catalog too, also when nothing changed: what the school could
+	 * subscribe to (kho subscriptions --suggest) is in the newest one */
+	if (!rc) {
 		rc = keep(plan->work, "catalog.json.minisig", mirror, "catalog.json.minisig.new");
 		if (!rc)
 			rc = keep(plan->work, "catalog.json", mirror, "catalog.json.new");

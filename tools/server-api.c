@@ -205,7 +205,9 @@ static enum MHD_Result lesson(server_request *r, const char *home, const char *r
 	kho_lesson_info *info = NULL;
 	if (!box || kho_store_lesson(&info, box->store, pack, slash + 1))
 		return server_send_failure(r);
-	server_usage_open(r, box, info->pack, info->lesson);
+	bool bad = false;
+	if (!server_arg(r, "peek", 8, &bad)) /* ?peek=1: the app wants a title, no one opened it */
+		server_usage_open(r, box, info->pack, info->lesson);
 	char *href = url_path_escape(info->href);
 	size_t n = strlen(info->pack) + (href ? strlen(href) : 0) + 48;
 	char *file = href ? malloc(n) : NULL;

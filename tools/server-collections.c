@@ -5,6 +5,7 @@
  * centre. Called by server-account.c with the signed-in teacher; who may
  * read or change what is decided by the store (store-collections.c).
  */
+#include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
@@ -148,12 +149,14 @@ static enum MHD_Result add(server_request *r, server_box *box, const kho_user *u
 }
 
 /* The collection `id` exported as a pack into a new temporary file, whose
- * name is returned in *path (malloc'd; the caller unlinks it). With
+ * name is returned in *path (malloc'd; the caller unlinks it), and the
+ * collection's name in *name (malloc'd). With
  * `own_only`, KHO_EDENIED unless the teacher owns it. */
-static int export_temp(char **path, server_box *box, const kho_user *u, int64_t id,
-	bool own_only)
+static int export_temp(char **path, char **name, server_box *box, const kho_user *u,
+	int64_t id, bool own_only)
 {
 	*path = NULL;
+	*name = NULL;
 	kho_collection *c = NULL;
 	int rc = kho_store_collection_get(&c, box->store, id, u->id);
 	if (!rc && own_only && !c->mine)
@@ -170,6 +173,8 @@ static int export_temp(char **path, server_box *box, const kho_user *u, int64_t 
 		close(fd);
 	if (!rc)
 		rc = kho_collection_export(box->store, c, *path);
+	if (!rc && !(*name = strdup(c->name)))
+		rc = kho_error_set(KHO_ENOMEM, "out of memory");
 	if (rc && fd >= 0)
 		unlink(*path);
 	if (rc) {
@@ -183,8 +188,8 @@ static int export_temp(char **path, server_box *box, const kho_user *u, int64_t 
 static enum MHD_Result download(server_request *r, server_box *box, const kho_user *u,
 	int64_t id)
 {
-	char *path = NULL;
-	int rc = export_temp(&path, box, u, id, false);
+	char *path = NULL, *name = NULL;
+	int rc = export_temp(&path, &name, box, u, id, false);
 	if (rc)
 		return failure(r, rc);
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -196,23 +201,34 @@ static enum MHD_Result download(server_request *r, server_box *box, const kho_us
 	if (!resp) {
 		if (fd >= 0)
 			close(fd);
+		free(name);
 		return server_send_error(r, 500, "cannot read the exported pack");
 	}
-	char disposition[80];
-	snprintf(disposition, sizeof disposition, "attachment; filename=\"collection-%lld.kho\"",
-		(long long)id);
+	/* the collection's name as the file's (RFC 6266), an ASCII one for old
+	 * browsers */
+	char *escaped = curl_easy_escape(NULL, name, 0);
+	char *disposition = NULL;
+	if (asprintf(&disposition, "attachment; filename=\"collection-%lld.kho\"%s%s%s",
+		(long long)id, escaped ? "; filename*=UTF-8''" : "", escaped ? escaped : "",
+		escaped ? ".kho" : "") < 0)
+		disposition = NULL;
+	curl_free(escaped);
+	free(name);
 	r->bytes = (uint64_t)st.st_size;
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/zip");
-	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_DISPOSITION, disposition);
+	if (disposition)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_DISPOSITION, disposition);
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+	free(disposition);
 	return server_send(r, 200, resp);
 }
 
 static enum MHD_Result to_outbox(server_request *r, server_box *box, const kho_user *u,
 	int64_t id)
 {
-	char *path = NULL, *queued = NULL;
-	int rc = export_temp(&path, box, u, id, true);
+	char *path = NULL, *name = NULL, *queued = NULL;
+	int rc = export_temp(&path, &name, box, u, id, true);
+	free(name);
 	if (!rc)
 		rc = kho_outbox_add(&queued, box->store, path);
 	if (path)

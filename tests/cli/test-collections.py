@@ -90,6 +90,8 @@ check(status == 404, "private again")
 status, h, body = http(lan.server, "/api/collections/%d/export" % cid, headers={"Cookie": lan.cookie}, timeout=60)
 check(status == 200 and h.get("content-type") == "application/zip" and "attachment" in h.get("content-disposition", ""),
       "export: %d %r" % (status, h))
+check("filename*=UTF-8''Tu%E1%BA%A7n%2013.kho" in h.get("content-disposition", ""),
+      "the file is named after the collection: %r" % h.get("content-disposition"))
 names = zipfile.ZipFile(io.BytesIO(body)).namelist()
 check("manifest.xml" in names and "vn.kho.toan-5/lessons/bai-01.html" in names and "vn.kho.toan-5/style.css" in names,
       "the pack holds the lessons and their style sheet: %r" % names)

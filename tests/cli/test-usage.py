@@ -76,9 +76,10 @@ search("phân số", "127.0.0.2", "&grade=5")
 # "zzqxy wwvvk": two askers, found nothing — below k = 3
 search("zzqxy wwvvk", "127.0.0.2")
 search("zzqxy wwvvk", "127.0.0.3")
-# completions and HEAD requests are not counted
+# completions, HEAD requests and the app asking for a title (peek=1) are not counted
 get("/api/suggest?q=" + quote("zzqxy w"), "127.0.0.5")
 get("/api/lessons/vn.kho.toan-5/bai-01", "127.0.0.5", method="HEAD")
+get("/api/lessons/vn.kho.toan-5/bai-01?peek=1", "127.0.0.5")
 # signed-in teachers: co.lan searches "diện tích" and opens nothing; favourites one lesson
 lan = Teacher(srv, "co.lan", "mat-khau-dai")
 status, res = lan.call("GET", "/api/search?q=" + quote("diện tích"))

@@ -1411,7 +1411,7 @@
 
   /* A lesson's details (its title), from the cache or the API; done(null) if it is gone. */
   function lessonInfo(pack, lesson, done) {
-    var url = '/api/lessons/' + enc(pack) + '/' + enc(lesson);
+    var url = '/api/lessons/' + enc(pack) + '/' + enc(lesson) + '?peek=1';
     var d = cacheGet(url);
     if (d) {
       done(d);
