@@ -215,4 +215,23 @@ typedef struct kho_suggestion {
 int kho_sync_suggest(kho_suggestion **out, size_t *out_count, kho_store *store);
 void kho_suggestions_free(kho_suggestion *list, size_t count);
 
+/* ------------------------- popularity across schools (repo-popular.c) */
+
+/* Folds the most opened lessons of `popularity` (the popularity.json of
+ * kho repo report) whose packs the catalog has into its "popular" (at most
+ * 200), and re-signs it with a higher serial (*serial); *count lessons. */
+int kho_repo_popular(int64_t *serial, size_t *count, const char *repo,
+	const kho_secret_key *sec, const char *popularity);
+
+/* A lesson opened at many schools, as the centre's last catalog says. */
+typedef struct kho_popular {
+	char *pack, *lesson;
+	int64_t opens, schools;
+} kho_popular;
+
+/* The "popular" of the last catalog synced (none before the first sync,
+ * or when the centre gave none), most opened first. */
+int kho_sync_popular(kho_popular **out, size_t *out_count, kho_store *store);
+void kho_popular_free(kho_popular *list, size_t count);
+
 #endif

@@ -114,7 +114,7 @@ static int check_catalog(json_t *c)
 	}
 	json_decref(ids);
 	json_decref(indexes);
-	return rc;
+	return rc ? rc : sync_check_popular(json_object_get(c, "popular"), "catalog.json");
 }
 
 int sync_catalog_load(json_t **out, const char *repo, const kho_public_key *keys, size_t n_keys)

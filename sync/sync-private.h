@@ -96,6 +96,12 @@ int sync_make_dirs(const char *repo, const char *rel);
 int sync_catalog_load(json_t **out, const char *repo, const kho_public_key *keys, size_t n_keys);
 /* Writes and signs the catalog (REPOSITORY.md: signature, then catalog). */
 int sync_catalog_save(const char *repo, json_t *catalog, const kho_secret_key *sec);
+
+/* A catalog's "popular" (absent is fine): KHO_ECORRUPT naming `where` when
+ * it is not a list of at most SYNC_POPULAR_MAX {pack, lesson, opens,
+ * schools} (repo-popular.c). */
+#define SYNC_POPULAR_MAX 200
+int sync_check_popular(json_t *popular, const char *where);
 /* Whether a catalog's pack matches one of the subscriptions (a pattern
  * "@NAME" follows the catalog's bundle NAME). */
 bool sync_subscribed(json_t *pack, json_t *catalog, const kho_subscription *subs, size_t n);

@@ -89,6 +89,25 @@ static int bundle(const char *repo, const char *name, const char *secret, const 
 	return 0;
 }
 
+/* kho repo popular DIR POPULARITY.json -s SECRET */
+static int popular(const char *repo, const char *file, const char *secret)
+{
+	if (!secret)
+		return cli_usage(&cmd_repo, "popular needs -s SECRET (the catalog is re-signed)");
+	kho_secret_key sec;
+	if (cli_read_secret_key(&sec, secret))
+		return cli_fail("repo popular");
+	int64_t serial = 0;
+	size_t n = 0;
+	int rc = kho_repo_popular(&serial, &n, repo, &sec, file);
+	sodium_memzero(&sec, sizeof sec);
+	if (rc)
+		return cli_fail("repo popular");
+	printf("%zu popular lesson%s in the catalog; catalog serial %lld\n", n, n == 1 ? "" : "s",
+		(long long)serial);
+	return 0;
+}
+
 static int run(int argc, char **argv)
 {
 	static const struct option options[] = {
@@ -143,6 +162,8 @@ static int run(int argc, char **argv)
 		default: break;
 		}
 	}
+	if (argc - optind == 3 && !strcmp(argv[optind], "popular"))
+		return popular(argv[optind + 1], argv[optind + 2], secret);
 	if (argc - optind == 3 && !strcmp(argv[optind], "bundle"))
 		return bundle(argv[optind + 1], argv[optind + 2], secret, title, pattern, lang,
 			subjects, n_subjects, grades, n_grades, remove);
@@ -182,7 +203,8 @@ const kho_command cmd_repo = {
 	"       kho repo gc DIR --keep N -s SECRET\n"
 	"       kho repo bundle DIR NAME [--title T] [--pattern P] [--subject S]…\n"
 	"                       [--grade G]… [--lang L] [--remove] -s SECRET\n"
-	"       kho repo report DIR REPORTS… [--repo REPO]   (kho repo report --help)\n\n"
+	"       kho repo report DIR REPORTS… [--repo REPO]   (kho repo report --help)\n"
+	"       kho repo popular DIR POPULARITY.json -s SECRET\n\n"
 	"verify  checks the catalog's signature (with -p), every index against its\n"
 	"        hash and every object against its name; names each file that is\n"
 	"        missing or altered; exit code 1 if any\n"
@@ -191,5 +213,8 @@ const kho_command cmd_repo = {
 	"        removes the indexes and objects no kept version uses\n"
 	"bundle  names a set of packs the centre recommends (e.g. every pack of grades\n"
 	"        6 to 9: --grade 6 … --grade 9), which a box follows with\n"
-	"        kho subscribe @NAME; the catalog is re-signed\n",
+	"        kho subscribe @NAME; the catalog is re-signed\n"
+	"popular puts the most opened lessons of the popularity.json that kho repo\n"
+	"        report wrote into the catalog (at most 200, of its packs), re-signed;\n"
+	"        boxes show them as popular across schools after their next sync\n",
 };

@@ -10,6 +10,8 @@
  *   related    lessons whose text is like the last one opened (a search for
  *              its title), not opened yet
  *   popular    opened by the most teachers of the box this week
+ *   everywhere opened at the most schools, from the centre's figures in the
+ *              catalog of the last sync (kho repo popular)
  */
 #include <jansson.h>
 #include <stdio.h>
@@ -18,6 +20,7 @@
 #include <time.h>
 
 #include "cli.h"
+#include "kho_sync.h"
 #include "server.h"
 
 #define HOME_CONTINUE 3
@@ -138,6 +141,32 @@ static json_t *popular(kho_store *store)
 	return list;
 }
 
+/* The centre's most opened lessons that this box has, from the catalog of
+ * its last sync. */
+static json_t *everywhere(kho_store *store)
+{
+	json_t *list = json_array();
+	kho_popular *p = NULL;
+	size_t n = 0;
+	if (kho_sync_popular(&p, &n, store)) {
+		kho_error_clear();
+		return list;
+	}
+	for (size_t i = 0; i < n && json_array_size(list) < HOME_POPULAR; i++) {
+		kho_lesson_info *l = NULL;
+		if (kho_store_lesson(&l, store, p[i].pack, p[i].lesson)) {
+			kho_error_clear(); /* not on this box */
+			continue;
+		}
+		json_t *j = item(l->pack, l->lesson, l->title, l->unit_title);
+		json_object_set_new(j, "schools", json_integer((json_int_t)p[i].schools));
+		json_array_append_new(list, j);
+		kho_lesson_info_free(l);
+	}
+	kho_popular_free(p, n);
+	return list;
+}
+
 enum MHD_Result server_home(server_request *r, server_box *box, const kho_user *u)
 {
 	if (strcmp(r->method, "GET") && !r->head)
@@ -151,8 +180,9 @@ enum MHD_Result server_home(server_request *r, server_box *box, const kho_user *
 	add_next(next, box->store, n, u);
 	add_related(related, box, h, n, u, next);
 	kho_favourites_free(h, n);
-	json_t *root = json_pack("{s:o, s:o, s:o, s:o}", "continue", cont, "next", next,
-		"related", related, "popular", popular(box->store));
+	json_t *root = json_pack("{s:o, s:o, s:o, s:o, s:o}", "continue", cont, "next", next,
+		"related", related, "popular", popular(box->store), "everywhere",
+		everywhere(box->store));
 	char *json = root ? json_dumps(root, JSON_COMPACT) : NULL;
 	json_decref(root);
 	return server_send_json(r, 200, json);
