@@ -122,6 +122,12 @@ check([x["lesson"] for x in res["history"]] == ["duong-tron", "ban-be"], "last o
 status, h, res = call("POST", "/api/favourites", {"pack": "test.mini", "lesson": "ban-hang"}, cookie=cookie, csrf=csrf)
 
 # a backup taken while the server answers restores onto a new box
+status, h, res = call("POST", "/api/collections", {"name": "Tuần 12", "shared": True}, cookie=cookie, csrf=csrf)
+check(status == 201, "a collection to back up")
+status, h, res = call("POST", "/api/collections/%d/items" % res["id"], {"pack": "test.mini", "lesson": "ban-be"},
+                      cookie=cookie, csrf=csrf)
+kho(home, "subscribe", "test.*")
+kho(home, "usage", "k", "4")
 import threading
 stop = False
 
@@ -145,6 +151,21 @@ kho(fresh, "import", os.path.join(DATA, "packs", "mini"))
 rc, out, err = kho(fresh, "restore", backup)
 check(rc == 0, "restore: " + err)
 check(kho_json(fresh, "user", "list")["users"] == kho_json(home, "user", "list")["users"], "the same accounts")
+BACKED_UP = ("users", "favourites", "history", "collections", "collection_items", "subscriptions",
+             "trusted_keys", "catalogs_seen", "settings")
+
+
+def rows(h, table):
+    db = sqlite3.connect(os.path.join(h, "kho.db"))
+    r = sorted(db.execute("SELECT * FROM " + table).fetchall(), key=repr)
+    db.close()
+    return r
+
+
+for table in BACKED_UP:
+    check(rows(fresh, table) == rows(home, table), "restored identical: %s" % table)
+check(rows(home, "collection_items") and rows(home, "subscriptions") and rows(home, "history"),
+      "the tables compared are not empty")
 srv2 = Server(fresh)
 c = httpclient.HTTPConnection(srv2.host, srv2.port, timeout=30)
 c.request("POST", "/api/login", body=json.dumps({"name": "co.lan", "password": "mat-khau-dai"}),
