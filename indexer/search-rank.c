@@ -117,7 +117,8 @@ typedef struct tier_search {
 	bool expanded;                          /* prefixes stand for listed words */
 } tier_search;
 
-static double bonus(const tier_search *s, int64_t lesson)
+/* What a lesson of the subject or grade that the query names gains. */
+static double intent_bonus(const tier_search *s, int64_t lesson)
 {
 	double b = 0;
 	if (s->bonus_grade >= 0 && index_facets_has(s->facets, lesson, s->bonus_grade))
@@ -127,6 +128,16 @@ static double bonus(const tier_search *s, int64_t lesson)
 			b += INDEX_INTENT_BONUS;
 			break;
 		}
+	return b;
+}
+
+/* What a lesson of the teacher's own grades and subjects gains. Added to
+ * the scored candidates only (phase 2), not to the thousands of phase 1:
+ * it reorders the best matches, it does not bring in weak ones, and a
+ * signed-in search costs about what an anonymous one does. */
+static double profile_bonus(const tier_search *s, int64_t lesson)
+{
+	double b = 0;
 	for (size_t i = 0; i < INDEX_PROFILE_MAX && s->prefer_grades[i] >= 0; i++)
 		if (index_facets_has(s->facets, lesson, s->prefer_grades[i])) {
 			b += INDEX_PROFILE_BONUS;
@@ -446,7 +457,8 @@ static int rescore(candidate *found, size_t *n_found, tier_search *s, index_resc
 		if (rc)
 			return rc;
 		if (matches)
-			found[(*n_found)++] = (candidate){ id, score + bonus(s, id) };
+			found[(*n_found)++] = (candidate){ id, score + intent_bonus(s, id) +
+				profile_bonus(s, id) };
 	}
 	return KHO_OK;
 }
@@ -638,7 +650,7 @@ static size_t pack_candidates(candidates *c, const tier_search *s, bool bonus_to
 		if (c->slots[i].lesson) {
 			candidate k = c->slots[i];
 			if (bonus_too)
-				k.score += bonus(s, k.lesson);
+				k.score += intent_bonus(s, k.lesson);
 			c->slots[n++] = k;
 		}
 	sort_best(c->slots, n, m);

@@ -215,6 +215,8 @@ static enum MHD_Result history(server_request *r, server_box *box, const kho_use
 		kho_lesson_info_free(info);
 		if (!rc)
 			rc = kho_store_history_add(box->store, u->id, pack, lesson);
+		if (!rc)
+			server_home_opened();
 		json_decref(in);
 		if (rc == KHO_EINVALID)
 			return server_send_error(r, 400, "send {\"pack\": …, \"lesson\": …}");

@@ -14,6 +14,8 @@
  *              catalog of the last sync (kho repo popular)
  */
 #include <jansson.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -128,17 +130,44 @@ static void add_related(json_t *out, server_box *box, const kho_favourite *h, si
 	kho_lesson_info_free(l);
 }
 
+/* The school's popular lessons are the same for every teacher: kept until
+ * a lesson is opened (server_home_opened()) or a minute has passed. */
+static struct {
+	pthread_mutex_t lock;
+	unsigned generation;        /* of the list kept */
+	int64_t at;
+	json_t *list;
+} popular_kept = { .lock = PTHREAD_MUTEX_INITIALIZER };
+static atomic_uint openings = 1;
+
+void server_home_opened(void)
+{
+	atomic_fetch_add(&openings, 1);
+}
+
 static json_t *popular(kho_store *store)
 {
-	kho_lesson_brief *b = NULL;
-	size_t n = 0;
-	json_t *list = json_array();
-	if (kho_store_popular_here(&b, &n, store, (int64_t)time(NULL) - WEEK, HOME_POPULAR))
-		kho_error_clear();
-	else
-		add_briefs(list, b, n);
-	kho_lesson_briefs_free(b, n);
-	return list;
+	int64_t now = (int64_t)time(NULL);
+	unsigned generation = atomic_load(&openings);
+	pthread_mutex_lock(&popular_kept.lock);
+	if (!popular_kept.list || popular_kept.generation != generation ||
+	    now - popular_kept.at >= 60 || now < popular_kept.at) {
+		kho_lesson_brief *b = NULL;
+		size_t n = 0;
+		json_t *list = json_array();
+		if (kho_store_popular_here(&b, &n, store, now - WEEK, HOME_POPULAR))
+			kho_error_clear();
+		else
+			add_briefs(list, b, n);
+		kho_lesson_briefs_free(b, n);
+		json_decref(popular_kept.list);
+		popular_kept.list = list;
+		popular_kept.generation = generation;
+		popular_kept.at = now;
+	}
+	json_t *copy = json_deep_copy(popular_kept.list);
+	pthread_mutex_unlock(&popular_kept.lock);
+	return copy ? copy : json_array();
 }
 
 /* The centre's most opened lessons that this box has, from the catalog of

@@ -115,8 +115,11 @@ enum MHD_Result server_account(server_request *r, const char *home, const char *
  * "ID", "ID/items", "ID/export", "ID/outbox"), for the signed-in `u`. */
 enum MHD_Result server_collections(server_request *r, server_box *box, const kho_user *u,
 	const char *rest);
-/* server-home.c: GET /api/home, the signed-in teacher's home page. */
+/* server-home.c: GET /api/home, the signed-in teacher's home page;
+ * server_home_opened() says a lesson was opened (what the school opens
+ * most is kept until then). */
 enum MHD_Result server_home(server_request *r, server_box *box, const kho_user *u);
+void server_home_opened(void);
 /* server-school.c: /api/school/…, `rest` the path after it; admins only. */
 enum MHD_Result server_school(server_request *r, server_box *box, const kho_user *u,
 	const char *rest);
