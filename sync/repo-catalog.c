@@ -117,6 +117,16 @@ static int check_catalog(json_t *c)
 	return rc ? rc : sync_check_popular(json_object_get(c, "popular"), "catalog.json");
 }
 
+int sync_catalog_parse(json_t **out, const char *text, size_t len)
+{
+	int rc = parse(out, text, len, "catalog.json");
+	if (!rc && (rc = check_catalog(*out))) {
+		json_decref(*out);
+		*out = NULL;
+	}
+	return rc;
+}
+
 int sync_catalog_load(json_t **out, const char *repo, const kho_public_key *keys, size_t n_keys)
 {
 	*out = NULL;
@@ -147,12 +157,8 @@ int sync_catalog_load(json_t **out, const char *repo, const kho_public_key *keys
 		free(sig);
 	}
 	if (!rc)
-		rc = parse(out, text, len, "catalog.json");
+		rc = sync_catalog_parse(out, text, len);
 	free(text);
-	if (!rc && (rc = check_catalog(*out))) {
-		json_decref(*out);
-		*out = NULL;
-	}
 	return rc;
 }
 
@@ -258,6 +264,16 @@ static int check_index(json_t *index, const char *rel)
 	return KHO_OK;
 }
 
+int sync_index_parse(json_t **out, const char *text, size_t len, const char *rel)
+{
+	int rc = parse(out, text, len, rel);
+	if (!rc && (rc = check_index(*out, rel))) {
+		json_decref(*out);
+		*out = NULL;
+	}
+	return rc;
+}
+
 int sync_index_load(json_t **out, const char *repo, const char *rel, const char *hash_hex)
 {
 	*out = NULL;
@@ -276,11 +292,7 @@ int sync_index_load(json_t **out, const char *repo, const char *rel, const char 
 		rc = kho_error_set(KHO_ECORRUPT, "%s does not match the hash the catalog gives for it",
 			rel);
 	if (!rc)
-		rc = parse(out, text, len, rel);
+		rc = sync_index_parse(out, text, len, rel);
 	free(text);
-	if (!rc && (rc = check_index(*out, rel))) {
-		json_decref(*out);
-		*out = NULL;
-	}
 	return rc;
 }

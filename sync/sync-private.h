@@ -9,7 +9,10 @@
  *   repo-publish.c   kho publish
  *   repo-check.c     kho repo verify, list and gc
  *   transport.c      fetching a repository's file: a folder, or HTTP(S)
- *   sync-box.c       the box's side: plan, fetch, build the pack folders
+ *   sync-box.c       the box's side: subscriptions, the catalog, the plan,
+ *                    and the mirror kept when a sync finishes
+ *   sync-fetch.c     the box's side: fetch a planned version's objects and
+ *                    build its pack folder
  *   export.c         sneakernet: a box's state, and a stick made for it
  *   outbox.c         what goes back to the centre: queue and push
  */
@@ -94,6 +97,10 @@ int sync_make_dirs(const char *repo, const char *rel);
  * is wrong); NULL *out when the repository has none yet. With keys, its
  * signature must verify with one of them (KHO_ESIGNATURE otherwise). */
 int sync_catalog_load(json_t **out, const char *repo, const kho_public_key *keys, size_t n_keys);
+/* The catalog's `len` bytes at `text` parsed and checked as
+ * sync_catalog_load does once the signature verified (KHO_ECORRUPT or
+ * KHO_EUNSAFE naming what is wrong); *out set only on success. */
+int sync_catalog_parse(json_t **out, const char *text, size_t len);
 /* Writes and signs the catalog (REPOSITORY.md: signature, then catalog). */
 int sync_catalog_save(const char *repo, json_t *catalog, const kho_secret_key *sec);
 
@@ -116,5 +123,22 @@ char *sync_index_apply(json_t *base, json_t *delta);
 void sync_catalog_sort(json_t *catalog);
 /* A version's index, checked against the hash the catalog gives for it. */
 int sync_index_load(json_t **out, const char *repo, const char *rel, const char *hash_hex);
+
+/* An index's `len` bytes at `text` parsed and checked as sync_index_load
+ * does once the hash matched (KHO_ECORRUPT naming `rel`); *out set only on
+ * success. */
+int sync_index_parse(json_t **out, const char *text, size_t len, const char *rel);
+
+/* The box's side, shared by sync-box.c (plan, finish) and sync-fetch.c. */
+/* Whether the box's blob store holds content `hex` (64 hex digits). */
+bool sync_have_blob(kho_store *store, const char *hex);
+/* Item's index in the plan's work folder, fetched (or rebuilt from its
+ * delta) when not there yet, and checked: its hash, its shape, and that it
+ * describes the pack and version the catalog names. */
+int sync_load_index(json_t **out, kho_sync_plan *plan, const kho_sync_item *item,
+	kho_store *store);
+/* Removes `path` and everything under it (a build folder, the work
+ * folder); KHO_OK when it is absent, KHO_EIO when it stays. */
+int sync_remove_tree(const char *path);
 
 #endif
