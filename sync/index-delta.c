@@ -23,16 +23,6 @@ char *sync_index_text(json_t *index)
 	return json_dumps(index, JSON_COMPACT | JSON_SORT_KEYS);
 }
 
-static json_t *by_path(json_t *files, const char *path)
-{
-	size_t i;
-	json_t *f;
-	json_array_foreach(files, i, f)
-		if (!strcmp(json_string_value(json_object_get(f, "path")), path))
-			return f;
-	return NULL;
-}
-
 json_t *sync_index_delta(json_t *base, const char *base_hash, json_t *index)
 {
 	json_t *files = json_array(), *removed = json_array();
@@ -103,18 +93,24 @@ char *sync_index_apply(json_t *base, json_t *delta)
 		return NULL;
 	size_t n = json_array_size(old) + json_array_size(changed);
 	json_t **items = malloc((n ? n : 1) * sizeof *items);
-	size_t k = 0, i, j;
-	json_t *f, *r;
-	if (!items)
+	/* the paths the delta replaces or removes, as a hash table: linear in
+	 * the sizes of the base and the delta, whatever they hold */
+	json_t *gone = json_object();
+	size_t k = 0, i;
+	json_t *f;
+	if (!items || !gone) {
+		free(items);
+		json_decref(gone);
 		return NULL;
-	json_array_foreach(old, i, f) {
-		const char *path = json_string_value(json_object_get(f, "path"));
-		bool gone = by_path(changed, path);
-		json_array_foreach(removed, j, r)
-			gone = gone || !strcmp(json_string_value(r), path);
-		if (!gone)
-			items[k++] = f;
 	}
+	json_array_foreach(changed, i, f)
+		json_object_set(gone, json_string_value(json_object_get(f, "path")), json_true());
+	json_array_foreach(removed, i, f)
+		json_object_set(gone, json_string_value(f), json_true());
+	json_array_foreach(old, i, f)
+		if (!json_object_get(gone, json_string_value(json_object_get(f, "path"))))
+			items[k++] = f;
+	json_decref(gone);
 	json_array_foreach(changed, i, f)
 		items[k++] = f;
 	qsort(items, k, sizeof *items, path_order);
