@@ -211,6 +211,10 @@ extern const double index_rank_weights[INDEX_RANK_COLUMNS];
 typedef struct index_rank_params {
 	int n_phrases;
 	double idf[INDEX_RANK_MAX_PHRASES];
+	bool mean_length;  /* kho_rank(): every lesson taken as of the mean length,
+	                    * so no lesson's length is read (a B-tree lookup each):
+	                    * phase 1 of completions, whose candidates phase 2
+	                    * scores exactly anyway */
 } index_rank_params;
 
 /* BM25's weight of a word counted `freq` times (column-weighted) in a lesson

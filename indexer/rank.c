@@ -67,9 +67,10 @@ static void rank_function(const Fts5ExtensionApi *api, Fts5Context *fts, sqlite3
 		    phrase < phrases && column >= 0 && column < INDEX_RANK_COLUMNS)
 			freq[phrase] += index_rank_weights[column];
 	}
-	int length = 0;
-	api->xColumnSize(fts, -1, &length);
 	double avgdl = mean_length(api, fts), score = 0;
+	int length = (int)avgdl;
+	if (!params->mean_length)
+		api->xColumnSize(fts, -1, &length);
 	for (int p = 0; p < phrases; p++)
 		if (freq[p] > 0)
 			score += params->idf[p] * index_rank_term(freq[p], length, avgdl);

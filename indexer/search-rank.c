@@ -255,7 +255,7 @@ static int score_rare(candidates *c, tier_search *s, size_t i, double idf)
 	int rc = kho_index_query_node_expression(&expr, &s->query->nodes[i]);
 	if (rc)
 		return rc;
-	index_rank_params one = { .n_phrases = 1, .idf = { idf } };
+	index_rank_params one = { .n_phrases = 1, .idf = { idf }, .mean_length = s->hits_only };
 	sqlite3_stmt *st = NULL;
 	int src = sqlite3_prepare_v2(s->index->db, "SELECT rowid, kho_rank(lesson_fts, ?2)"
 		" FROM lesson_fts WHERE lesson_fts MATCH ?1", -1, &st, NULL);
