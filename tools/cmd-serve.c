@@ -160,7 +160,7 @@ const kho_command cmd_serve = {
 	"                      only; 0.0.0.0:8080 for the school's network; port 0\n"
 	"                      picks a free one)\n"
 	"  --config FILE       settings (default: kho.conf in the box's home, if there):\n"
-	"                      listen, name, threads, admin_password_hash — see\n"
+	"                      listen, name, threads, idle_timeout — see\n"
 	"                      tools/kho.conf.example\n"
 	"  --name NAME         the school's name, shown at the top of the app\n"
 	"  --threads N         request threads (default: one per core, at most 4)\n",

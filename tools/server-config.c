@@ -23,7 +23,6 @@ void server_config_free(server_config *cfg)
 {
 	free(cfg->listen);
 	free(cfg->name);
-	free(cfg->admin_password_hash);
 	*cfg = (server_config){ 0 };
 }
 
@@ -102,10 +101,10 @@ static int set_key(server_config *cfg, const char *path, int line, const char *k
 	if (!strcmp(key, "name"))
 		return set_text(&cfg->name, value);
 	if (!strcmp(key, "admin_password_hash")) {
-		if (strncmp(value, "$argon2id$", 10))
-			return kho_error_set(KHO_EINVALID, "%s:%d: admin_password_hash must be an "
-				"Argon2id hash ($argon2id$…)", path, line);
-		return set_text(&cfg->admin_password_hash, value);
+		/* kept by early configuration files: administrators are accounts now */
+		kho_log_warn("%s:%d: admin_password_hash is not used: make an administrator with "
+			"kho user add NAME --admin", path, line);
+		return KHO_OK;
 	}
 	if (!strcmp(key, "threads") || !strcmp(key, "idle_timeout")) {
 		bool threads = !strcmp(key, "threads");

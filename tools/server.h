@@ -28,7 +28,6 @@
 typedef struct server_config {
 	char *listen;        /* ADDR:PORT; default 127.0.0.1:8080 */
 	char *name;          /* the school's name, shown in the app; NULL for none */
-	char *admin_password_hash; /* Argon2id string (libsodium); NULL for none */
 	unsigned threads;    /* request threads; 0: one per core, at most 4 */
 	unsigned idle_timeout; /* seconds before an idle connection closes; 0: 30 */
 } server_config;
