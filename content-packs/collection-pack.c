@@ -164,35 +164,19 @@ static int copy_lesson(exporter *e, const kho_lesson_info *info)
 static int add_words(conv_set *set, const char *list)
 {
 	int rc = KHO_OK;
-	for (const char *p = list; !rc && p && *p;) {
-		p += strspn(p, " ");
-		size_t n = strcspn(p, " ");
-		char word[128];
-		if (n && n < sizeof word) {
-			memcpy(word, p, n);
-			word[n] = '\0';
-			if (!conv_set_has(set, word))
-				rc = conv_set_add(set, word);
-		}
-		p += n;
-	}
+	char word[128];
+	for (const char *p = list; !rc && kho_next_word(&p, word, sizeof word);)
+		if (!conv_set_has(set, word))
+			rc = conv_set_add(set, word);
 	return rc;
 }
 
 static int write_words(xmlTextWriterPtr w, const char *element, const char *list)
 {
 	int bad = 0;
-	for (const char *p = list; p && *p;) {
-		p += strspn(p, " ");
-		size_t n = strcspn(p, " ");
-		char word[128];
-		if (n && n < sizeof word) {
-			memcpy(word, p, n);
-			word[n] = '\0';
-			bad |= xmlTextWriterWriteElement(w, BAD_CAST element, BAD_CAST word) < 0;
-		}
-		p += n;
-	}
+	char word[128];
+	for (const char *p = list; kho_next_word(&p, word, sizeof word);)
+		bad |= xmlTextWriterWriteElement(w, BAD_CAST element, BAD_CAST word) < 0;
 	return bad;
 }
 

@@ -106,6 +106,11 @@ bool kho_path_is_safe(const char *path);
 /* True when the `len` bytes at `s` are valid UTF-8 without NUL. */
 bool kho_utf8_valid(const char *s, size_t len);
 
+/* The next word of the space-separated list at *p ("5 6", "toan tin-hoc")
+ * into `word` (NUL-terminated), *p moved past it; false at the end. Words
+ * of `size` bytes or more are skipped. */
+bool kho_next_word(const char **p, char *word, size_t size);
+
 /* --------------------------------------------------------------- hashing */
 
 /* Content hashes are BLAKE2b-256 (libsodium's crypto_generichash); why is

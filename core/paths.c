@@ -74,6 +74,22 @@ int kho_mkdir_p(const char *path, unsigned mode)
 	return rc;
 }
 
+bool kho_next_word(const char **p, char *word, size_t size)
+{
+	while (*p && **p) {
+		*p += strspn(*p, " ");
+		size_t n = strcspn(*p, " ");
+		const char *start = *p;
+		*p += n;
+		if (n && n < size) {
+			memcpy(word, start, n);
+			word[n] = '\0';
+			return true;
+		}
+	}
+	return false;
+}
+
 bool kho_utf8_valid(const char *s, size_t len)
 {
 	const unsigned char *p = (const unsigned char *)s, *end = p + len;

@@ -468,18 +468,11 @@ static void set_preferred(int out[INDEX_PROFILE_MAX], const tier_search *s, cons
 	const char *list)
 {
 	size_t n = 0;
-	for (const char *p = list; p && *p && n < INDEX_PROFILE_MAX;) {
-		p += strspn(p, " ");
-		size_t len = strcspn(p, " ");
-		char value[64];
-		if (len && len < sizeof value) {
-			memcpy(value, p, len);
-			value[len] = '\0';
-			int v = index_facets_value(s->facets, kind, value);
-			if (v >= 0)
-				out[n++] = v;
-		}
-		p += len;
+	char value[64];
+	for (const char *p = list; n < INDEX_PROFILE_MAX && kho_next_word(&p, value, sizeof value);) {
+		int v = index_facets_value(s->facets, kind, value);
+		if (v >= 0)
+			out[n++] = v;
 	}
 	while (n < INDEX_PROFILE_MAX)
 		out[n++] = -1;

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 static int parse(json_t **out, const char *text, size_t len, const char *what)
@@ -294,5 +295,33 @@ int sync_index_load(json_t **out, const char *repo, const char *rel, const char 
 	if (!rc)
 		rc = sync_index_parse(out, text, len, rel);
 	free(text);
+	return rc;
+}
+
+int sync_catalog_edit(int64_t *serial, const char *repo, const kho_secret_key *sec,
+	int (*edit)(json_t *catalog, void *payload), void *payload)
+{
+	*serial = 0;
+	kho_public_key pub;
+	memcpy(pub.id, sec->id, KHO_KEY_ID_SIZE);
+	memcpy(pub.key, sec->key + 32, 32);
+	json_t *catalog = NULL;
+	int lock = -1;
+	int rc = sync_lock(&lock, repo, SYNC_REPO_LOCK, "another kho publish, repo bundle or gc");
+	if (!rc)
+		rc = sync_catalog_load(&catalog, repo, &pub, 1);
+	if (!rc && !catalog)
+		rc = kho_error_set(KHO_ENOTFOUND, "%s is not a kho repository (publish a pack first)",
+			repo);
+	if (!rc)
+		rc = edit(catalog, payload);
+	if (!rc) {
+		*serial = json_integer_value(json_object_get(catalog, "serial")) + 1;
+		json_object_set_new(catalog, "serial", json_integer(*serial));
+		json_object_set_new(catalog, "created", json_integer(time(NULL)));
+		rc = sync_catalog_save(repo, catalog, sec);
+	}
+	json_decref(catalog);
+	sync_unlock(lock);
 	return rc;
 }

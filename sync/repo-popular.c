@@ -7,8 +7,8 @@
  */
 #include "sync-private.h"
 
+#include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 static bool lesson_id_ok(const char *id)
 {
@@ -82,34 +82,29 @@ static int read_popularity(json_t **out, const char *path, json_t *catalog)
 	return KHO_OK;
 }
 
+typedef struct popular_edit {
+	const char *path;
+	size_t count;
+} popular_edit;
+
+static int put_popular(json_t *catalog, void *payload)
+{
+	popular_edit *e = payload;
+	json_t *list = NULL;
+	int rc = read_popularity(&list, e->path, catalog);
+	if (!rc) {
+		e->count = json_array_size(list);
+		json_object_set_new(catalog, "popular", list);
+	}
+	return rc;
+}
+
 int kho_repo_popular(int64_t *serial, size_t *count, const char *repo,
 	const kho_secret_key *sec, const char *popularity)
 {
-	*serial = 0;
-	*count = 0;
-	kho_public_key pub;
-	memcpy(pub.id, sec->id, KHO_KEY_ID_SIZE);
-	memcpy(pub.key, sec->key + 32, 32);
-	json_t *catalog = NULL, *list = NULL;
-	int lock = -1;
-	int rc = sync_lock(&lock, repo, SYNC_REPO_LOCK, "another kho publish, repo bundle or gc");
-	if (!rc)
-		rc = sync_catalog_load(&catalog, repo, &pub, 1);
-	if (!rc && !catalog)
-		rc = kho_error_set(KHO_ENOTFOUND, "%s is not a kho repository (publish a pack first)",
-			repo);
-	if (!rc)
-		rc = read_popularity(&list, popularity, catalog);
-	if (!rc) {
-		*count = json_array_size(list);
-		json_object_set_new(catalog, "popular", list);
-		*serial = json_integer_value(json_object_get(catalog, "serial")) + 1;
-		json_object_set_new(catalog, "serial", json_integer(*serial));
-		json_object_set_new(catalog, "created", json_integer(time(NULL)));
-		rc = sync_catalog_save(repo, catalog, sec);
-	}
-	json_decref(catalog);
-	sync_unlock(lock);
+	popular_edit e = { popularity, 0 };
+	int rc = sync_catalog_edit(serial, repo, sec, put_popular, &e);
+	*count = rc ? 0 : e.count;
 	return rc;
 }
 

@@ -30,14 +30,10 @@ void kho_suggestions_free(kho_suggestion *list, size_t count)
 /* Whether the space-separated `list` holds `word`. */
 static bool has_word(const char *list, const char *word)
 {
-	size_t n = strlen(word);
-	for (const char *p = list; p && *p;) {
-		p += strspn(p, " ");
-		size_t len = strcspn(p, " ");
-		if (len == n && !strncmp(p, word, n))
+	char each[128];
+	for (const char *p = list; kho_next_word(&p, each, sizeof each);)
+		if (!strcmp(each, word))
 			return true;
-		p += len;
-	}
 	return false;
 }
 

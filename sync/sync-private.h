@@ -103,6 +103,11 @@ int sync_catalog_load(json_t **out, const char *repo, const kho_public_key *keys
 int sync_catalog_parse(json_t **out, const char *text, size_t len);
 /* Writes and signs the catalog (REPOSITORY.md: signature, then catalog). */
 int sync_catalog_save(const char *repo, json_t *catalog, const kho_secret_key *sec);
+/* Under the repository's lock: loads the catalog (checked against the
+ * key's public half), lets `edit` change it, then saves it re-signed with
+ * the next serial (*serial). An error of `edit` leaves the catalog as it was. */
+int sync_catalog_edit(int64_t *serial, const char *repo, const kho_secret_key *sec,
+	int (*edit)(json_t *catalog, void *payload), void *payload);
 
 /* A catalog's "popular" (absent is fine): KHO_ECORRUPT naming `where` when
  * it is not a list of at most SYNC_POPULAR_MAX {pack, lesson, opens,

@@ -158,6 +158,28 @@ static enum MHD_Result login(server_request *r, server_box *box)
 	return send_with_cookie(r, 200, json, cookie);
 }
 
+/* POST {"pack", "lesson"}: a lesson on the box added to the teacher's
+ * favourites, or to their history (opened now). */
+static enum MHD_Result add_lesson(server_request *r, server_box *box, const kho_user *u,
+	bool favourite)
+{
+	json_t *in = json_loadb(r->body, r->body_len, JSON_REJECT_DUPLICATES, NULL);
+	const char *pack = json_string_value(json_object_get(in, "pack"));
+	const char *lesson = json_string_value(json_object_get(in, "lesson"));
+	kho_lesson_info *info = NULL;
+	int rc = pack && lesson ? kho_store_lesson(&info, box->store, pack, lesson) : KHO_EINVALID;
+	kho_lesson_info_free(info);
+	if (!rc && favourite && !(rc = kho_store_favourite_add(box->store, u->id, pack, lesson)))
+		server_usage_favourite(r, box, u, pack, lesson);
+	else if (!rc && !favourite && !(rc = kho_store_history_add(box->store, u->id, pack, lesson)))
+		server_home_opened();
+	json_decref(in);
+	if (rc == KHO_EINVALID)
+		return server_send_error(r, 400, "send {\"pack\": …, \"lesson\": …}");
+	return rc ? server_send_failure(r) : server_send_json(r, 201, dump(json_pack("{s:b}",
+		"ok", 1)));
+}
+
 static enum MHD_Result favourites(server_request *r, server_box *box, const kho_user *u,
 	const char *rest)
 {
@@ -173,24 +195,8 @@ static enum MHD_Result favourites(server_request *r, server_box *box, const kho_
 		kho_favourites_free(f, n);
 		return server_send_json(r, 200, dump(json_pack("{s:o}", "favourites", list)));
 	}
-	if (!strcmp(r->method, "POST") && !*rest) {
-		json_t *in = json_loadb(r->body, r->body_len, JSON_REJECT_DUPLICATES, NULL);
-		const char *pack = json_string_value(json_object_get(in, "pack"));
-		const char *lesson = json_string_value(json_object_get(in, "lesson"));
-		kho_lesson_info *info = NULL;
-		int rc = pack && lesson ? kho_store_lesson(&info, box->store, pack, lesson) : KHO_EINVALID;
-		kho_lesson_info_free(info);
-		if (!rc)
-			rc = kho_store_favourite_add(box->store, u->id, pack, lesson);
-		if (!rc)
-			server_usage_favourite(r, box, u, pack, lesson);
-		json_decref(in);
-		if (rc == KHO_EINVALID)
-			return server_send_error(r, 400, "send {\"pack\": …, \"lesson\": …}");
-		if (rc)
-			return server_send_failure(r);
-		return server_send_json(r, 201, dump(json_pack("{s:b}", "ok", 1)));
-	}
+	if (!strcmp(r->method, "POST") && !*rest)
+		return add_lesson(r, box, u, true);
 	const char *slash = strchr(rest, '/');
 	if (!strcmp(r->method, "DELETE") && slash && slash != rest && slash[1]) {
 		char pack[256];
@@ -206,23 +212,8 @@ static enum MHD_Result favourites(server_request *r, server_box *box, const kho_
  * left off"); POST {"pack", "lesson"}: one more opened. */
 static enum MHD_Result history(server_request *r, server_box *box, const kho_user *u)
 {
-	if (!strcmp(r->method, "POST")) {
-		json_t *in = json_loadb(r->body, r->body_len, JSON_REJECT_DUPLICATES, NULL);
-		const char *pack = json_string_value(json_object_get(in, "pack"));
-		const char *lesson = json_string_value(json_object_get(in, "lesson"));
-		kho_lesson_info *info = NULL;
-		int rc = pack && lesson ? kho_store_lesson(&info, box->store, pack, lesson) : KHO_EINVALID;
-		kho_lesson_info_free(info);
-		if (!rc)
-			rc = kho_store_history_add(box->store, u->id, pack, lesson);
-		if (!rc)
-			server_home_opened();
-		json_decref(in);
-		if (rc == KHO_EINVALID)
-			return server_send_error(r, 400, "send {\"pack\": …, \"lesson\": …}");
-		return rc ? server_send_failure(r) : server_send_json(r, 201, dump(json_pack("{s:b}",
-			"ok", 1)));
-	}
+	if (!strcmp(r->method, "POST"))
+		return add_lesson(r, box, u, false);
 	if (strcmp(r->method, "GET") && !r->head)
 		return server_send_error(r, 405, "GET or POST /api/history");
 	kho_favourite *h = NULL;

@@ -25,6 +25,19 @@ int main(void)
 	CHECK(!kho_utf8_valid("ab\0c", 4));
 	CHECK(!kho_utf8_valid("\xe1\xba", 2));          /* truncated */
 
+	/* space-separated lists: empty words and words too long are skipped */
+	const char *list = "  5 toan  tin-hoc-verylongcode 6 ", *p = list;
+	char word[8];
+	CHECK(kho_next_word(&p, word, sizeof word));
+	CHECK_STR(word, "5");
+	CHECK(kho_next_word(&p, word, sizeof word));
+	CHECK_STR(word, "toan");
+	CHECK(kho_next_word(&p, word, sizeof word));
+	CHECK_STR(word, "6");
+	CHECK(!kho_next_word(&p, word, sizeof word));
+	const char *none = NULL;
+	CHECK(!kho_next_word(&none, word, sizeof word));
+
 	char *home = NULL;
 	CHECK_OK(kho_home_resolve(&home, "/flag"));
 	CHECK_STR(home, "/flag");
