@@ -567,12 +567,15 @@ typedef struct kho_lesson_brief {
 void kho_lesson_briefs_free(kho_lesson_brief *list, size_t count);
 
 /* The lessons opened by the most teachers of the box since `since` (Unix
- * time), most first; `count` is the number of teachers. */
+ * time), most first; `count` is the number of teachers, two at least (what
+ * one teacher alone reads is theirs). */
 int kho_store_popular_here(kho_lesson_brief **out, size_t *out_count, kho_store *store,
 	int64_t since, size_t limit);
-/* The first lesson of each unit (each pack without units) of the visible
- * packs, for the space-separated `grades` and `subjects` ("" or NULL:
- * any), in pack order. */
+/* Where the units of the space-separated `grades` and `subjects` ("" or
+ * NULL: any) start: for each unit (each pack without units) of the visible
+ * packs, its first lesson of one of those grades and subjects, in store
+ * order, grade by grade. Reads lessons through the index of lesson_tags,
+ * only up to the last unit listed. */
 int kho_store_starting_lessons(kho_lesson_brief **out, size_t *out_count, kho_store *store,
 	const char *grades, const char *subjects, size_t limit);
 /* In each of the last `units` units the teacher opened a lesson of, the
@@ -739,6 +742,13 @@ int kho_store_setting_set(kho_store *store, const char *key, const char *value);
 #define KHO_USAGE_QUERY_MAX 256 /* bytes of a normalised query kept */
 #define KHO_USAGE_OPEN_WINDOW 600 /* seconds after a search in which an open counts for it */
 #define KHO_USAGE_TYPING_WINDOW 60 /* seconds in which a typed search replaces the last */
+/* What one day can hold, so that no client can fill the disk through the
+ * figures: past a limit a search still counts in the day's totals, but its
+ * query is not recorded. */
+#define KHO_USAGE_DAY_QUERIES 2000   /* distinct queries recorded a day */
+#define KHO_USAGE_ASKER_QUERIES 100  /* distinct queries recorded per asker a day */
+#define KHO_USAGE_DAY_ASKER_ROWS 20000 /* askers, and (asker, query) pairs, a day;
+                                        * an asker past it is not counted at all */
 
 typedef struct kho_usage_settings {
 	bool on;   /* recording and reporting (default on) */
@@ -765,7 +775,8 @@ int kho_usage_normalise(char **out, const char *query);
  * that `found` something or not; `typing` when it was made while the
  * teacher typed, so that it replaces the asker's last typed search of the
  * last KHO_USAGE_TYPING_WINDOW seconds. An open is credited to the asker's
- * last search of the last KHO_USAGE_OPEN_WINDOW seconds. */
+ * last search of the last KHO_USAGE_OPEN_WINDOW seconds. Past the limits
+ * above (KHO_USAGE_DAY_QUERIES…) a search counts in the day's totals only. */
 int kho_store_usage_search(kho_store *store, const char *asker, const char *query, bool found,
 	bool typing, int64_t now);
 int kho_store_usage_open(kho_store *store, const char *asker, const char *pack,
