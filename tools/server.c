@@ -417,6 +417,35 @@ static enum MHD_Result route(server_request *r, const char *home)
 	return server_send_error(r, 404, "no such page");
 }
 
+/* Whether a change comes from the box's own pages: browsers say where a
+ * request comes from (Sec-Fetch-Site, Origin); a page of another site must
+ * not sign a teacher in, nor change anything (with the CSRF token, this
+ * covers the sign-in, which has no session yet). Clients that send neither
+ * header (scripts, old browsers) are not pages of another site. */
+static bool same_origin(struct MHD_Connection *conn)
+{
+	const char *site = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Sec-Fetch-Site");
+	if (site && strcmp(site, "same-origin") && strcmp(site, "none"))
+		return false;
+	const char *origin = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Origin");
+	if (!origin)
+		return true;
+	const char *host = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST);
+	const char *rest = has_prefix(origin, "http://") ? origin + 7 :
+		has_prefix(origin, "https://") ? origin + 8 : NULL;
+	return rest && host && !strcmp(rest, host);
+}
+
+/* A body sent as JSON: a form of another site cannot send that without
+ * asking first (CORS), and the box never says yes. */
+static bool json_body(struct MHD_Connection *conn)
+{
+	const char *type = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+		MHD_HTTP_HEADER_CONTENT_TYPE);
+	return type && has_prefix(type, "application/json") &&
+		(!type[16] || type[16] == ';' || type[16] == ' ');
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
 	const char *method, const char *version, const char *upload_data, size_t *upload_size,
 	void **con_cls)
@@ -492,6 +521,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	if ((body && !body_ok) || st->too_big)
 		return server_send_error(r, 413, api_write ? "a request body is at most 64 KiB of "
 			"JSON" : "requests to the box carry no body");
+	if (api_write && !same_origin(conn))
+		return server_send_error(r, 403, "changes come from the box's own pages only");
+	if (api_write && body && !json_body(conn))
+		return server_send_error(r, 415, "send the body as application/json");
 	if (!clean_text(url, strlen(url)))
 		return server_send_error(r, 400, "the address is not valid UTF-8 text");
 	arg_check args = { .n = 0 };

@@ -9,7 +9,7 @@ import os
 import sqlite3
 import subprocess
 
-from khotest import DATA, KHO, Server, check, done, kho, kho_json, tmpdir
+from khotest import DATA, KHO, Server, check, done, http, kho, kho_json, tmpdir
 
 home = tmpdir("home")
 rc, out, err = kho(home, "import", os.path.join(DATA, "packs", "mini"))
@@ -69,6 +69,14 @@ status, h, res = call("POST", "/api/login", {"name": "co.lan", "password": "wron
 check(status == 401 and res and "wrong" in res["error"], "a wrong password: 401")
 status, h, res = call("POST", "/api/login", {"name": "nobody", "password": "wrong-password"})
 check(status == 401 and res and res["error"] == "wrong name or password", "an unknown name: the same answer")
+# a page of another site cannot sign a browser in (login CSRF), nor send a form
+for headers, want in (({"Origin": "http://evil.example"}, 403), ({"Sec-Fetch-Site": "cross-site"}, 403),
+                      ({"Content-Type": "text/plain"}, 415),
+                      ({"Origin": "http://%s:%d" % (srv.host, srv.port), "Sec-Fetch-Site": "same-origin"}, 200)):
+    hs = {"Content-Type": "application/json"}
+    hs.update(headers)
+    status, h, body = http(srv, "/api/login", "POST", hs, json.dumps({"name": "co.lan", "password": "mat-khau-dai"}))
+    check(status == want and (want == 200) == ("set-cookie" in h), "sign-in with %r: %d" % (headers, status))
 status, h, res = call("POST", "/api/login", {"name": "co.lan", "password": "mat-khau-dai"})
 cookie_h = h.get("set-cookie", "")
 check(status == 200 and res["name"] == "co.lan" and len(res["csrf"]) == 64, "sign-in: %r" % res)
