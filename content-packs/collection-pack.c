@@ -7,8 +7,9 @@
  * documents it links to; not other lessons' pages), found by following the
  * links of HTML and CSS files. Each source pack's files keep their paths
  * under a folder named after the pack, so relative links keep working.
- * Pack id "teacher.OWNER.cID" and version = the collection's last change,
- * so a later export of the same collection is a newer version of it.
+ * Pack id: the collection's own random "teacher.HEX" (no name travels with
+ * it); version: the collection's last change, so a later export of the
+ * same collection is a newer version of it.
  */
 #include "convert-private.h"
 
@@ -20,6 +21,10 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+
+/* Pages and style sheets larger than this are copied without following
+ * their links (no lesson page is that large); other files are streamed. */
+#define EXPORT_READ_MAX (8 << 20)
 
 /* The files still to copy for one lesson, and all those copied. */
 typedef struct exporter {
@@ -88,6 +93,38 @@ static void walk(link_ctx *ctx, xmlNode *node)
 }
 
 /* Copies the file `path` of the lesson's pack, and queues what it links to. */
+/* Copies the blob to `dest` in pieces (media can be large), checking that
+ * it still has its hash. */
+static int stream_blob(const kho_blobs *blobs, const kho_hash *hash, const char *dest)
+{
+	char *from = kho_blobs_path(blobs, hash);
+	FILE *in = from ? fopen(from, "rb") : NULL;
+	FILE *out = in ? fopen(dest, "wbx") : NULL;
+	int rc = !from ? kho_error_set(KHO_ENOMEM, "out of memory") : !in || !out ?
+		kho_error_set(KHO_EIO, "cannot copy %s: %s", from, strerror(errno)) : KHO_OK;
+	kho_hasher h;
+	kho_hasher_init(&h);
+	unsigned char buf[65536];
+	size_t n;
+	while (!rc && (n = fread(buf, 1, sizeof buf, in)) > 0) {
+		kho_hasher_update(&h, buf, n);
+		if (fwrite(buf, 1, n, out) != n)
+			rc = kho_error_set(KHO_EIO, "cannot write %s: %s", dest, strerror(errno));
+	}
+	kho_hash got;
+	kho_hasher_final(&h, &got);
+	if (!rc && (ferror(in) || memcmp(got.bytes, hash->bytes, KHO_HASH_SIZE)))
+		rc = kho_error_set(KHO_ECORRUPT, "%s no longer matches its hash", from);
+	if (in)
+		fclose(in);
+	if (out && fclose(out) != 0 && !rc)
+		rc = kho_error_set(KHO_EIO, "cannot write %s: %s", dest, strerror(errno));
+	free(from);
+	return rc;
+}
+
+/* Copies the file `path` of the lesson's pack, and queues what its links
+ * name when it is a page or a style sheet. */
 static int copy_file(exporter *e, const char *path)
 {
 	char key[2048];
@@ -103,10 +140,9 @@ static int copy_file(exporter *e, const char *path)
 		kho_error_clear(); /* a broken link of the source pack: nothing to carry */
 		return KHO_OK;
 	}
-	char *data = NULL;
-	size_t len = 0;
-	if (!rc)
-		rc = kho_blobs_read(&data, &len, kho_store_blobs(e->store), &hash);
+	const char *dot = strrchr(path, '.');
+	bool css = dot && !strcasecmp(dot, ".css");
+	bool read = (is_page(path) || css) && size <= EXPORT_READ_MAX; /* links to follow */
 	char *dest = rc ? NULL : kho_path_join(e->dir, key);
 	if (!rc && !dest)
 		rc = kho_error_set(KHO_ENOMEM, "out of memory");
@@ -116,8 +152,14 @@ static int copy_file(exporter *e, const char *path)
 		rc = kho_mkdir_p(dest, 0755);
 		*slash = '/';
 	}
-	FILE *f = rc ? NULL : fopen(dest, "wbx");
-	if (!rc) {
+	char *data = NULL;
+	size_t len = 0;
+	if (!rc && !read)
+		rc = stream_blob(kho_store_blobs(e->store), &hash, dest);
+	if (!rc && read)
+		rc = kho_blobs_read(&data, &len, kho_store_blobs(e->store), &hash);
+	FILE *f = !rc && read ? fopen(dest, "wbx") : NULL;
+	if (!rc && read) {
 		bool ok = f && fwrite(data, 1, len, f) == len;
 		if (f && fclose(f) != 0)
 			ok = false;
@@ -126,14 +168,13 @@ static int copy_file(exporter *e, const char *path)
 	}
 	free(dest);
 	link_ctx ctx = { e, path };
-	const char *dot = strrchr(path, '.');
-	if (!rc && is_page(path)) {
+	if (!rc && read && !css) {
 		htmlDocPtr doc = htmlReadMemory(data, (int)len, path, "UTF-8", HTML_PARSE_NONET |
 			HTML_PARSE_NOERROR | HTML_PARSE_NOWARNING | HTML_PARSE_RECOVER);
 		if (doc)
 			walk(&ctx, xmlDocGetRootElement(doc));
 		xmlFreeDoc(doc);
-	} else if (!rc && dot && !strcasecmp(dot, ".css")) {
+	} else if (!rc && read) {
 		pack_links_of_css(data, on_link, &ctx);
 	}
 	free(data);
@@ -247,9 +288,16 @@ static int write_manifest(const char *dir, const kho_collection *c, kho_lesson_i
 			const kho_lesson_info *l = infos[i];
 			if (!l)
 				continue;
-			char id[300], href[2048];
-			if (snprintf(id, sizeof id, "%s.%s", l->pack, l->lesson) > 128)
-				snprintf(id, sizeof id, "lesson-%zu", i + 1);
+			/* an id of its own, the same for the same lesson in a later
+			 * export: "l" and the hash of "PACK/LESSON" (pack and lesson ids
+			 * joined by a dot could meet: a.b + c, a + b.c) */
+			char id[40], href[2048], key[600];
+			snprintf(key, sizeof key, "%s/%s", l->pack, l->lesson);
+			kho_hash h;
+			kho_hash_buffer(&h, key, strlen(key));
+			char hex[KHO_HASH_HEX_SIZE];
+			kho_hash_to_hex(hex, &h);
+			snprintf(id, sizeof id, "l%.24s", hex);
 			snprintf(href, sizeof href, "%s/%s", l->pack, l->href);
 			bad |= xmlTextWriterStartElement(w, BAD_CAST "lesson") < 0;
 			bad |= xmlTextWriterWriteAttribute(w, BAD_CAST "id", BAD_CAST id) < 0;
@@ -280,13 +328,7 @@ static int write_manifest(const char *dir, const kho_collection *c, kho_lesson_i
 
 int kho_collection_export(kho_store *store, const kho_collection *c, const char *out)
 {
-	char pack_id[128];
-	char *owner = conv_slug(c->owner, 40);
-	if (!owner)
-		return kho_error_set(KHO_ENOMEM, "out of memory");
-	snprintf(pack_id, sizeof pack_id, "teacher.%s.c%lld", *owner ? owner : "x",
-		(long long)c->id);
-	free(owner);
+	const char *pack_id = c->pack_id;
 	kho_lesson_info **infos = calloc(c->count ? c->count : 1, sizeof *infos);
 	if (!infos)
 		return kho_error_set(KHO_ENOMEM, "out of memory");

@@ -486,6 +486,7 @@ typedef struct kho_favourite {
 	int64_t added_at;
 } kho_favourite;
 
+/* KHO_EEXISTS when it is a favourite already (nothing changes). */
 int kho_store_favourite_add(kho_store *store, int64_t user_id, const char *pack, const char *lesson);
 int kho_store_favourite_remove(kho_store *store, int64_t user_id, const char *pack,
 	const char *lesson);
@@ -530,6 +531,8 @@ typedef struct kho_collection {
 	bool mine;         /* owned by the teacher who asked */
 	int64_t updated_at;
 	size_t count;      /* lessons in it */
+	char *pack_id;     /* of its exported pack: "teacher." and 16 random hex digits */
+	char *queued;      /* its pack's name in the outbox, or NULL */
 	kho_collection_item *items; /* in order; NULL in kho_store_collections()' list */
 } kho_collection;
 
@@ -547,13 +550,17 @@ int kho_store_collection_get(kho_collection **out, kho_store *store, int64_t id,
 int kho_store_collection_update(kho_store *store, int64_t id, int64_t user_id, const char *name,
 	int shared);
 /* Replaces its lessons by `items` (pack, lesson of each; titles ignored),
- * in that order; each must be installed. */
+ * in that order, each once; each must be installed (KHO_EINVALID naming the
+ * first that is not; nothing changes then). */
 int kho_store_collection_set(kho_store *store, int64_t id, int64_t user_id,
 	const kho_collection_item *items, size_t count);
 /* Adds one installed lesson at the end (a no-op when it is there). */
 int kho_store_collection_add(kho_store *store, int64_t id, int64_t user_id, const char *pack,
 	const char *lesson);
 int kho_store_collection_remove(kho_store *store, int64_t id, int64_t user_id);
+/* Records `name` as the collection's pack in the outbox (the caller checked
+ * who may). */
+int kho_store_collection_queued(kho_store *store, int64_t id, const char *name);
 void kho_collection_free(kho_collection *c);
 void kho_collections_free(kho_collection *list, size_t count);
 

@@ -65,6 +65,15 @@ int kho_store_backup(kho_store *store, const char *path)
 	return rc;
 }
 
+/* The single number `sql` gives (0 when it fails). */
+static int64_t count(kho_store *store, const char *sql)
+{
+	sqlite3_stmt *st = store_prepare(store, sql);
+	int64_t n = st && sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+	sqlite3_finalize(st);
+	return n;
+}
+
 static bool in_backup(kho_store *store, const char *table)
 {
 	sqlite3_stmt *st = store_prepare(store, "SELECT 1 FROM backup.sqlite_master"
@@ -96,6 +105,13 @@ int kho_store_restore(kho_store *store, const char *path)
 		return kho_error_set(KHO_EINVALID, "%s is not a kho backup", path);
 	}
 	rc = run(store, "BEGIN IMMEDIATE;", "restoring");
+	/* onto a new box only: rows of the same key would replace, and cascade
+	 * away, the data of its own teachers */
+	if (!rc && count(store, "SELECT count(*) FROM main.users"))
+		rc = kho_error_set(KHO_EEXISTS, "this box has teachers' accounts already: restore onto "
+			"a new box (or remove them with kho user remove)");
+	if (!rc && count(store, "SELECT count(*) FROM backup.users WHERE id <= 0"))
+		rc = kho_error_set(KHO_ECORRUPT, "%s: an account has an id below 1", path);
 	char sql[256];
 	for (size_t i = 0; !rc && i < N_TABLES; i++) {
 		if (!in_backup(store, tables[i]))

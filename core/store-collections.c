@@ -4,6 +4,7 @@
  * private or shared with the school. Who may do what is decided here, in
  * one place: `user_id` is always the teacher asking.
  */
+#include <sodium.h>
 #include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +27,8 @@ void kho_collections_free(kho_collection *list, size_t count)
 	for (size_t i = 0; i < count; i++) {
 		free(list[i].name);
 		free(list[i].owner);
+		free(list[i].pack_id);
+		free(list[i].queued);
 		for (size_t j = 0; list[i].items && j < list[i].count; j++) {
 			free(list[i].items[j].pack);
 			free(list[i].items[j].lesson);
@@ -62,13 +65,20 @@ int kho_store_collection_new(int64_t *id, kho_store *store, int64_t user_id, con
 	int rc = check_name(name);
 	if (rc)
 		return rc;
+	/* the id its exported pack will have: random, so that no teacher's name
+	 * travels with it (into another box's usage figures, say) */
+	unsigned char random[8];
+	randombytes_buf(random, sizeof random);
+	char pack_id[8 + 2 * sizeof random + 1] = "teacher.";
+	sodium_bin2hex(pack_id + 8, sizeof pack_id - 8, random, sizeof random);
 	sqlite3_stmt *st = store_prepare(store, "INSERT INTO collections (user_id, name, shared,"
-		" created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?4)");
+		" pack_id, created_at, updated_at) VALUES (?1, ?2, ?3, ?5, ?4, ?4)");
 	if (st) {
 		sqlite3_bind_int64(st, 1, user_id);
 		sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
 		sqlite3_bind_int(st, 3, shared);
 		sqlite3_bind_int64(st, 4, (sqlite3_int64)time(NULL));
+		sqlite3_bind_text(st, 5, pack_id, -1, SQLITE_TRANSIENT);
 	}
 	rc = step_done(store, st, "making a collection");
 	if (!rc)
@@ -101,15 +111,19 @@ static int access_check(kho_store *store, int64_t id, int64_t user_id, bool writ
 }
 
 #define COLLECTION_COLUMNS "c.id, c.name, u.name, c.shared, c.user_id = ?1, c.updated_at," \
-	" (SELECT count(*) FROM collection_items i WHERE i.collection_id = c.id)"
+	" (SELECT count(*) FROM collection_items i WHERE i.collection_id = c.id), c.pack_id," \
+	" c.queued"
 
 static int read_collection(kho_collection *c, sqlite3_stmt *st)
 {
 	*c = (kho_collection){ .id = sqlite3_column_int64(st, 0), .name = store_column_dup(st, 1),
 		.owner = store_column_dup(st, 2), .shared = sqlite3_column_int(st, 3),
 		.mine = sqlite3_column_int(st, 4), .updated_at = sqlite3_column_int64(st, 5),
-		.count = (size_t)sqlite3_column_int64(st, 6) };
-	return c->name && c->owner ? KHO_OK : kho_error_set(KHO_ENOMEM, "out of memory");
+		.count = (size_t)sqlite3_column_int64(st, 6), .pack_id = store_column_dup(st, 7),
+		.queued = sqlite3_column_type(st, 8) == SQLITE_NULL ? NULL : store_column_dup(st, 8) };
+	return c->name && c->owner && c->pack_id && (c->queued ||
+		sqlite3_column_type(st, 8) == SQLITE_NULL) ? KHO_OK :
+		kho_error_set(KHO_ENOMEM, "out of memory");
 }
 
 int kho_store_collections(kho_collection **out, size_t *out_count, kho_store *store,
@@ -239,13 +253,15 @@ int kho_store_collection_update(kho_store *store, int64_t id, int64_t user_id, c
 	return step_done(store, st, "changing a collection");
 }
 
-/* KHO_ENOTFOUND unless `pack` is installed with a lesson `lesson`. */
+/* KHO_EINVALID unless `pack` is installed with a lesson `lesson`. */
 static int lesson_exists(kho_store *store, const char *pack, const char *lesson)
 {
 	kho_lesson_info *info = NULL;
 	int rc = pack && lesson ? kho_store_lesson(&info, store, pack, lesson) :
 		kho_error_set(KHO_EINVALID, "a collection's lesson needs a pack and a lesson");
 	kho_lesson_info_free(info);
+	if (rc == KHO_ENOTFOUND)
+		rc = kho_error_set(KHO_EINVALID, "no lesson %s/%s on this box", pack, lesson);
 	return rc;
 }
 
@@ -292,10 +308,14 @@ int kho_store_collection_set(kho_store *store, int64_t id, int64_t user_id,
 		sqlite3_bind_int64(st, 1, id);
 	if (!rc)
 		rc = step_done(store, st, "changing a collection");
+	int64_t position = 0;
 	for (size_t i = 0; !rc && i < count; i++) {
-		rc = lesson_exists(store, items[i].pack, items[i].lesson);
-		if (!rc)
-			rc = insert_item(store, id, (int64_t)i, items[i].pack, items[i].lesson);
+		bool again = false; /* a lesson listed twice keeps its first place */
+		for (size_t k = 0; k < i && !again; k++)
+			again = items[k].pack && items[i].pack && items[k].lesson && items[i].lesson &&
+				!strcmp(items[k].pack, items[i].pack) && !strcmp(items[k].lesson, items[i].lesson);
+		if (!again && !(rc = lesson_exists(store, items[i].pack, items[i].lesson)))
+			rc = insert_item(store, id, position++, items[i].pack, items[i].lesson);
 	}
 	if (!rc)
 		rc = touch(store, id);
@@ -348,4 +368,14 @@ int kho_store_collection_remove(kho_store *store, int64_t id, int64_t user_id)
 	if (st)
 		sqlite3_bind_int64(st, 1, id);
 	return step_done(store, st, "removing a collection");
+}
+
+int kho_store_collection_queued(kho_store *store, int64_t id, const char *name)
+{
+	sqlite3_stmt *st = store_prepare(store, "UPDATE collections SET queued = ?2 WHERE id = ?1");
+	if (st) {
+		sqlite3_bind_int64(st, 1, id);
+		sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
+	}
+	return step_done(store, st, "recording a collection's pack in the outbox");
 }

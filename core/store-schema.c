@@ -159,6 +159,8 @@ static const char *const migrations[] = {
 	"  user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
 	"  name TEXT NOT NULL,"
 	"  shared INTEGER NOT NULL DEFAULT 0 CHECK (shared IN (0, 1)),"
+	"  pack_id TEXT NOT NULL UNIQUE,"      /* of its export: random, names nobody */
+	"  queued TEXT,"                        /* its pack in the outbox, if any */
 	"  created_at INTEGER NOT NULL,"
 	"  updated_at INTEGER NOT NULL"
 	");"

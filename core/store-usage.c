@@ -7,7 +7,11 @@
  * after which the asker opened no lesson. Who asked is kept only as a keyed
  * BLAKE2b hash under a random key of the day, so that distinct askers can
  * be counted for the k rule; the key is deleted when the day is over, and
- * every row of a day when it is reported. Recording is one short
+ * every row of a day when it is reported. A day holds at most
+ * KHO_USAGE_DAY_QUERIES queries, KHO_USAGE_ASKER_QUERIES per asker and
+ * KHO_USAGE_DAY_ASKER_ROWS askers' rows, so that no client can fill the
+ * disk: past them a search counts in the day's totals, under query ''
+ * (never a normalised query), without its text. Recording is one short
  * transaction that gives up rather than wait behind an install, and is not
  * synced to disk at each commit: a power cut may lose the last figures,
  * never damage the store.
@@ -209,6 +213,8 @@ typedef struct recording {
 	char day[11];
 	unsigned char asker[ASKER_SIZE];
 	bool off;
+	bool counted;      /* the asker has their row of the day (usage_askers, query '') */
+	int64_t queries;   /* distinct queries recorded for the asker today (that row's n) */
 } recording;
 
 /* The day's key, made when the day has none; older days' keys and the
@@ -244,6 +250,48 @@ static int day_key(unsigned char key[crypto_generichash_KEYBYTES], recording *r)
 	return rc;
 }
 
+/* One number from a bound query (0 when it has no row). */
+static int number(int64_t *out, recording *r, sqlite3_stmt *st)
+{
+	if (!st)
+		return kho_error_last_code();
+	int src = sqlite3_step(st);
+	*out = src == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+	sqlite3_finalize(st);
+	return src == SQLITE_ROW || src == SQLITE_DONE ? KHO_OK
+		: kho_store_error(r->s, src, "recording usage");
+}
+
+/* The asker's row of the day, which counts them among the day's askers
+ * and holds how many distinct queries were recorded for them; made while
+ * the day has room (KHO_USAGE_DAY_ASKER_ROWS), else r->counted is false. */
+static int asker_row(recording *r)
+{
+	sqlite3_stmt *st = bound(r->s, "SELECT n FROM usage_askers WHERE day = ?1 AND query = ''"
+		" AND asker = ?2", "tb", r->day, r->asker);
+	if (!st)
+		return kho_error_last_code();
+	int src = sqlite3_step(st);
+	if (src == SQLITE_ROW) {
+		r->counted = true;
+		r->queries = sqlite3_column_int64(st, 0);
+	}
+	sqlite3_finalize(st);
+	if (src != SQLITE_ROW && src != SQLITE_DONE)
+		return kho_store_error(r->s, src, "recording usage");
+	if (r->counted)
+		return KHO_OK;
+	int64_t rows = 0;
+	int rc = number(&rows, r, bound(r->s, "SELECT COUNT(*) FROM usage_askers WHERE day = ?1",
+		"t", r->day));
+	if (rc || rows >= KHO_USAGE_DAY_ASKER_ROWS)
+		return rc;
+	rc = done(r->s, bound(r->s, "INSERT INTO usage_askers (day, query, asker, n)"
+		" VALUES (?1, '', ?2, 0)", "tb", r->day, r->asker), "recording usage");
+	r->counted = !rc;
+	return rc;
+}
+
 static int end(recording *r, int rc);
 
 /* Starts a recording: r->off when recording is off (nothing to do); on an
@@ -275,6 +323,8 @@ static int begin(recording *r, kho_store *s, const char *who, int64_t now)
 		crypto_generichash(r->asker, sizeof r->asker, (const unsigned char *)who, strlen(who),
 			key, sizeof key);
 	sodium_memzero(key, sizeof key);
+	if (!rc)
+		rc = asker_row(r);
 	return rc ? end(r, rc) : KHO_OK;
 }
 
@@ -294,10 +344,33 @@ static int end(recording *r, int rc)
 	return rc;
 }
 
+/* A search whose query was not recorded (past a limit) is counted in the
+ * day's row of query '' (never a normalised query, which is not blank), and
+ * is remembered as the asker's last search by a tag: NOT_RECORDED, then a
+ * hash of the query keyed by the asker's hash (so, under the day's key), so
+ * that its next page is the same search without its text being kept. */
+#define NOT_RECORDED '\x01'
+#define TAG_SIZE (1 + 2 * ASKER_SIZE + 1)
+
+static void tag_of(char out[TAG_SIZE], const recording *r, const char *q)
+{
+	unsigned char h[ASKER_SIZE];
+	crypto_generichash(h, sizeof h, (const unsigned char *)q, strlen(q), r->asker,
+		sizeof r->asker);
+	out[0] = NOT_RECORDED;
+	sodium_bin2hex(out + 1, TAG_SIZE - 1, h, sizeof h);
+}
+
+/* The query of usage_queries that a last search (query or tag) counts in. */
+static const char *row_of(const char *last)
+{
+	return last[0] == NOT_RECORDED ? "" : last;
+}
+
 /* The asker's last search (usage_last), when it is of today. */
 typedef struct last_search {
 	bool there;
-	char *query;
+	char *query;  /* the query, or its tag when it was not recorded */
 	int64_t at;
 	bool typing;
 	int outcome;  /* 0 found nothing, 1 found and nothing opened yet, 2 opened */
@@ -326,24 +399,54 @@ static int read_last(last_search *out, recording *r)
 }
 
 /* Takes back the asker's last search: it was being typed and this one
- * replaces it. */
+ * replaces it. A query no longer recorded for the asker frees one of their
+ * KHO_USAGE_ASKER_QUERIES. */
 static int undo_search(recording *r, const last_search *last)
 {
+	const char *q = row_of(last->query);
 	int rc = done(r->s, bound(r->s, "UPDATE usage_queries SET searches = searches - 1,"
 		" found_nothing = found_nothing - (?3 = 0), no_open = no_open - (?3 = 1)"
-		" WHERE day = ?1 AND query = ?2", "tti", r->day, last->query, (int64_t)last->outcome),
+		" WHERE day = ?1 AND query = ?2", "tti", r->day, q, (int64_t)last->outcome),
 		"recording usage");
 	if (!rc)
 		rc = done(r->s, bound(r->s, "DELETE FROM usage_queries WHERE day = ?1 AND query = ?2"
-			" AND searches <= 0", "tt", r->day, last->query), "recording usage");
-	if (!rc)
-		rc = done(r->s, bound(r->s, "UPDATE usage_askers SET n = n - 1 WHERE day = ?1"
-			" AND query = ?2 AND asker = ?3", "ttb", r->day, last->query, r->asker),
-			"recording usage");
+			" AND searches <= 0", "tt", r->day, q), "recording usage");
+	if (rc || !*q)
+		return rc;
+	rc = done(r->s, bound(r->s, "UPDATE usage_askers SET n = n - 1 WHERE day = ?1"
+		" AND query = ?2 AND asker = ?3", "ttb", r->day, q, r->asker), "recording usage");
 	if (!rc)
 		rc = done(r->s, bound(r->s, "DELETE FROM usage_askers WHERE day = ?1 AND query = ?2"
-			" AND asker = ?3 AND n <= 0", "ttb", r->day, last->query, r->asker),
-			"recording usage");
+			" AND asker = ?3 AND n <= 0", "ttb", r->day, q, r->asker), "recording usage");
+	if (!rc && sqlite3_changes(kho_store_db(r->s)) > 0) {
+		r->queries--;
+		rc = done(r->s, bound(r->s, "UPDATE usage_askers SET n = n - 1 WHERE day = ?1"
+			" AND query = '' AND asker = ?2", "tb", r->day, r->asker), "recording usage");
+	}
+	return rc;
+}
+
+/* Whether the query `q` may be recorded for the asker: they made it today
+ * already, or neither they nor the day has reached its limit. *fresh when
+ * it is a new query for the asker. */
+static int may_record(bool *out, bool *fresh, recording *r, const char *q)
+{
+	*out = *fresh = false;
+	if (!r->counted)
+		return KHO_OK;
+	int64_t n = 0;
+	int rc = number(&n, r, bound(r->s, "SELECT n FROM usage_askers WHERE day = ?1"
+		" AND query = ?2 AND asker = ?3", "ttb", r->day, q, r->asker));
+	if (rc || n > 0 || r->queries >= KHO_USAGE_ASKER_QUERIES) {
+		*out = !rc && n > 0;
+		return rc;
+	}
+	*fresh = true;
+	/* -1: the day has the query already */
+	rc = number(&n, r, bound(r->s, "SELECT CASE WHEN EXISTS (SELECT 1 FROM usage_queries"
+		" WHERE day = ?1 AND query = ?2) THEN -1 ELSE (SELECT COUNT(*) FROM usage_queries"
+		" WHERE day = ?1 AND query <> '') END", "tt", r->day, q));
+	*out = !rc && n < KHO_USAGE_DAY_QUERIES;
 	return rc;
 }
 
@@ -356,34 +459,47 @@ static int count_asker(recording *r, const char *query)
 
 static int search_in(recording *r, const char *q, bool found, bool typing, int64_t now)
 {
+	char tag[TAG_SIZE];
+	tag_of(tag, r, q);
 	last_search last;
 	int rc = read_last(&last, r);
 	int outcome = found ? 1 : 0;
-	if (!rc && last.there && now - last.at < KHO_USAGE_OPEN_WINDOW && !strcmp(last.query, q)) {
+	const char *kept = q; /* what usage_last keeps: the query, or its tag */
+	if (!rc && last.there && now - last.at < KHO_USAGE_OPEN_WINDOW &&
+	    (!strcmp(last.query, q) || !strcmp(last.query, tag))) {
 		/* the same search again: another page, a filter, Enter after typing */
+		kept = last.query;
 		if (last.outcome == 0 && found)
 			rc = done(r->s, bound(r->s, "UPDATE usage_queries SET found_nothing ="
 				" found_nothing - 1, no_open = no_open + 1 WHERE day = ?1 AND query = ?2",
-				"tt", r->day, q), "recording usage");
+				"tt", r->day, row_of(last.query)), "recording usage");
 		outcome = last.outcome == 0 ? outcome : last.outcome;
 	} else if (!rc) {
+		bool record = false, fresh = false;
 		if (last.there && last.typing && last.outcome != 2 &&
 		    now - last.at < KHO_USAGE_TYPING_WINDOW)
 			rc = undo_search(r, &last);
+		if (!rc)
+			rc = may_record(&record, &fresh, r, q);
+		kept = record ? q : tag;
 		if (!rc)
 			rc = done(r->s, bound(r->s, "INSERT INTO usage_queries (day, query, searches,"
 				" found_nothing, no_open) VALUES (?1, ?2, 1, ?3, ?4)"
 				" ON CONFLICT (day, query) DO UPDATE SET searches = searches + 1,"
 				" found_nothing = found_nothing + excluded.found_nothing,"
-				" no_open = no_open + excluded.no_open", "ttii", r->day, q,
+				" no_open = no_open + excluded.no_open", "ttii", r->day, record ? q : "",
 				(int64_t)!found, (int64_t)found), "recording usage");
-		if (!rc)
+		if (!rc && record)
 			rc = count_asker(r, q);
+		if (!rc && record && fresh)
+			rc = done(r->s, bound(r->s, "UPDATE usage_askers SET n = n + 1 WHERE day = ?1"
+				" AND query = '' AND asker = ?2", "tb", r->day, r->asker),
+				"recording usage");
 	}
-	if (!rc)
+	if (!rc && r->counted) /* an asker not counted leaves nothing behind */
 		rc = done(r->s, bound(r->s, "INSERT OR REPLACE INTO usage_last (asker, day, query, at,"
 			" typing, outcome) VALUES (?1, ?2, ?3, ?4, ?5, ?6)", "bttiii", r->asker, r->day,
-			q, now, (int64_t)typing, (int64_t)outcome), "recording usage");
+			kept, now, (int64_t)typing, (int64_t)outcome), "recording usage");
 	free(last.query);
 	return rc;
 }
@@ -412,13 +528,12 @@ static int lesson_in(recording *r, const char *pack, const char *lesson, bool op
 		" DO UPDATE SET opens = opens + excluded.opens,"
 		" favourites = favourites + excluded.favourites", "tttii", r->day, pack, lesson,
 		(int64_t)open, (int64_t)!open), "recording usage");
-	if (!rc)
-		rc = count_asker(r, "");
 	if (!rc && open) /* the asker's last search led to this open */
 		rc = done(r->s, bound(r->s, "UPDATE usage_queries SET no_open = no_open - 1"
-			" WHERE (day, query) IN (SELECT day, query FROM usage_last WHERE asker = ?1"
-			" AND day = ?2 AND at > ?3 AND outcome = 1)", "bti", r->asker, r->day,
-			now - KHO_USAGE_OPEN_WINDOW), "recording usage");
+			" WHERE (day, query) IN (SELECT day, CASE WHEN unicode(query) = 1 THEN ''"
+			" ELSE query END FROM usage_last WHERE asker = ?1 AND day = ?2 AND at > ?3"
+			" AND outcome = 1)", "bti", r->asker, r->day, now - KHO_USAGE_OPEN_WINDOW),
+			"recording usage");
 	if (!rc && open)
 		rc = done(r->s, bound(r->s, "UPDATE usage_last SET outcome = 2 WHERE asker = ?1"
 			" AND day = ?2 AND at > ?3 AND outcome = 1", "bti", r->asker, r->day,
@@ -544,7 +659,8 @@ static int read_lessons(kho_usage *u, kho_store *s, const char *through)
 static int read_queries(kho_usage *u, kho_store *s, const char *through, int k)
 {
 	sqlite3_stmt *st = bound(s, "SELECT query, SUM(searches), SUM(found_nothing),"
-		" SUM(no_open) FROM usage_queries q WHERE (?1 IS NULL OR day <= ?1) AND (?2 <= 0 OR"
+		" SUM(no_open) FROM usage_queries q WHERE (?1 IS NULL OR day <= ?1) AND query <> ''"
+		" AND (?2 <= 0 OR"
 		" (SELECT COUNT(*) FROM usage_askers a WHERE a.day = q.day AND a.query = q.query"
 		"  AND a.n > 0) >= ?2) GROUP BY query ORDER BY 2 DESC, 1", "ti", through, (int64_t)k);
 	if (!st)

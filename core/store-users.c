@@ -108,15 +108,13 @@ int kho_store_user_passwd(kho_store *store, const char *name, const char *passwo
 {
 	char hash[crypto_pwhash_STRBYTES];
 	int rc = hash_password(hash, password);
-	if (!rc)
-		rc = exec_bind(store, "UPDATE users SET password_hash = ?2 WHERE name = ?1", name, hash,
-			0, 0, "changing a password");
+	if (!rc && (rc = exec_bind(store, "UPDATE users SET password_hash = ?2 WHERE name = ?1",
+		name, hash, 0, 0, "changing a password")) == KHO_ENOTFOUND)
+		return kho_error_set(KHO_ENOTFOUND, "no user %s", name);
 	/* a new password ends the user's sessions */
-	if (!rc)
-		rc = exec_bind(store, "DELETE FROM sessions WHERE user_id IN (SELECT id FROM users"
-			" WHERE name = ?1)", name, NULL, 0, 0, "ending sessions");
-	if (rc == KHO_ENOTFOUND) { /* no sessions to end */
-		kho_error_clear();
+	if (!rc && (rc = exec_bind(store, "DELETE FROM sessions WHERE user_id IN (SELECT id"
+		" FROM users WHERE name = ?1)", name, NULL, 0, 0, "ending sessions")) == KHO_ENOTFOUND) {
+		kho_error_clear(); /* there were none */
 		rc = KHO_OK;
 	}
 	return rc;
@@ -292,10 +290,8 @@ int kho_store_favourite_add(kho_store *store, int64_t user_id, const char *pack,
 	int rc = exec_bind(store, "INSERT OR IGNORE INTO favourites (pack_id, lesson_id, user_id,"
 		" added_at) VALUES (?1, ?2, ?3, ?4)", pack, lesson, user_id, (int64_t)time(NULL),
 		"adding a favourite");
-	if (rc == KHO_ENOTFOUND) { /* there already */
-		kho_error_clear();
-		rc = KHO_OK;
-	}
+	if (rc == KHO_ENOTFOUND) /* nothing inserted */
+		rc = kho_error_set(KHO_EEXISTS, "a favourite already");
 	return rc;
 }
 

@@ -186,6 +186,9 @@ int kho_box_id(char out[17], kho_store *store);
 /* Queues a copy of `file` in the outbox, named by its content's hash (so a
  * file queued twice is sent once); *name (malloc'd) is that name. */
 int kho_outbox_add(char **name, kho_store *store, const char *file);
+/* Takes the queued file `name` out of the outbox (nothing when it was sent
+ * already or is not there). */
+int kho_outbox_drop(kho_store *store, const char *name);
 
 typedef struct kho_push_report {
 	size_t sent, failed;

@@ -89,6 +89,22 @@ int kho_outbox_add(char **name, kho_store *store, const char *file)
 	return rc;
 }
 
+int kho_outbox_drop(kho_store *store, const char *name)
+{
+	if (!name || !*name || strchr(name, '/') || name[0] == '.')
+		return kho_error_set(KHO_EINVALID, "not a name of the outbox: %s", name ? name : "");
+	char rel[128];
+	if (snprintf(rel, sizeof rel, "outbox/%s", name) >= (int)sizeof rel)
+		return kho_error_set(KHO_EINVALID, "not a name of the outbox: %s", name);
+	char *path = join(kho_store_home(store), rel);
+	if (!path)
+		return kho_error_set(KHO_ENOMEM, "out of memory");
+	int rc = unlink(path) == 0 || errno == ENOENT ? KHO_OK :
+		kho_error_set(KHO_EIO, "cannot remove %s: %s", path, strerror(errno));
+	free(path);
+	return rc;
+}
+
 static size_t no_body(char *data, size_t size, size_t n, void *payload)
 {
 	(void)data;

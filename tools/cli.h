@@ -27,6 +27,11 @@ extern const kho_command cmd_keygen, cmd_trust, cmd_pack, cmd_publish, cmd_repo;
 extern const kho_command cmd_subscribe, cmd_unsubscribe, cmd_subscriptions, cmd_sync;
 extern const kho_command cmd_rollback, cmd_gc, cmd_state, cmd_export, cmd_outbox, cmd_push;
 extern const kho_command cmd_user, cmd_backup, cmd_restore, cmd_collection;
+
+/* Queues the exported `pack` of collection `c` in the outbox, in place of
+ * the collection's pack queued before (cmd-collection.c); *queued its name. */
+int cli_collection_queue(char **queued, kho_store *store, const kho_collection *c,
+	const char *pack);
 /* kho pack's subcommands (cmd-pack.c finds them; their names start "pack ") */
 extern const kho_command cmd_pack_sign, cmd_pack_verify;
 extern const kho_command cmd_pack_build, cmd_pack_convert, cmd_pack_lint;

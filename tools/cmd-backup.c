@@ -34,9 +34,10 @@ static int run_either(int argc, char **argv, const kho_command *cmd, bool restor
 	if (!status && (restore ? kho_store_restore(store, path) : kho_store_backup(store, path)))
 		status = cli_fail(restore ? "restore" : "backup");
 	else if (!status)
-		printf(restore ? "restored from %s: accounts, favourites, history, subscriptions and "
-			"trusted keys (run kho sync to bring the packs back)\n" :
-			"wrote %s: accounts, favourites, history, subscriptions and trusted keys\n", path);
+		printf(restore ? "restored from %s: accounts, favourites, history, collections, "
+			"subscriptions, trusted keys and settings (run kho sync to bring the packs back)\n" :
+			"wrote %s: accounts, favourites, history, collections, subscriptions, trusted keys "
+			"and settings\n", path);
 	kho_store_free(store);
 	free(path);
 	return status;
@@ -55,14 +56,15 @@ static int restore_run(int argc, char **argv)
 const kho_command cmd_backup = {
 	"backup", backup_run, "save teachers' data and the box's settings to a folder",
 	"usage: kho backup DIR\n\n"
-	"Writes DIR/kho-backup.db: accounts, favourites, history, subscriptions, trusted\n"
-	"keys and the catalogs seen, from one consistent moment (safe while kho serve\n"
-	"runs). Lessons are not in it: a sync brings them back.\n",
+	"Writes DIR/kho-backup.db: accounts, favourites, history, collections,\n"
+	"subscriptions, trusted keys, the catalogs seen and the box's settings, from one\n"
+	"consistent moment (safe while kho serve runs). Lessons are not in it: a sync\n"
+	"brings them back.\n",
 };
 
 const kho_command cmd_restore = {
 	"restore", restore_run, "bring teachers' data back from kho backup",
 	"usage: kho restore DIR\n\n"
-	"Restores DIR/kho-backup.db into this box (rows of the same names replaced),\n"
-	"e.g. onto a new box after an SD card died; then kho sync brings the packs.\n",
+	"Restores DIR/kho-backup.db onto a new box (one without teachers' accounts),\n"
+	"e.g. after an SD card died; then kho sync brings the packs.\n",
 };

@@ -36,6 +36,22 @@ static void print_list(const kho_collection *all, size_t n, bool json)
 	printf("%zu collection%s\n", n, n == 1 ? "" : "s");
 }
 
+int cli_collection_queue(char **queued, kho_store *store, const kho_collection *c,
+	const char *pack)
+{
+	int rc = kho_outbox_add(queued, store, pack);
+	/* one pack of a collection waits in the outbox: the newest */
+	if (!rc && c->queued && strcmp(c->queued, *queued))
+		rc = kho_outbox_drop(store, c->queued);
+	if (!rc)
+		rc = kho_store_collection_queued(store, c->id, *queued);
+	if (rc) {
+		free(*queued);
+		*queued = NULL;
+	}
+	return rc;
+}
+
 static int export(kho_store *store, const kho_collection *c, const char *out, bool outbox)
 {
 	char *tmp = NULL;
@@ -45,7 +61,7 @@ static int export(kho_store *store, const kho_collection *c, const char *out, bo
 	int rc = kho_collection_export(store, c, outbox ? tmp : out);
 	char *queued = NULL;
 	if (!rc && outbox)
-		rc = kho_outbox_add(&queued, store, tmp);
+		rc = cli_collection_queue(&queued, store, c, tmp);
 	if (tmp)
 		remove(tmp);
 	if (!rc && outbox)

@@ -45,8 +45,11 @@ void server_client_ip(server_request *r, char out[48])
 		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)ci->client_addr)->sin6_addr, out, 48);
 }
 
-/* Whether `ip` may try again; with `failed`, counts one more failure. */
-static bool allowed(const char *ip, bool failed)
+/* Counts a sign-in attempt of `ip` (`step` +1) before its password is
+ * checked, so that attempts in flight count too, or takes back one that
+ * succeeded (-1); whether the attempt may go on: at most MAX_FAILURES
+ * counted in the minute. */
+static bool attempt(const char *ip, int step)
 {
 	int64_t minute = (int64_t)time(NULL) / 60;
 	pthread_mutex_lock(&limiter.lock);
@@ -64,9 +67,10 @@ static bool allowed(const char *ip, bool failed)
 		limiter.slots[slot].window = minute;
 		limiter.slots[slot].failures = 0;
 	}
-	if (failed)
-		limiter.slots[slot].failures++;
-	bool ok = limiter.slots[slot].failures < MAX_FAILURES;
+	limiter.slots[slot].failures += step;
+	if (limiter.slots[slot].failures < 0)
+		limiter.slots[slot].failures = 0;
+	bool ok = limiter.slots[slot].failures <= MAX_FAILURES;
 	pthread_mutex_unlock(&limiter.lock);
 	return ok;
 }
@@ -127,20 +131,22 @@ static enum MHD_Result login(server_request *r, server_box *box)
 {
 	char ip[48];
 	server_client_ip(r, ip);
-	if (!allowed(ip, false))
+	if (!attempt(ip, +1))
 		return server_send_error(r, 429, "too many failed sign-ins: wait a minute");
 	json_t *in = json_loadb(r->body, r->body_len, JSON_REJECT_DUPLICATES, NULL);
 	const char *name = json_string_value(json_object_get(in, "name"));
 	const char *password = json_string_value(json_object_get(in, "password"));
 	if (!name || !password) {
 		json_decref(in);
+		attempt(ip, -1); /* no password was tried */
 		return server_send_error(r, 400, "send {\"name\": …, \"password\": …}");
 	}
 	kho_user *u = NULL;
 	int rc = kho_store_user_check(&u, box->store, name, password);
 	json_decref(in);
+	if (rc != KHO_ENOTFOUND)
+		attempt(ip, -1); /* only failures count */
 	if (rc == KHO_ENOTFOUND) {
-		allowed(ip, true);
 		kho_log_info("a failed sign-in from %s", ip);
 		return server_send_error(r, 401, "wrong name or password");
 	}
@@ -170,7 +176,11 @@ static enum MHD_Result add_lesson(server_request *r, server_box *box, const kho_
 	int rc = pack && lesson ? kho_store_lesson(&info, box->store, pack, lesson) : KHO_EINVALID;
 	kho_lesson_info_free(info);
 	if (!rc && favourite && !(rc = kho_store_favourite_add(box->store, u->id, pack, lesson)))
-		server_usage_favourite(r, box, u, pack, lesson);
+		server_usage_favourite(r, box, u, pack, lesson); /* a new one only */
+	if (rc == KHO_EEXISTS) {
+		kho_error_clear();
+		rc = KHO_OK;
+	}
 	else if (!rc && !favourite && !(rc = kho_store_history_add(box->store, u->id, pack, lesson)))
 		server_home_opened();
 	json_decref(in);

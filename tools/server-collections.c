@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -121,11 +122,12 @@ static int update(server_request *r, server_box *box, const kho_user *u, int64_t
 		if (!list[i].pack || !list[i].lesson)
 			rc = kho_error_set(KHO_EINVALID, "each item is {\"pack\": …, \"lesson\": …}");
 	}
+	/* the lessons first: when one is not on the box, nothing changes */
+	if (!rc && items)
+		rc = kho_store_collection_set(box->store, id, u->id, list, n);
 	if (!rc && (name || shared))
 		rc = kho_store_collection_update(box->store, id, u->id, json_string_value(name),
 			shared ? json_is_true(shared) : -1);
-	if (!rc && items)
-		rc = kho_store_collection_set(box->store, id, u->id, list, n);
 	free(list);
 	json_decref(in);
 	return rc;
@@ -138,12 +140,6 @@ static enum MHD_Result add(server_request *r, server_box *box, const kho_user *u
 	const char *lesson = json_string_value(json_object_get(in, "lesson"));
 	int rc = pack && lesson ? kho_store_collection_add(box->store, id, u->id, pack, lesson) :
 		kho_error_set(KHO_EINVALID, "send {\"pack\": …, \"lesson\": …}");
-	if (rc == KHO_ENOTFOUND && pack && lesson) {
-		kho_lesson_info *info = NULL; /* which is missing: the lesson or the collection */
-		if (kho_store_lesson(&info, box->store, pack, lesson))
-			rc = kho_error_set(KHO_EINVALID, "no lesson %s/%s on this box", pack, lesson);
-		kho_lesson_info_free(info);
-	}
 	json_decref(in);
 	return rc ? failure(r, rc) : send_one(r, box, id, u, 200);
 }
@@ -185,11 +181,23 @@ static int export_temp(char **path, char **name, server_box *box, const kho_user
 	return rc;
 }
 
+/* One export at a time: each reads and writes every file of its lessons. */
+static pthread_mutex_t exporting = PTHREAD_MUTEX_INITIALIZER;
+
+static enum MHD_Result busy(server_request *r)
+{
+	return server_send_error(r, 503, "another collection is being exported: try again in a "
+		"moment");
+}
+
 static enum MHD_Result download(server_request *r, server_box *box, const kho_user *u,
 	int64_t id)
 {
 	char *path = NULL, *name = NULL;
+	if (pthread_mutex_trylock(&exporting))
+		return busy(r);
 	int rc = export_temp(&path, &name, box, u, id, false);
+	pthread_mutex_unlock(&exporting);
 	if (rc)
 		return failure(r, rc);
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -227,13 +235,20 @@ static enum MHD_Result to_outbox(server_request *r, server_box *box, const kho_u
 	int64_t id)
 {
 	char *path = NULL, *name = NULL, *queued = NULL;
+	if (pthread_mutex_trylock(&exporting))
+		return busy(r);
 	int rc = export_temp(&path, &name, box, u, id, true);
 	free(name);
+	kho_collection *c = NULL;
 	if (!rc)
-		rc = kho_outbox_add(&queued, box->store, path);
+		rc = kho_store_collection_get(&c, box->store, id, u->id);
+	if (!rc)
+		rc = cli_collection_queue(&queued, box->store, c, path);
+	kho_collection_free(c);
 	if (path)
 		unlink(path);
 	free(path);
+	pthread_mutex_unlock(&exporting);
 	if (rc)
 		return failure(r, rc);
 	kho_log_info("collection %lld queued for the centre as %s", (long long)id, queued);

@@ -174,6 +174,8 @@ for table in BACKED_UP:
     check(rows(fresh, table) == rows(home, table), "restored identical: %s" % table)
 check(rows(home, "collection_items") and rows(home, "subscriptions") and rows(home, "history"),
       "the tables compared are not empty")
+rc, out, err = kho(fresh, "restore", backup)
+check(rc == 1 and "accounts already" in err, "never over a box's own accounts: " + err)
 srv2 = Server(fresh)
 c = httpclient.HTTPConnection(srv2.host, srv2.port, timeout=30)
 c.request("POST", "/api/login", body=json.dumps({"name": "co.lan", "password": "mat-khau-dai"}),
@@ -203,6 +205,8 @@ status, h, res = call("GET", "/api/me", cookie=cookie)
 check(status == 401, "an expired session: 401")
 status, h, res = call("POST", "/api/login", {"name": "co.lan", "password": "mat-khau-dai"})
 cookie = h.get("set-cookie", "").split(";")[0]
+rc, out, err = user("passwd", "no.such.user", password="mat-khau-moi-1\n")
+check(rc == 1 and "no user no.such.user" in err, "passwd of nobody fails: " + out + err)
 rc, out, err = user("passwd", "co.lan", password="mat-khau-moi-1\n")
 check(rc == 0, "passwd: " + err)
 status, h, res = call("GET", "/api/me", cookie=cookie)

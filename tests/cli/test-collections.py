@@ -5,6 +5,7 @@ anonymous user changes nothing; exported as a native pack that imports on anothe
 images and style sheets; queued in the outbox for the centre; kept by kho backup."""
 import io
 import os
+import re
 import zipfile
 
 from khotest import SOURCE, Server, Teacher, add_user, check, done, http, kho, kho_json, tmpdir
@@ -71,8 +72,15 @@ status, res = lan.call("POST", "/api/collections/%d" % cid, {"items": [{"pack": 
 check(status == 400, "an item without a lesson: 400")
 status, res = lan.call("POST", "/api/collections/%d" % cid, {"items": [{"pack": "vn.kho.toan-5", "lesson": "bai-01"}] * 501})
 check(status == 400 and "500" in res["error"], "at most 500 lessons: %r" % res)
+status, res = lan.call("POST", "/api/collections/%d" % cid, {"name": "Renamed", "shared": True,
+                                                          "items": [{"pack": "vn.kho.toan-5", "lesson": "nope"}]})
+check(status == 400 and "nope" in res["error"], "a lesson not on the box in a change: 400 %r" % res)
 status, c = lan.call("GET", "/api/collections/%d" % cid)
-check(len(c["items"]) == 3, "a refused change changes nothing")
+check(len(c["items"]) == 3 and c["name"] == "Tuần 12 – Lớp 5A" and not c["shared"], "a refused change changes nothing")
+before = [(i["pack"], i["lesson"]) for i in c["items"]]
+status, c = lan.call("POST", "/api/collections/%d" % cid, {"items": c["items"] + c["items"][:1]})
+check(status == 200 and [(i["pack"], i["lesson"]) for i in c["items"]] == before,
+      "a lesson listed twice keeps its first place: %r" % c["items"])
 for path in ("/api/collections/0", "/api/collections/-1", "/api/collections/abc", "/api/collections/99999999999999999999"):
     status, res = lan.call("GET", path)
     check(status == 404, "%s: 404 (%d)" % (path, status))
@@ -111,9 +119,21 @@ check(body2 == body, "exporting the same collection twice gives the same bytes")
 status, h, other_body = http(nam.server, "/api/collections/%d/export" % cid, headers={"Cookie": nam.cookie})
 check(status == 404, "another's private collection does not export")
 
-# queued for the centre
+manifest = zipfile.ZipFile(io.BytesIO(body)).read("manifest.xml").decode()
+check(re.search(r'<pack id="teacher\.[0-9a-f]{16}"', manifest) is not None,
+      "the pack's id is random (it names nobody): " + manifest[:200])
+
+# queued for the centre: one pack of a collection waits, the newest
 status, res = lan.call("POST", "/api/collections/%d/outbox" % cid)
 check(status == 201 and res["queued"].endswith(".kho"), "queued: %r" % res)
+first = res["queued"]
+lan.call("POST", "/api/collections/%d" % cid, {"name": "Tuần 13 (sửa)"})
+status, res = lan.call("POST", "/api/collections/%d/outbox" % cid)
+check(status == 201 and res["queued"] != first, "queued again after a change: %r" % res)
+outbox = sorted(f for f in os.listdir(os.path.join(home, "outbox")) if f.endswith(".kho"))
+check(outbox == [res["queued"]], "the newest replaces the one before: %r" % outbox)
+lan.call("POST", "/api/collections/%d" % cid, {"name": "Tuần 13"})
+status, res = lan.call("POST", "/api/collections/%d/outbox" % cid)
 rc, out, err = kho(home, "outbox", "list")
 check(res["queued"] in out, "in the outbox: " + out)
 status, res = nam.call("POST", "/api/collections/%d/outbox" % c2["id"])

@@ -26,7 +26,7 @@ rc, out, err = kho(home, "import", *[os.path.join(PACKS, p) for p in ("vn.kho.to
 check(rc == 0, "import: " + err)
 add_user(home, "co.lan", "mat-khau-dai")
 add_user(home, "thay.nam", "mat-khau-dai")
-srv = Server(home)
+srv = Server(home, env_extra={"KHO_LOG": "warn"})  # thousands of requests: no log line each
 
 
 def get(path, address="127.0.0.1", method="GET"):
@@ -45,6 +45,19 @@ def search(q, address="127.0.0.1", extra=""):
     status, res = get("/api/search?q=" + quote(q) + extra, address)
     check(status == 200, "search %r: %d" % (q, status))
     return res
+
+
+def searches(queries, address):
+    """Many searches from `address` on one connection (kept alive)."""
+    c = http.client.HTTPConnection(srv.host, srv.port, timeout=30, source_address=(address, 0))
+    try:
+        for q in queries:
+            c.request("GET", "/api/search?q=" + quote(q))
+            r = c.getresponse()
+            r.read()
+            check(r.status == 200, "search %r: %d" % (q, r.status))
+    finally:
+        c.close()
 
 
 def open_lesson(pack, lesson, address="127.0.0.1"):
@@ -86,6 +99,9 @@ status, res = lan.call("GET", "/api/search?q=" + quote("diện tích"))
 check(status == 200 and res["total"] > 0, "diện tích: %r" % status)
 status, _ = lan.call("POST", "/api/favourites", {"pack": "vn.kho.toan-5", "lesson": "bai-02"})
 check(status == 201, "favourite: %d" % status)
+# the same favourite again is not a new one: it counts once
+status, _ = lan.call("POST", "/api/favourites", {"pack": "vn.kho.toan-5", "lesson": "bai-02"})
+check(status < 500, "the same favourite again: %d" % status)
 # thay.nam types "phan s" while the results follow (prefix=1), then opens a lesson:
 # only the last typed form is a search, and it led to an open
 nam = Teacher(srv, "thay.nam", "mat-khau-dai")
@@ -192,6 +208,63 @@ check(status.get("on") is False and status["unreported"]["days"] == [], "usage s
 kho(home, "usage", "on")
 search("phân số", "127.0.0.7")
 check(unreported()["days"][0]["searches"] == 1, "on again: counted")
+
+# ---------------------------------------------------------------- what a day can hold
+# No client can fill the disk through the figures: a day records at most 100 distinct queries
+# of one asker and 2,000 in all; past that a search counts in the day's totals only.
+kho(home, "usage", "k", "1")
+searches(["tran %d" % i for i in range(150)], "127.0.0.8")
+q = by_query(unreported())
+mine = [x for x in q if x.startswith("tran ")]
+check(len(mine) == 100, "one asker's distinct queries recorded: %d" % len(mine))
+check(unreported()["days"][0]["searches"] == 151, "past the limit, still in the day's totals")
+# the next page of a search not recorded is the same search; typing replaces, as below the limit
+search("tran 149", "127.0.0.8", "&offset=10")
+for typed in ("tr", "tra", "tran x"):
+    search(typed, "127.0.0.8", "&prefix=1")
+check(unreported()["days"][0]["searches"] == 152, "not recorded, still one search each: %r"
+      % unreported()["days"][0])
+# a query the asker already made still counts for it; another asker's new one is recorded
+search("tran 5", "127.0.0.8")
+search("tran 5", "127.0.0.9")
+search("tran 150", "127.0.0.9")
+q = by_query(unreported())
+check(q.get("tran 5", {}).get("searches") == 3 and "tran 150" in q, "below the limits: %r"
+      % {k: q.get(k) for k in ("tran 5", "tran 150")})
+# the day's other queries, made up to save time: 102 recorded so far, 1,890 more, then 10 new
+with db() as c:
+    c.executemany("INSERT INTO usage_queries (day, query, searches) SELECT day, ?, 1 FROM usage_key",
+                  [("ngay %d" % i,) for i in range(1890)])
+searches(["ngay moi %d" % i for i in range(10)], "127.0.1.1")
+figures = unreported()
+with db() as c:
+    recorded = c.execute("SELECT COUNT(*) FROM usage_queries WHERE query <> ''").fetchone()[0]
+check(recorded == 2000, "a day's distinct queries recorded: %d" % recorded)
+check(len([x for x in by_query(figures) if x.startswith("ngay moi ")]) == 8, "8 of the 10 new ones")
+# (the typed "tran x" was replaced by the next search, "tran 5")
+check(figures["days"][0]["searches"] == 154 + 1890 + 10 and figures["days"][0]["askers"] == 4,
+      "the day's totals count every search and asker: %r" % figures["days"])
+check("" not in by_query(figures), "the searches not recorded are not a query")
+with db() as c:
+    rows = c.execute("SELECT COUNT(*) FROM usage_queries").fetchone()[0]
+    kept = [r[0] for r in c.execute("SELECT query FROM usage_last")]
+check(rows <= 2001, "usage_queries holds %d rows" % rows)
+check(not any(x.startswith("tran 1") and x not in q for x in kept), "a query not recorded is not kept")
+# an asker past the day's room for askers is not counted at all
+with db() as c:
+    c.execute("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 20000)"
+              " INSERT INTO usage_askers (day, query, asker, n) SELECT day, '', randomblob(16), 0"
+              " FROM n, (SELECT day FROM usage_key)")
+search("tran 5", "127.0.0.10")
+open_lesson("vn.kho.toan-5", "bai-01", "127.0.0.10")
+figures = unreported()
+check(figures["days"][0]["searches"] == 2055 and figures["days"][0]["opens"] == 1 and
+      figures["days"][0]["askers"] == 20004 and by_query(figures)["tran 5"]["searches"] == 3,
+      "an asker past the room: in the totals only: %r" % figures["days"])
+with db() as c:
+    c.execute("DELETE FROM usage_askers WHERE query = '' AND n = 0 AND length(asker) = 16"
+              " AND asker NOT IN (SELECT asker FROM usage_last)")
+kho(home, "usage", "k", "3")
 # the settings travel in a backup
 kho(home, "usage", "k", "5")
 backup = os.path.join(tmpdir("backup"), "b")
