@@ -298,21 +298,32 @@ int sync_index_load(json_t **out, const char *repo, const char *rel, const char 
 	return rc;
 }
 
+int sync_catalog_lock(json_t **catalog, int *lock, const char *repo, const kho_secret_key *sec)
+{
+	*catalog = NULL;
+	kho_public_key pub;
+	memcpy(pub.id, sec->id, KHO_KEY_ID_SIZE);
+	memcpy(pub.key, sec->key + 32, 32);
+	int rc = sync_lock(lock, repo, SYNC_REPO_LOCK, "another kho publish, repo bundle or gc");
+	if (!rc)
+		rc = sync_catalog_load(catalog, repo, &pub, 1);
+	if (!rc && !*catalog)
+		rc = kho_error_set(KHO_ENOTFOUND, "%s is not a kho repository (publish a pack first)",
+			repo);
+	if (rc) {
+		sync_unlock(*lock);
+		*lock = -1;
+	}
+	return rc;
+}
+
 int sync_catalog_edit(int64_t *serial, const char *repo, const kho_secret_key *sec,
 	int (*edit)(json_t *catalog, void *payload), void *payload)
 {
 	*serial = 0;
-	kho_public_key pub;
-	memcpy(pub.id, sec->id, KHO_KEY_ID_SIZE);
-	memcpy(pub.key, sec->key + 32, 32);
 	json_t *catalog = NULL;
 	int lock = -1;
-	int rc = sync_lock(&lock, repo, SYNC_REPO_LOCK, "another kho publish, repo bundle or gc");
-	if (!rc)
-		rc = sync_catalog_load(&catalog, repo, &pub, 1);
-	if (!rc && !catalog)
-		rc = kho_error_set(KHO_ENOTFOUND, "%s is not a kho repository (publish a pack first)",
-			repo);
+	int rc = sync_catalog_lock(&catalog, &lock, repo, sec);
 	if (!rc)
 		rc = edit(catalog, payload);
 	if (!rc) {

@@ -320,20 +320,11 @@ int kho_repo_gc(kho_gc_report *out, const char *repo, const kho_secret_key *sec,
 	*out = (kho_gc_report){ 0 };
 	if (keep < 1)
 		return kho_error_set(KHO_EINVALID, "keep at least one version of each pack");
-	kho_public_key pub;
-	memcpy(pub.id, sec->id, KHO_KEY_ID_SIZE);
-	memcpy(pub.key, sec->key + 32, 32);
 	json_t *catalog = NULL;
 	int lock = -1;
-	int rc = sync_lock(&lock, repo, SYNC_REPO_LOCK, "another kho publish, repo bundle or gc");
-	if (!rc)
-		rc = sync_catalog_load(&catalog, repo, &pub, 1);
-	if (!rc && !catalog)
-		rc = kho_error_set(KHO_ENOTFOUND, "%s is not a kho repository", repo);
-	if (rc) {
-		sync_unlock(lock);
+	int rc = sync_catalog_lock(&catalog, &lock, repo, sec);
+	if (rc)
 		return rc;
-	}
 	sync_catalog_sort(catalog);
 	hex_set used = { 0 };
 	size_t i, j, k, c;

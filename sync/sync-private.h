@@ -103,6 +103,10 @@ int sync_catalog_load(json_t **out, const char *repo, const kho_public_key *keys
 int sync_catalog_parse(json_t **out, const char *text, size_t len);
 /* Writes and signs the catalog (REPOSITORY.md: signature, then catalog). */
 int sync_catalog_save(const char *repo, json_t *catalog, const kho_secret_key *sec);
+/* Takes the repository's lock (*lock, for sync_unlock()) and loads its
+ * catalog, checked against the key's public half; KHO_ENOTFOUND without one
+ * (the lock is not held after an error). */
+int sync_catalog_lock(json_t **catalog, int *lock, const char *repo, const kho_secret_key *sec);
 /* Under the repository's lock: loads the catalog (checked against the
  * key's public half), lets `edit` change it, then saves it re-signed with
  * the next serial (*serial). An error of `edit` leaves the catalog as it was. */
