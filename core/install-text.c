@@ -99,7 +99,7 @@ int text_pipe_start(text_pipe **out, const kho_install_hooks *hooks)
 	pthread_mutex_init(&p->lock, NULL);
 	pthread_cond_init(&p->changed, NULL);
 	/* Without a thread the jobs simply run on the install thread. */
-	p->started = pthread_create(&p->thread, NULL, worker, p) == 0;
+	p->started = kho_cpus() > 1 && pthread_create(&p->thread, NULL, worker, p) == 0;
 	*out = p;
 	return KHO_OK;
 }

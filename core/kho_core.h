@@ -85,6 +85,9 @@ void kho_log(kho_log_level level, const char *fmt, ...)
 /* Seconds on a monotonic clock, for logging how long steps take. */
 double kho_log_clock(void);
 
+/* The processors this process may run on (its affinity), at least 1. */
+int kho_cpus(void);
+
 /* ----------------------------------------------------------------- paths */
 
 /* The box's home folder: `flag` when given (--home), else $KHO_HOME, else

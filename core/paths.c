@@ -94,44 +94,44 @@ bool kho_utf8_valid(const char *s, size_t len)
 {
 	const unsigned char *p = (const unsigned char *)s, *end = p + len;
 	while (p < end) {
-		/* Text and markup are mostly ASCII: skip it eight bytes at a time. */
-		if (end - p >= 8) {
-			uint64_t word;
-			memcpy(&word, p, 8);
-			if (!(word & 0x8080808080808080ull) && !((word - 0x0101010101010101ull)
-				& ~word & 0x8080808080808080ull)) {
-				p += 8;
-				continue;
-			}
-		}
 		unsigned c = *p;
-		size_t n;
-		unsigned cp;
-		if (c == 0)
-			return false;
 		if (c < 0x80) {
+			/* Text and markup are mostly ASCII: skip it eight bytes at a time. */
+			if (end - p >= 8) {
+				uint64_t word;
+				memcpy(&word, p, 8);
+				if (!(word & 0x8080808080808080ull) && !((word - 0x0101010101010101ull)
+					& ~word & 0x8080808080808080ull)) {
+					p += 8;
+					continue;
+				}
+			}
+			if (c == 0)
+				return false;
 			p++;
 			continue;
-		} else if ((c & 0xe0) == 0xc0) {
-			n = 1; cp = c & 0x1f;
-		} else if ((c & 0xf0) == 0xe0) {
-			n = 2; cp = c & 0x0f;
-		} else if ((c & 0xf8) == 0xf0) {
-			n = 3; cp = c & 0x07;
-		} else {
-			return false;
 		}
-		if ((size_t)(end - p) <= n)
+		/* The well-formed sequences of the Unicode standard (table 3-7):
+		 * no overlong forms, no surrogates, nothing above U+10FFFF. */
+		size_t avail = (size_t)(end - p);
+		if (c < 0xC2 || c > 0xF4)
 			return false;
-		for (size_t i = 1; i <= n; i++) {
-			if ((p[i] & 0xc0) != 0x80)
+		if (c < 0xE0) {
+			if (avail < 2 || (p[1] & 0xC0) != 0x80)
 				return false;
-			cp = (cp << 6) | (p[i] & 0x3f);
+			p += 2;
+		} else if (c < 0xF0) {
+			if (avail < 3 || (p[1] & 0xC0) != 0x80 || (p[2] & 0xC0) != 0x80
+			    || (c == 0xE0 && p[1] < 0xA0) || (c == 0xED && p[1] >= 0xA0))
+				return false;
+			p += 3;
+		} else {
+			if (avail < 4 || (p[1] & 0xC0) != 0x80 || (p[2] & 0xC0) != 0x80
+			    || (p[3] & 0xC0) != 0x80 || (c == 0xF0 && p[1] < 0x90)
+			    || (c == 0xF4 && p[1] >= 0x90))
+				return false;
+			p += 4;
 		}
-		if ((n == 1 && cp < 0x80) || (n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000)
-			|| cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-			return false;
-		p += n + 1;
 	}
 	return true;
 }

@@ -93,14 +93,25 @@ static void buf_flush_pending(text_buf *b)
 /* Appends `len` bytes of text, collapsing whitespace. Control characters
  * count as whitespace, which also keeps the snippet markers \x02 and \x03
  * out of the stored text; so does U+00A0 (no-break space). */
+static inline bool is_visible(const unsigned char *s, const unsigned char *end)
+{
+	return *s > 0x20 && *s != 0x7F && !(s[0] == 0xC2 && s + 1 < end && s[1] == 0xA0);
+}
+
 static void buf_text(text_buf *b, const unsigned char *s, size_t len)
 {
 	const unsigned char *end = s + len;
 	while (s < end && !b->failed) {
 		const unsigned char *run = s;
-		while (s < end && *s > 0x20 && *s != 0x7F
-			&& !(s[0] == 0xC2 && s + 1 < end && s[1] == 0xA0))
-			s++;
+		for (;;) {
+			while (s < end && is_visible(s, end))
+				s++;
+			/* one plain space between words stays as it is, in the run */
+			if (s > run && end - s >= 2 && s[0] == ' ' && is_visible(s + 1, end))
+				s++;
+			else
+				break;
+		}
 		if (s > run) {
 			buf_flush_pending(b);
 			buf_put(b, (const char *)run, (size_t)(s - run));

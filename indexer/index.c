@@ -171,12 +171,14 @@ static int index_version(kho_index *index, int64_t pv)
 		rc = run_pv(index, "INSERT INTO temp.index_new (lesson) SELECT id FROM lessons"
 			" WHERE pv = ?1 AND id NOT IN (SELECT lesson FROM index_docs)", pv,
 			"adding lessons to the index");
+	/* In rowid order, as FTS5 wants them, read through temp.index_new:
+	 * sorting the lessons themselves would copy every text to a temporary
+	 * file first. */
 	if (rc == KHO_OK)
-		rc = run_pv(index,
-		"INSERT INTO lesson_fts (rowid, " INDEX_COLUMNS ")"
-		" SELECT l.id, " INDEX_L_COLUMNS " FROM lessons l"
-		" WHERE l.pv = ?1 AND l.id NOT IN (SELECT lesson FROM index_docs) ORDER BY l.id",
-		pv, "adding lessons to the index");
+		rc = kho_store_exec(index->store,
+			"INSERT INTO lesson_fts (rowid, " INDEX_COLUMNS ")"
+			" SELECT l.id, " INDEX_L_COLUMNS " FROM temp.index_new n CROSS JOIN lessons l"
+			" ON l.id = n.lesson ORDER BY n.lesson;");
 	if (rc == KHO_OK)
 		rc = run_pv(index,
 			"INSERT OR IGNORE INTO index_docs (lesson) SELECT id FROM lessons WHERE pv = ?1",

@@ -13,6 +13,8 @@ typedef struct tier_word {
 	int64_t df;          /* lessons counted by this pass (negative when removing) */
 	index_tier_entry *heap; /* the best lessons seen, worst at [0] */
 	uint32_t n, cap;
+	index_tier_entry worst; /* heap[0] once the heap holds INDEX_TIER_K (kept
+	                         * here so that most pushes never touch the heap) */
 	uint64_t seen;       /* the pass's number of the lesson last seen in */
 	float freq;          /* column-weighted count in that lesson */
 	bool full;           /* the stored list is full: only lessons above `floor` */

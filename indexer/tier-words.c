@@ -130,9 +130,10 @@ static int heap_push(tier_word *w, index_tier_entry e)
 	if (w->full && e.weight <= w->floor)
 		return KHO_OK;
 	if (w->n == INDEX_TIER_K) {
-		if (better(e, w->heap[0])) {
+		if (better(e, w->worst)) {
 			w->heap[0] = e;
 			sift_down(w->heap, w->n, 0);
+			w->worst = w->heap[0];
 		}
 		return KHO_OK;
 	}
@@ -154,6 +155,8 @@ static int heap_push(tier_word *w, index_tier_entry e)
 		w->heap[(i - 1) / 2] = t;
 		i = (i - 1) / 2;
 	}
+	if (w->n == INDEX_TIER_K)
+		w->worst = w->heap[0];
 	return KHO_OK;
 }
 
@@ -206,6 +209,9 @@ static int on_token(void *payload, int flags, const char *token, int len, int st
 	(void)start;
 	(void)end;
 	tier_pass *p = payload;
+	/* growing, the map holds an exact form only with its folded word */
+	if (p->grow && (flags & KHO_TOKEN_COLOCATED) && !p->folded_listed)
+		return 0;
 	tier_word *w = tier_map_find(p->map, token, (size_t)len);
 	if (!(flags & KHO_TOKEN_COLOCATED)) {
 		p->length++;
@@ -567,7 +573,7 @@ int tier_read_all_lessons(kho_index *index, tier_map *map, double avgdl)
 		if (map->slots[i].term)
 			rc = tier_map_add(&w.map, map->slots[i].term, map->slots[i].len);
 	pthread_t thread;
-	bool started = !rc && pthread_create(&thread, NULL, work, &w) == 0;
+	bool started = !rc && kho_cpus() > 1 && pthread_create(&thread, NULL, work, &w) == 0;
 	sqlite3_stmt *st = NULL;
 	int src = rc ? SQLITE_OK : sqlite3_prepare_v2(index->db, all_lessons_sql, -1, &st, NULL);
 	if (src != SQLITE_OK)

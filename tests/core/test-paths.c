@@ -2,6 +2,30 @@
 #include "../../core/core-private.h"
 #include "kho-test.h"
 
+/* UTF-8 by its definition, for comparing: the code point that `n` bytes
+ * spell, shortest form only, no surrogates, at most U+10FFFF. */
+static bool reference_valid(const unsigned char *s, size_t n)
+{
+	size_t i = 0;
+	while (i < n) {
+		unsigned c = s[i], more = c < 0x80 ? 0 : c >= 0xF0 && c < 0xF8 ? 3 :
+			c >= 0xE0 && c < 0xF0 ? 2 : c >= 0xC0 && c < 0xE0 ? 1 : 9;
+		if (c == 0 || more == 9 || i + more >= n)
+			return false;
+		uint32_t cp = more ? c & (0x3Fu >> more) : c;
+		for (unsigned k = 1; k <= more; k++) {
+			if ((s[i + k] & 0xC0) != 0x80)
+				return false;
+			cp = cp << 6 | (s[i + k] & 0x3F);
+		}
+		static const uint32_t least[4] = { 0, 0x80, 0x800, 0x10000 };
+		if (cp < least[more] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+			return false;
+		i += more + 1;
+	}
+	return true;
+}
+
 int main(void)
 {
 	CHECK(kho_path_is_safe("lessons/bai-1.html"));
@@ -24,6 +48,29 @@ int main(void)
 	CHECK(!kho_utf8_valid("\xf4\x90\x80\x80", 4));  /* beyond U+10FFFF */
 	CHECK(!kho_utf8_valid("ab\0c", 4));
 	CHECK(!kho_utf8_valid("\xe1\xba", 2));          /* truncated */
+	CHECK(!kho_utf8_valid("abcdefgh\0abcdefgh", 17)); /* NUL inside an ASCII run */
+	/* every lead byte with every second byte and a choice of third and
+	 * fourth bytes, alone and after ASCII, against the definition */
+	static const unsigned char tails[] = { 0x00, 0x41, 0x7F, 0x80, 0x8F, 0x90, 0x9F, 0xA0, 0xBF, 0xC0, 0xFF };
+	int disagree = 0;
+	for (unsigned lead = 0; lead < 256; lead++)
+		for (unsigned b1 = 0; b1 < 256; b1++)
+			for (size_t t2 = 0; t2 < sizeof tails; t2++)
+				for (size_t t3 = 1; t3 < sizeof tails; t3 += 3) {
+					unsigned char buf[12] = "abcdefgh";
+					unsigned char *q = buf + 8;
+					q[0] = (unsigned char)lead;
+					q[1] = (unsigned char)b1;
+					q[2] = tails[t2];
+					q[3] = tails[t3];
+					for (size_t n = 1; n <= 4; n++) {
+						if (kho_utf8_valid((const char *)q, n) != reference_valid(q, n))
+							disagree++;
+						if (kho_utf8_valid((const char *)buf, 8 + n) != reference_valid(buf, 8 + n))
+							disagree++;
+					}
+				}
+	CHECK(disagree == 0);
 
 	/* space-separated lists: empty words and words too long are skipped */
 	const char *list = "  5 toan  tin-hoc-verylongcode 6 ", *p = list;
