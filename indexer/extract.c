@@ -242,15 +242,17 @@ static void on_text(void *ctx, const xmlChar *text, int len)
 		buf_text(st->b, text, (size_t)len);
 }
 
-/* Parses `len` bytes of UTF-8 HTML, appending its text to `b`. */
-static void parse_html(text_buf *b, const char *html, int len)
+/* Parses `len` bytes of HTML, appending its text to `b`. Returns false when
+ * libxml2 met bytes that are not UTF-8: it then reads the rest as Latin-1,
+ * so the text is wrong and the caller parses a repaired copy instead. */
+static bool parse_html(text_buf *b, const char *html, int len)
 {
 	const int options = HTML_PARSE_NONET | HTML_PARSE_NOERROR | HTML_PARSE_NOWARNING |
 		HTML_PARSE_RECOVER | HTML_PARSE_COMPACT | HTML_PARSE_IGNORE_ENC | XML_PARSE_HUGE;
 	htmlParserCtxtPtr ctxt = htmlCreateMemoryParserCtxt(html, len);
 	if (!ctxt) {
 		b->failed = true;
-		return;
+		return true;
 	}
 	sax_state st = { b, 0 };
 	memset(ctxt->sax, 0, sizeof *ctxt->sax);
@@ -264,9 +266,11 @@ static void parse_html(text_buf *b, const char *html, int len)
 	htmlCtxtUseOptions(ctxt, options);
 	xmlSwitchEncoding(ctxt, XML_CHAR_ENCODING_UTF8);
 	htmlParseDocument(ctxt);
+	bool utf8 = !(ctxt->input && ctxt->input->buf && ctxt->input->buf->encoder);
 	if (ctxt->myDoc)
 		xmlFreeDoc(ctxt->myDoc);
 	htmlFreeParserCtxt(ctxt);
+	return utf8;
 }
 
 /* ------------------------------------------------------------------ NFC */
@@ -304,8 +308,14 @@ static void build_nfc_safe(void)
 	}
 }
 
-/* True when the `len` bytes of valid UTF-8 at `s` are certainly NFC already. */
-static bool quick_nfc(const unsigned char *s, size_t len)
+enum text_form {
+	TEXT_NFC,     /* certainly NFC already */
+	TEXT_OTHER,   /* valid UTF-8, perhaps not NFC */
+	TEXT_INVALID, /* not UTF-8 */
+};
+
+/* What the `len` bytes at `s` are, in one quick pass. */
+static enum text_form text_form(const unsigned char *s, size_t len)
 {
 	pthread_once(&nfc_safe_once, build_nfc_safe);
 	const unsigned char *end = s + len;
@@ -325,12 +335,25 @@ static bool quick_nfc(const unsigned char *s, size_t len)
 		}
 		int32_t cp;
 		s += index_utf8_decode(s, end, &cp);
+		if (cp < 0)
+			return TEXT_INVALID;
 		if (cp == 0xFFFD)
 			continue; /* what repair_utf8() puts for bad bytes */
-		if (cp < 0 || cp >= NFC_SAFE_END || !(nfc_safe[cp / 8] & (1u << (cp % 8))))
-			return false;
+		if (cp >= NFC_SAFE_END || !(nfc_safe[cp / 8] & (1u << (cp % 8)))) {
+			/* the rest only needs checking */
+			while (s < end) {
+				if (*s < 0x80) {
+					s++;
+					continue;
+				}
+				s += index_utf8_decode(s, end, &cp);
+				if (cp < 0)
+					return TEXT_INVALID;
+			}
+			return TEXT_OTHER;
+		}
 	}
-	return true;
+	return TEXT_NFC;
 }
 
 static bool is_nfc_safe(int32_t cp)
@@ -339,7 +362,7 @@ static bool is_nfc_safe(int32_t cp)
 		|| (cp > 0 && cp < NFC_SAFE_END && (nfc_safe[cp / 8] & (1u << (cp % 8))));
 }
 
-/* NFC of `len` bytes of valid UTF-8 that quick_nfc() could not pass. A safe
+/* NFC of `len` bytes of valid UTF-8 that text_form() could not pass. A safe
  * character is a boundary that normalisation never crosses, so only the
  * stretches from the safe character before an unsafe one to the next safe
  * character are normalised; the rest — nearly all of a lesson with a few
@@ -426,6 +449,19 @@ static char *repair_utf8(const char *html, size_t len, size_t *out_len, bool *fa
 	return out;
 }
 
+/* The text of `len` bytes of HTML into `b` (empty first), and its form;
+ * false when libxml2 found them not to be UTF-8. */
+static bool extract_into(text_buf *b, const char *html, size_t len, enum text_form *form)
+{
+	bool utf8 = len == 0 || parse_html(b, html, (int)len);
+	buf_reserve(b, 0);
+	if (b->failed)
+		return true;
+	b->data[b->len] = '\0';
+	*form = text_form((const unsigned char *)b->data, b->len);
+	return utf8;
+}
+
 int kho_index_extract_text(char **out, const char *html, size_t len)
 {
 	if (!out || (!html && len > 0))
@@ -437,30 +473,36 @@ int kho_index_extract_text(char **out, const char *html, size_t len)
 			"the lesson file holds NUL bytes: it is binary data, not HTML text");
 
 	int rc = KHO_OK;
-	bool failed = false;
-	size_t fixed_len = len;
-	char *fixed = repair_utf8(html, len, &fixed_len, &failed);
 	text_buf b = { 0 };
-	char *nfc = NULL;
-	if (failed) {
-		rc = kho_error_set(KHO_ENOMEM, "out of memory extracting lesson text");
-		goto cleanup;
+	char *fixed = NULL, *nfc = NULL;
+	enum text_form form = TEXT_NFC;
+	/* Nearly every lesson is UTF-8: it is parsed as it is, and a repaired
+	 * copy only when libxml2 or the text it gave says otherwise. */
+	if (!extract_into(&b, html, len, &form) || (!b.failed && form == TEXT_INVALID)) {
+		bool failed = false;
+		size_t fixed_len = len;
+		fixed = repair_utf8(html, len, &fixed_len, &failed);
+		if (failed) {
+			rc = kho_error_set(KHO_ENOMEM, "out of memory extracting lesson text");
+			goto cleanup;
+		}
+		if (fixed_len > INT_MAX) {
+			rc = kho_error_set(KHO_ELIMIT, "lesson file of %zu bytes is too large to index", len);
+			goto cleanup;
+		}
+		free(b.data);
+		b = (text_buf){ 0 };
+		extract_into(&b, fixed ? fixed : html, fixed_len, &form);
 	}
-	if (fixed_len > INT_MAX) {
-		rc = kho_error_set(KHO_ELIMIT, "lesson file of %zu bytes is too large to index", len);
-		goto cleanup;
-	}
-
-	if (fixed_len > 0)
-		parse_html(&b, fixed ? fixed : html, (int)fixed_len);
-	buf_reserve(&b, 0);
 	if (b.failed) {
 		rc = kho_error_set(KHO_ENOMEM, "out of memory extracting lesson text");
 		goto cleanup;
 	}
-	b.data[b.len] = '\0';
-
-	if (quick_nfc((const unsigned char *)b.data, b.len)) {
+	if (form == TEXT_INVALID) {
+		rc = kho_error_set(KHO_EINVALID, "the lesson's text is not UTF-8 even once repaired");
+		goto cleanup;
+	}
+	if (form == TEXT_NFC) {
 		*out = b.data;
 		b.data = NULL;
 		goto cleanup;
