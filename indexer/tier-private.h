@@ -11,10 +11,10 @@ typedef struct tier_word {
 	char *term;          /* NULL for an empty slot */
 	size_t len;
 	int64_t df;          /* lessons counted by this pass (negative when removing) */
-	index_tier_entry *heap; /* the best lessons seen, worst at [0] */
+	index_tier_entry *best; /* lessons that may be among its INDEX_TIER_K best */
 	uint32_t n, cap;
-	index_tier_entry worst; /* heap[0] once the heap holds INDEX_TIER_K (kept
-	                         * here so that most pushes never touch the heap) */
+	bool cut;               /* `best` was cut to the INDEX_TIER_K best once: */
+	index_tier_entry worst; /* the worst of those, which a lesson must beat */
 	uint64_t seen;       /* the pass's number of the lesson last seen in */
 	float freq;          /* column-weighted count in that lesson */
 	bool full;           /* the stored list is full: only lessons above `floor` */
@@ -38,6 +38,10 @@ typedef struct tier_ids {
 int tier_map_add(tier_map *map, const char *s, size_t len);
 tier_word *tier_map_find(const tier_map *map, const char *s, size_t len);
 void tier_map_free(tier_map *map);
+
+/* Offers lesson entry `e` to word `w`, which keeps what may be among its
+ * INDEX_TIER_K best (more weight, then the older lesson); KHO_ENOMEM. */
+int tier_list_push(tier_word *w, index_tier_entry e);
 
 /* qsort order of entries: more weight first, then the older lesson. */
 int tier_entry_order(const void *pa, const void *pb);

@@ -1,6 +1,6 @@
 /*
  * tier-words.c — counting words in lesson text for the word lists (tier.c):
- * a map of the words being listed, each with its lesson count and a heap of
+ * a map of the words being listed, each with its lesson count and a list of
  * its best lessons; one pass over lessons read from the store, tokenized as
  * FTS5 tokenizes them (exact forms too); and a full build's pass over every
  * lesson in two threads. Shared with tier.c through tier-private.h.
@@ -93,14 +93,14 @@ void tier_map_free(tier_map *map)
 {
 	for (size_t i = 0; i < map->cap; i++) {
 		free(map->slots[i].term);
-		free(map->slots[i].heap);
+		free(map->slots[i].best);
 	}
 	free(map->slots);
 	free(map->tags);
 	*map = (tier_map){ 0 };
 }
 
-/* ------------------------------------------------------------ the heaps */
+/* ------------------------------------------------------ the best lessons */
 
 /* Whether a is a better entry than b: more weight, then the older lesson. */
 static bool better(index_tier_entry a, index_tier_entry b)
@@ -108,55 +108,80 @@ static bool better(index_tier_entry a, index_tier_entry b)
 	return a.weight != b.weight ? a.weight > b.weight : a.lesson < b.lesson;
 }
 
-static void sift_down(index_tier_entry *h, uint32_t n, uint32_t i)
+static void swap_entries(index_tier_entry *a, index_tier_entry *b)
 {
-	for (;;) {
-		uint32_t worst = i, l = 2 * i + 1, r = l + 1;
-		if (l < n && better(h[worst], h[l]))
-			worst = l;
-		if (r < n && better(h[worst], h[r]))
-			worst = r;
-		if (worst == i)
+	index_tier_entry t = *a;
+	*a = *b;
+	*b = t;
+}
+
+/* Moves the k best of the n distinct entries at `a` to a[0..k), in no
+ * order (quickselect). */
+static void select_best(index_tier_entry *a, uint32_t n, uint32_t k)
+{
+	uint32_t lo = 0, hi = n;
+	while (hi - lo > 1) {
+		/* the median of three as the pivot, moved to a[lo] */
+		uint32_t mid = lo + (hi - lo) / 2;
+		if (better(a[mid], a[lo]))
+			swap_entries(&a[mid], &a[lo]);
+		if (better(a[hi - 1], a[lo]))
+			swap_entries(&a[hi - 1], &a[lo]);
+		if (better(a[hi - 1], a[mid]))
+			swap_entries(&a[hi - 1], &a[mid]);
+		swap_entries(&a[lo], &a[mid]);
+		index_tier_entry pivot = a[lo];
+		uint32_t store = lo + 1;
+		for (uint32_t i = lo + 1; i < hi; i++)
+			if (better(a[i], pivot))
+				swap_entries(&a[i], &a[store++]);
+		/* [lo+1, store) beat the pivot, [store, hi) do not: the pivot
+		 * goes between them, at store - 1 */
+		swap_entries(&a[lo], &a[store - 1]);
+		uint32_t at = store - 1;
+		if (at == k || at + 1 == k)
 			return;
-		index_tier_entry t = h[i];
-		h[i] = h[worst];
-		h[worst] = t;
-		i = worst;
+		if (k < at)
+			hi = at;
+		else
+			lo = at + 1;
 	}
 }
 
-static int heap_push(tier_word *w, index_tier_entry e)
+/* Entries a word keeps before it cuts them to its INDEX_TIER_K best: cutting
+ * every INDEX_TIER_K / 2 entries that pass the worst of the best costs a few
+ * comparisons per entry, and the lessons that do not pass it (most, once a
+ * word is in many) cost one. */
+#define TIER_KEPT (INDEX_TIER_K + INDEX_TIER_K / 2)
+
+int tier_list_push(tier_word *w, index_tier_entry e)
 {
 	if (w->full && e.weight <= w->floor)
 		return KHO_OK;
-	if (w->n == INDEX_TIER_K) {
-		if (better(e, w->worst)) {
-			w->heap[0] = e;
-			sift_down(w->heap, w->n, 0);
-			w->worst = w->heap[0];
-		}
+	if (w->cut && !better(e, w->worst))
 		return KHO_OK;
+	if (w->n == TIER_KEPT) {
+		select_best(w->best, w->n, INDEX_TIER_K);
+		w->n = INDEX_TIER_K;
+		w->worst = w->best[0];
+		for (uint32_t i = 1; i < w->n; i++)
+			if (better(w->worst, w->best[i]))
+				w->worst = w->best[i];
+		w->cut = true;
+		if (!better(e, w->worst))
+			return KHO_OK;
 	}
 	if (w->n == w->cap) {
 		uint32_t cap = w->cap ? 2 * w->cap : 8;
-		if (cap > INDEX_TIER_K)
-			cap = INDEX_TIER_K;
-		index_tier_entry *heap = realloc(w->heap, cap * sizeof *heap);
-		if (!heap)
+		if (cap > TIER_KEPT)
+			cap = TIER_KEPT;
+		index_tier_entry *best = realloc(w->best, cap * sizeof *best);
+		if (!best)
 			return KHO_ENOMEM;
-		w->heap = heap;
+		w->best = best;
 		w->cap = cap;
 	}
-	uint32_t i = w->n++;
-	w->heap[i] = e;
-	while (i > 0 && better(w->heap[(i - 1) / 2], w->heap[i])) {
-		index_tier_entry t = w->heap[i];
-		w->heap[i] = w->heap[(i - 1) / 2];
-		w->heap[(i - 1) / 2] = t;
-		i = (i - 1) / 2;
-	}
-	if (w->n == INDEX_TIER_K)
-		w->worst = w->heap[0];
+	w->best[w->n++] = e;
 	return KHO_OK;
 }
 
@@ -191,7 +216,7 @@ typedef struct tier_outs {
 
 typedef struct tier_pass {
 	tier_map *map;
-	tier_outs *out;      /* when set, weights go here instead of into heaps */
+	tier_outs *out;      /* when set, weights go here instead of into lists */
 	bool grow;           /* add exact forms of listed words not in the map */
 	bool folded_listed;  /* the folded form at this position is in the map */
 	tier_new_form *forms; /* this lesson's new exact forms */
@@ -270,7 +295,7 @@ static int count_word(tier_pass *p, tier_word *w, int sign, int64_t id, double a
 	float weight = (float)index_rank_term(w->freq, (double)p->length, avgdl);
 	tier_outs *out = p->out;
 	if (!out)
-		return heap_push(w, (index_tier_entry){ weight, (uint32_t)id });
+		return tier_list_push(w, (index_tier_entry){ weight, (uint32_t)id });
 	if (out->n == out->cap) {
 		size_t cap = out->cap ? 2 * out->cap : 4096;
 		tier_out *items = realloc(out->items, cap * sizeof *items);
@@ -500,7 +525,7 @@ static void *work(void *arg)
 	}
 }
 
-/* Pushes the weights the second thread counted into this thread's heaps. */
+/* Pushes the weights the second thread counted into this thread's lists. */
 static int take_done(tier_worker *w, tier_map *map)
 {
 	pthread_mutex_lock(&w->lock);
@@ -515,7 +540,7 @@ static int take_done(tier_worker *w, tier_map *map)
 			if (!to && !(rc = tier_map_add(map, o->term, o->len)))
 				to = tier_map_find(map, o->term, o->len);
 			if (!rc)
-				rc = to ? heap_push(to, (index_tier_entry){ o->weight, o->lesson }) : KHO_ENOMEM;
+				rc = to ? tier_list_push(to, (index_tier_entry){ o->weight, o->lesson }) : KHO_ENOMEM;
 		}
 		tier_batch *next = b->next_done;
 		batch_free(b);
@@ -550,7 +575,7 @@ static int merge_map(tier_map *into, const tier_map *from)
 			return KHO_ENOMEM;
 		to->df += w->df;
 		for (uint32_t k = 0; k < w->n; k++)
-			if (heap_push(to, w->heap[k]))
+			if (tier_list_push(to, w->best[k]))
 				return KHO_ENOMEM;
 	}
 	return KHO_OK;
@@ -560,7 +585,7 @@ static int merge_map(tier_map *into, const tier_map *from)
  * threads: this one reads the store and counts every other batch; the other
  * tokenizes the rest with a map of its own (lesson counts only, merged at the
  * end) and hands back each batch's weights, which this thread pushes into
- * its heaps — so that the heaps, most of the memory, exist once. */
+ * its lists — so that the lists, most of the memory, exist once. */
 int tier_read_all_lessons(kho_index *index, tier_map *map, double avgdl)
 {
 	tier_worker w = { .avgdl = avgdl };

@@ -12,7 +12,7 @@
  * How the lists are kept (INDEX.md has the whole story): a full build reads
  * the folded words with df ≥ min_df from FTS5's vocabulary, then tokenizes
  * every indexed lesson once (tier-words.c), keeping for each such word, and
- * for every exact form of one (FTS5 holds folded words only), a heap of its
+ * for every exact form of one (FTS5 holds folded words only), a list of its
  * best lessons; exact forms below min_df are dropped at the end. An install
  * tokenizes only its new lessons and merges them into the existing lists; a
  * removal takes its lessons off the counts and out of the lists (SQLite gives
@@ -80,7 +80,7 @@ static void encode(unsigned char *blob, const index_tier_entry *e, size_t n)
 	}
 }
 
-/* Writes one word's row: its df and its heap merged with the stored list
+/* Writes one word's row: its df and its best lessons merged with the stored list
  * (`merge`), best first, INDEX_TIER_K at most. */
 static bool has_id(const tier_ids *removed, uint32_t id)
 {
@@ -135,7 +135,7 @@ static int write_word(kho_index *index, sqlite3_stmt *read, sqlite3_stmt *write,
 		n_old = kept;
 	}
 	if (w->n)
-		memcpy(all + n_old, w->heap, w->n * sizeof *all);
+		memcpy(all + n_old, w->best, w->n * sizeof *all);
 	size_t n = n_old + w->n;
 	qsort(all, n, sizeof *all, tier_entry_order);
 	if (n > INDEX_TIER_K)

@@ -10,6 +10,7 @@
  */
 #include "kho-test.h"
 #include "indexer-private.h"
+#include "tier-private.h"
 
 #include <dirent.h>
 #include <math.h>
@@ -189,6 +190,32 @@ static int64_t check_lists(home *h)
 	return words;
 }
 
+/* A word offered many lessons keeps exactly the INDEX_TIER_K best, whatever
+ * the order they come in, ties in weight going to the older lesson. */
+static void keeps_the_best(void)
+{
+	enum { N = 5000 };
+	static index_tier_entry all[N];
+	uint64_t seed = 7;
+	for (uint32_t i = 0; i < N; i++) {
+		seed = seed * 6364136223846793005u + 1442695040888963407u;
+		all[i] = (index_tier_entry){ (float)(seed >> 40 & 0xFF) / 16.0f, i + 1 };
+	}
+	for (int order = 0; order < 3; order++) {
+		tier_word w = { 0 };
+		for (uint32_t i = 0; i < N; i++)
+			CHECK_OK(tier_list_push(&w, all[order == 0 ? i : order == 1 ? N - 1 - i :
+				(i * 7919u) % N]));
+		CHECK(w.n >= INDEX_TIER_K);
+		qsort(w.best, w.n, sizeof *w.best, tier_entry_order);
+		static index_tier_entry sorted[N];
+		memcpy(sorted, all, sizeof sorted);
+		qsort(sorted, N, sizeof *sorted, tier_entry_order);
+		CHECK(memcmp(w.best, sorted, INDEX_TIER_K * sizeof *sorted) == 0);
+		free(w.best);
+	}
+}
+
 static const char *queries[] = {
 	"hoc", "học", "phân số", "phan so", "toan 6 phan so", "tim dien tich hinh chu nhat",
 	"diện tích hình tròn", "\"hinh tron\"", "hoc -toan", "lịch sử lớp 6", "tieengs vieejt",
@@ -216,6 +243,7 @@ static void total_is_counted(home *h, const char *text, const char *expr)
 
 int main(void)
 {
+	keeps_the_best();
 	open_home(&listed, "tier-listed", 3);
 	open_home(&plain, "tier-plain", 0);
 	if (!listed.index || !plain.index)
