@@ -320,16 +320,8 @@ static enum text_form text_form(const unsigned char *s, size_t len)
 	pthread_once(&nfc_safe_once, build_nfc_safe);
 	const unsigned char *end = s + len;
 	while (s < end) {
-		if (end - s >= 8) {
-			uint64_t word;
-			memcpy(&word, s, 8);
-			if (!(word & 0x8080808080808080ull)) {
-				s += 8;
-				continue;
-			}
-		}
-		unsigned c = *s;
-		if (c < 0x80) {
+		/* ASCII a byte at a time: in Vietnamese it comes in short runs */
+		if (*s < 0x80) {
 			s++;
 			continue;
 		}
