@@ -7,6 +7,9 @@
  * files costs two filesystem syncs instead of one fsync per file:
  *   1. stage: stream the bytes into blobs/tmp/, hashing them on the way;
  *   2. commit: syncfs(), rename each staged file to its final name, syncfs().
+ * Each staged file's writeback starts as soon as it is written
+ * (sync_file_range), so that the first sync finds most of it on disk
+ * already and the disk works while the install goes on.
  * The store commits its database transaction only after step 2, so the
  * database never names a blob that is not durable. A blob that already
  * exists is not written twice.
@@ -257,6 +260,7 @@ int kho_blob_writer_finish(kho_blob_writer *w, kho_hash *out, uint64_t *out_size
 			goto done;
 		int fd = w->fd;
 		w->fd = -1;
+		(void)sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE); /* a head start only */
 		if (close(fd) != 0) {
 			rc = io_error("cannot write", w->tmp);
 			goto done;

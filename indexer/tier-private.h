@@ -55,7 +55,7 @@ int tier_read_lessons(kho_index *index, tier_map *map, const char *sql, int64_t 
 	double avgdl, bool grow, tier_ids *ids, int64_t *lessons);
 
 /* tier_read_lessons() over every indexed lesson, adding, with `grow`, in
- * two threads. */
+ * two threads when there are two cores. */
 int tier_read_all_lessons(kho_index *index, tier_map *map, double avgdl);
 
 #endif

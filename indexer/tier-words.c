@@ -590,13 +590,18 @@ static int merge_map(tier_map *into, const tier_map *from)
 	return KHO_OK;
 }
 
-/* tier_read_lessons() over every indexed lesson, adding, with `grow`, in two
- * threads: this one reads the store and counts every other batch; the other
- * tokenizes the rest with a map of its own (lesson counts only, merged at the
- * end) and hands back each batch's weights, which this thread pushes into
- * its lists — so that the lists, most of the memory, exist once. */
+/* tier_read_lessons() over every indexed lesson, adding, with `grow`; in two
+ * threads when the process may use two cores: this one reads the store and
+ * counts every other batch; the other tokenizes the rest with a map of its
+ * own (lesson counts only, merged at the end) and hands back each batch's
+ * weights, which this thread pushes into its lists — so that the lists,
+ * most of the memory, exist once. */
 int tier_read_all_lessons(kho_index *index, tier_map *map, double avgdl)
 {
+	if (kho_cpus() < 2) { /* no second core: one pass, no copies */
+		int64_t lessons = 0;
+		return tier_read_lessons(index, map, all_lessons_sql, 0, 1, avgdl, true, NULL, &lessons);
+	}
 	tier_worker w = { .avgdl = avgdl };
 	tier_pass p = { .map = map, .grow = true };
 	w.pass = (tier_pass){ .map = &w.map, .grow = true };
@@ -607,7 +612,7 @@ int tier_read_all_lessons(kho_index *index, tier_map *map, double avgdl)
 		if (map->slots[i].term)
 			rc = tier_map_add(&w.map, map->slots[i].term, map->slots[i].len);
 	pthread_t thread;
-	bool started = !rc && kho_cpus() > 1 && pthread_create(&thread, NULL, work, &w) == 0;
+	bool started = !rc && pthread_create(&thread, NULL, work, &w) == 0;
 	sqlite3_stmt *st = NULL;
 	int src = rc ? SQLITE_OK : sqlite3_prepare_v2(index->db, all_lessons_sql, -1, &st, NULL);
 	if (src != SQLITE_OK)

@@ -4,9 +4,10 @@ subjects, and accent-free searches find Vietnamese lessons (duong → đường)
 import glob
 import os
 import sqlite3
+import subprocess
 import unicodedata
 
-from khotest import SOURCE, check, done, kho, kho_json, tmpdir
+from khotest import KHO, SOURCE, check, done, kho, kho_json, tmpdir
 
 packs = sorted(glob.glob(os.path.join(SOURCE, "content-packs", "packs", "*", "manifest.xml")))
 home = tmpdir("home")
@@ -59,6 +60,22 @@ db = sqlite3.connect(os.path.join(home, "kho.db"))
 bodies = [r[0] for r in db.execute("SELECT body FROM lessons")]
 check(all(unicodedata.is_normalized("NFC", b) for b in bodies), "stored lesson text is NFC")
 db.close()
+# on one core the lesson text is extracted on the install's own thread: the same store
+one = tmpdir("one-core")
+p = subprocess.run(["taskset", "-c", "0", KHO, "--home", one, "import", "--bundled"],
+                   capture_output=True, timeout=600)
+check(p.returncode == 0, "a one-core import: " + p.stderr.decode())
+tables = "SELECT l.lesson_id, l.body, l.title, t.kind, t.value FROM lessons l" \
+         " LEFT JOIN lesson_tags t ON t.lesson = l.id ORDER BY 1, 4, 5"
+stores = []
+for h in (home, one):
+    db = sqlite3.connect(os.path.join(h, "kho.db"))
+    stores.append(db.execute(tables).fetchall())
+    db.close()
+check(stores[0] == stores[1] and len(stores[0]) > 160, "one core and two give the same lessons")
+check(kho_json(one, "search", "duong").get("results") == kho_json(home, "search", "duong").get("results"),
+      "and the same search results")
+
 for query in ("nhung hat mua nho", "những hạt mưa nhỏ", unicodedata.normalize("NFD", "những hạt mưa nhỏ")):
     res = kho_json(home, "search", "--pack", "vn.kho.tieng-viet-4", query)
     check("bai-14" in [h["lesson"] for h in res.get("results", [])[:3]],
