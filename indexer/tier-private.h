@@ -50,7 +50,7 @@ int tier_entry_order(const void *pa, const void *pb);
  * indexed columns — counting each word of the map once per lesson (`sign`
  * -1 when they leave the index) and, when adding, keeping its best lessons;
  * with `grow`, exact forms of listed words not in the map are added to it;
- * `ids`, when given, gets the lesson ids (ascending, as `sql` orders them). */
+ * `ids`, when given, gets the lesson ids, ascending. */
 int tier_read_lessons(kho_index *index, tier_map *map, const char *sql, int64_t pv, int sign,
 	double avgdl, bool grow, tier_ids *ids, int64_t *lessons);
 

@@ -368,11 +368,17 @@ static void end_pass(tier_pass *p)
 	free(p->touched);
 }
 
+static int id_order(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+	return (x > y) - (x < y);
+}
+
 /* Tokenizes the lessons that `sql` (?1 = pv) returns — id and the five
  * indexed columns — counting each word of the map once per lesson (`sign`
  * -1 when they leave the index) and, when adding, keeping its best lessons;
  * with `grow`, exact forms not in the map are added to it; `ids`, when
- * given, gets the lesson ids (ascending, as `sql` orders them). */
+ * given, gets the lesson ids, ascending. */
 int tier_read_lessons(kho_index *index, tier_map *map, const char *sql, int64_t pv, int sign,
 	double avgdl, bool grow, tier_ids *ids, int64_t *lessons)
 {
@@ -416,6 +422,8 @@ int tier_read_lessons(kho_index *index, tier_map *map, const char *sql, int64_t 
 	if (!rc && src != SQLITE_DONE)
 		rc = kho_store_error(index->store, src, "reading lessons for the word lists");
 	sqlite3_finalize(st);
+	if (!rc && ids)
+		qsort(ids->ids, ids->n, sizeof *ids->ids, id_order);
 	return rc;
 }
 

@@ -46,15 +46,17 @@
 /* A full build merges FTS5's segments into one past this many. */
 #define MERGE_SEGMENTS 8
 
+/* In no particular order: ordering a pack's lessons by id would sort their
+ * texts in a temporary file (tier_read_lessons() sorts the ids it returns). */
 static const char version_lessons_sql[] =
 	"SELECT l.id, " INDEX_L_COLUMNS
-	" FROM lessons l JOIN index_docs d ON d.lesson = l.id WHERE l.pv = ?1 ORDER BY l.id";
+	" FROM lessons l JOIN index_docs d ON d.lesson = l.id WHERE l.pv = ?1";
 
 /* The lessons the last switch indexed (index.c's temp.index_new): an update
  * keeps unchanged lessons indexed, and they are counted already. */
 static const char added_lessons_sql[] =
 	"SELECT l.id, " INDEX_L_COLUMNS
-	" FROM lessons l JOIN temp.index_new n ON n.lesson = l.id WHERE l.pv = ?1 ORDER BY l.id";
+	" FROM temp.index_new n CROSS JOIN lessons l ON l.id = n.lesson WHERE l.pv = ?1";
 
 /* ------------------------------------------------------ the stored lists */
 
