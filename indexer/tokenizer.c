@@ -382,12 +382,13 @@ int kho_index_tokenize(const char *text, size_t len, kho_tokenize_mode mode,
 		size_t flen = 0, elen = 0;
 		bool ascii_only = true, slow = false;
 		recent r[3] = { { 0, 0, 0 }, { 0, 0, 0 }, { 0, 0, 0 } };
-		while (p < end) {
+		/* a token reads at most KHO_TOKEN_MAX_INPUT bytes */
+		const unsigned char *limit = (size_t)(end - start) > KHO_TOKEN_MAX_INPUT ?
+			start + KHO_TOKEN_MAX_INPUT : end;
+		while (p < limit) {
 			if (*p < 0x80) {
 				uint8_t c = ascii_class[*p];
 				if (!c)
-					break;
-				if ((size_t)(p + 1 - start) > KHO_TOKEN_MAX_INPUT)
 					break;
 				char lower = (char)(c == 2 ? *p + 32 : *p);
 				if (!slow) {
@@ -408,7 +409,7 @@ int kho_index_tokenize(const char *text, size_t len, kho_tokenize_mode mode,
 			kind = classify(cp, &info);
 			if (kind == CP_SEP)
 				break;
-			if ((size_t)(p + clen - start) > KHO_TOKEN_MAX_INPUT)
+			if (p + clen > limit)
 				break;
 			if (kind == CP_SLOW) {
 				slow = true;
