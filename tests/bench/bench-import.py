@@ -11,12 +11,13 @@ and lessons/s (per wall second) and peak RSS (MiB).
 The kho binary should be an optimised build:
     meson setup build-release --buildtype=release && ninja -C build-release
 Usage: tests/bench/bench-import.py [--kho PATH] [--keep DIR] [--limit N] [--pack-only]
-                                   [--cores N] [--repeat R]
---cores N runs kho on the first N processors only (taskset; "on one core"
-is --cores 1); --repeat R imports each pack R times, alternating, into
-fresh homes, and prints every run and then the best and the median of each
-(shared machines are noisy: the best run is the machine's speed, the median
-what a run may expect).
+                                   [--cores N[,N…]] [--repeat R]
+--cores runs kho on the first N processors only (taskset; "on one core" is
+--cores 1; 0 means all of them); with a list, each import is made for each
+N. --repeat R imports each pack R times, alternating, into fresh homes, and
+prints every run and then the best and the median of each (shared machines
+are noisy: the best run is the machine's speed, the median what a run may
+expect). One invocation measures everything before it deletes anything.
 Work happens in a new folder under $TMPDIR (or DIR with --keep). On ext4
 without a journal, creating files within minutes of deleting thousands is
 slow (the kernel skips recently freed inodes), which shows as system time:
@@ -188,8 +189,8 @@ def main():
                     help='use only the first N articles (quick runs)')
     ap.add_argument('--pack-only', action='store_true',
                     help='build the packs, print their sizes and stop')
-    ap.add_argument('--cores', type=int, default=0,
-                    help='run kho on the first N processors only (taskset)')
+    ap.add_argument('--cores', default='0',
+                    help='run kho on the first N processors only (taskset); a list: each')
     ap.add_argument('--repeat', type=int, default=1,
                     help='import each pack R times, alternating; print the best and median')
     args = ap.parse_args()
@@ -202,9 +203,13 @@ def main():
                  '  meson setup build-release --buildtype=release && ninja -C build-release')
         if not os.access(TIME, os.X_OK):
             fail(f'{TIME} is missing (Debian package "time")')
-        if args.cores and not shutil.which('taskset'):
+        try:
+            args.cores = [int(n) for n in args.cores.split(',')]
+        except ValueError:
+            fail(f'--cores takes numbers separated by commas, not {args.cores!r}')
+        if any(args.cores) and not shutil.which('taskset'):
             fail('taskset is missing (Debian package "util-linux")')
-        if args.cores < 0 or args.repeat < 1:
+        if min(args.cores) < 0 or args.repeat < 1:
             fail('--cores must be 0 or more and --repeat 1 or more')
         args.kho = os.path.abspath(args.kho)
 
@@ -233,29 +238,33 @@ def main():
         if args.pack_only:
             return 0
 
-        print(f'kho: {args.kho}' + (f' on {args.cores} core(s)' if args.cores else ''))
-        print(f'{"pack":<8} {"lessons":>8} {"text MB":>8} {"seconds":>8} {"user s":>7} '
+        print(f'kho: {args.kho}')
+        print(f'{"pack":<8} {"cores":>5} {"lessons":>8} {"text MB":>8} {"seconds":>8} {"user s":>7} '
               f'{"sys s":>6} {"MB/s":>6} {"lessons/s":>10} {"peak RSS MiB":>13}')
-        runs = {'folder': [], 'zip': []}
+        runs = {}
         for r in range(args.repeat):
-            for kind, pack in (('folder', pack_dir), ('zip', pack_zip)):
-                home = os.path.join(work, f'home-{kind}' + (f'-{r + 1}' if args.repeat > 1 else ''))
-                secs, user, system, rss_kb = import_once(args.kho, home, pack, args.cores)
-                n, size = stored_text(home)
-                if n != lessons:
-                    fail(f'{kind}: the store holds {n} lessons, the pack has {lessons}')
-                mb = size / 1e6
-                rate = mb / secs if secs > 0 else float('inf')
-                per = n / secs if secs > 0 else float('inf')
-                runs[kind].append((rate, rss_kb))
-                print(f'{kind:<8} {n:>8} {mb:>8.1f} {secs:>8.2f} {user:>7.2f} {system:>6.2f} '
-                      f'{rate:>6.1f} {per:>10.0f} {rss_kb / 1024:>13.1f}')
+            for cores in args.cores:
+                for kind, pack in (('folder', pack_dir), ('zip', pack_zip)):
+                    home = os.path.join(work, f'home-{kind}-{cores}-{r + 1}')
+                    runs.setdefault((kind, cores), []).append(
+                        import_once(args.kho, home, pack, cores) + (home,))
+                    secs, user, system, rss_kb, _ = runs[(kind, cores)][-1]
+                    n, size = stored_text(home)
+                    if n != lessons:
+                        fail(f'{kind}: the store holds {n} lessons, the pack has {lessons}')
+                    mb = size / 1e6
+                    rate = mb / secs if secs > 0 else float('inf')
+                    per = n / secs if secs > 0 else float('inf')
+                    runs[(kind, cores)][-1] = (rate, rss_kb)
+                    print(f'{kind:<8} {cores or "all":>5} {n:>8} {mb:>8.1f} {secs:>8.2f} '
+                          f'{user:>7.2f} {system:>6.2f} {rate:>6.1f} {per:>10.0f} '
+                          f'{rss_kb / 1024:>13.1f}')
         if args.repeat > 1:
-            for kind, got in runs.items():
+            for (kind, cores), got in runs.items():
                 rates = sorted(rate for rate, _ in got)
-                print(f'{kind}: best {rates[-1]:.1f} MB/s, median {statistics.median(rates):.1f} '
-                      f'MB/s over {len(rates)} runs; peak RSS at most '
-                      f'{max(rss for _, rss in got) / 1024:.1f} MiB')
+                print(f'{kind} on {cores or "all"} core(s): best {rates[-1]:.1f} MB/s, median '
+                      f'{statistics.median(rates):.1f} MB/s over {len(rates)} runs; peak RSS at '
+                      f'most {max(rss for _, rss in got) / 1024:.1f} MiB')
         return 0
     finally:
         if not args.keep:
