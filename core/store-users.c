@@ -377,8 +377,9 @@ int kho_store_user_profile(kho_store *store, int64_t user_id, const char *grades
 	return src == SQLITE_DONE ? KHO_OK : kho_store_error(store, src, "saving a profile");
 }
 
-/* history.opened_at is in milliseconds, so that two lessons opened in the
- * same second keep their order. */
+/* history.opened_at is in milliseconds, and each lesson a teacher opens gets
+ * a time after the one before (two opened in the same millisecond keep their
+ * order too). */
 static int64_t now_ms(void)
 {
 	struct timespec ts;
@@ -389,7 +390,8 @@ static int64_t now_ms(void)
 int kho_store_history_add(kho_store *store, int64_t user_id, const char *pack, const char *lesson)
 {
 	int rc = exec_bind(store, "INSERT INTO history (pack_id, lesson_id, user_id, opened_at)"
-		" VALUES (?1, ?2, ?3, ?4) ON CONFLICT (user_id, pack_id, lesson_id)"
+		" VALUES (?1, ?2, ?3, max(?4, 1 + coalesce((SELECT max(opened_at) FROM history"
+		" WHERE user_id = ?3), 0))) ON CONFLICT (user_id, pack_id, lesson_id)"
 		" DO UPDATE SET opened_at = max(excluded.opened_at, opened_at + 1)", pack, lesson,
 		user_id, now_ms(), "recording a lesson opened");
 	if (!rc) /* the oldest go */

@@ -243,7 +243,8 @@ static void on_text(void *ctx, const xmlChar *text, int len)
 }
 
 /* Parses `len` bytes of HTML, appending its text to `b`. Returns false when
- * libxml2 met bytes that are not UTF-8: it then reads the rest as Latin-1,
+ * libxml2 met bytes that are not UTF-8: it then reads the rest as Latin-1
+ * (libxml2 2.9 to 2.13; later ones put U+FFFD themselves and never switch),
  * so the text is wrong and the caller parses a repaired copy instead. */
 static bool parse_html(text_buf *b, const char *html, int len)
 {
@@ -441,6 +442,19 @@ static char *repair_utf8(const char *html, size_t len, size_t *out_len, bool *fa
 	return out;
 }
 
+/* Whether `len` bytes may hold sequences that libxml2 reads without
+ * switching encoding although they are not UTF-8 — surrogates (ED A0..BF)
+ * and code points past U+10FFFF (F4 90.., F5..F7): it drops those
+ * characters, which would join the words beside them. Every other bad byte
+ * makes it switch, which parse_html() reports. One branch-free pass. */
+static bool may_hide_bad_bytes(const unsigned char *s, size_t len)
+{
+	unsigned found = 0;
+	for (size_t i = 0; i < len; i++)
+		found |= (s[i] == 0xED) | (s[i] >= 0xF4);
+	return found != 0;
+}
+
 /* The text of `len` bytes of HTML into `b` (empty first), and its form;
  * false when libxml2 found them not to be UTF-8. */
 static bool extract_into(text_buf *b, const char *html, size_t len, enum text_form *form)
@@ -469,8 +483,10 @@ int kho_index_extract_text(char **out, const char *html, size_t len)
 	char *fixed = NULL, *nfc = NULL;
 	enum text_form form = TEXT_NFC;
 	/* Nearly every lesson is UTF-8: it is parsed as it is, and a repaired
-	 * copy only when libxml2 or the text it gave says otherwise. */
-	if (!extract_into(&b, html, len, &form) || (!b.failed && form == TEXT_INVALID)) {
+	 * copy only when libxml2 or the text it gave says otherwise, or when the
+	 * file holds bytes that libxml2 would drop and a full check fails. */
+	bool bad = may_hide_bad_bytes((const unsigned char *)html, len) && !kho_utf8_valid(html, len);
+	if (bad || !extract_into(&b, html, len, &form) || (!b.failed && form == TEXT_INVALID)) {
 		bool failed = false;
 		size_t fixed_len = len;
 		fixed = repair_utf8(html, len, &fixed_len, &failed);

@@ -158,10 +158,11 @@ static void select_best(index_tier_entry *a, uint32_t n, uint32_t k)
 }
 
 /* Entries a word keeps before it cuts them to its INDEX_TIER_K best: cutting
- * every INDEX_TIER_K / 2 entries that pass the worst of the best costs a few
+ * every INDEX_TIER_K / 4 entries that pass the worst of the best costs a few
  * comparisons per entry, and the lessons that do not pass it (most, once a
- * word is in many) cost one. */
-#define TIER_KEPT (INDEX_TIER_K + INDEX_TIER_K / 2)
+ * word is in many) cost one; the lists take a quarter more memory than
+ * INDEX_TIER_K entries would. */
+#define TIER_KEPT (INDEX_TIER_K + INDEX_TIER_K / 4)
 
 int tier_list_push(tier_word *w, index_tier_entry e)
 {

@@ -36,6 +36,21 @@ int main(void)
 	/* foreign keys are enforced */
 	CHECK(kho_store_exec(s, "INSERT INTO pack_versions (pack_id, version, title, lang, manifest,"
 		" installed_at) VALUES ('nope', 1, 't', 'vi', '', 0)") == KHO_EINVALID);
+	/* a teacher's history keeps the order lessons were opened in, also
+	 * within one millisecond, and a lesson opened again comes first */
+	CHECK_OK(kho_store_exec(s, "INSERT INTO users (id, name, password_hash, role, created_at)"
+		" VALUES (7, 'co.lan', 'x', 'teacher', 0)"));
+	static const char *const opened[] = { "bai-01", "bai-02", "bai-03", "bai-04", "bai-02" };
+	for (size_t i = 0; i < 5; i++)
+		CHECK_OK(kho_store_history_add(s, 7, "vn.kho.toan-5", opened[i]));
+	kho_favourite *hist = NULL;
+	size_t n_hist = 0;
+	CHECK_OK(kho_store_history(&hist, &n_hist, s, 7, 10));
+	CHECK(n_hist == 4);
+	static const char *const last_first[] = { "bai-02", "bai-04", "bai-03", "bai-01" };
+	for (size_t i = 0; i < n_hist && i < 4; i++)
+		CHECK_STR(hist[i].lesson, last_first[i]);
+	kho_favourites_free(hist, n_hist);
 	kho_store_free(s);
 	/* opening again changes nothing */
 	CHECK_OK(kho_store_open(&s, home));

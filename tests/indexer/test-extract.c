@@ -148,6 +148,15 @@ static void test_encoding(void)
 		"</head><body><p>học sinh</p></body></html>", "học sinh");
 	/* Invalid UTF-8 becomes U+FFFD and the rest stays UTF-8. */
 	CHECK_TEXT("<p>a\xFF" "b Đường</p>", "a\xEF\xBF\xBD" "b Đường");
+	/* also the sequences libxml2 reads without complaint and drops (a
+	 * surrogate, past U+10FFFF): each byte becomes U+FFFD, words stay apart */
+	CHECK_TEXT("<p>a\xED\xA0\x80" "b</p>", "a\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD" "b");
+	CHECK_TEXT("<p>a\xF4\x90\x80\x80" "b</p>",
+		"a\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD" "b");
+	CHECK_TEXT("<p>a\xF5\x80\x80\x80" "b</p>",
+		"a\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD" "b");
+	/* Korean (ED as a lead byte, well formed) is text like any other */
+	CHECK_TEXT("<p>한국어 \xED\x95\x9C</p>", "한국어 한");
 	CHECK_TEXT("<p>\xC3</p><p>học</p>", "\xEF\xBF\xBD\n\nhọc");
 	/* NUL bytes: not text. */
 	char *out = NULL;
