@@ -15,15 +15,27 @@ typedef struct tier_word {
 	uint32_t n, cap;
 	bool cut;               /* `best` was cut to the INDEX_TIER_K best once: */
 	index_tier_entry worst; /* the worst of those, which a lesson must beat */
-	uint64_t seen;       /* the pass's number of the lesson last seen in */
-	float freq;          /* column-weighted count in that lesson */
 	bool full;           /* the stored list is full: only lessons above `floor` */
 	float floor;         /* can enter it, so only those are kept */
 } tier_word;
 
+/* Bytes of a word kept in its slot's tier_hot. */
+#define TIER_HEAD 16
+
+/* What a pass touches for every token, kept apart from the words' lists so
+ * that looking a word up and counting it read one small entry: the slot's
+ * tag, the word's first bytes, and its count in the lesson being read. */
+typedef struct tier_hot {
+	uint32_t tag;        /* from the word's hash, never 0; 0 for an empty slot */
+	uint32_t len;        /* of the word */
+	uint32_t seen;       /* the pass's number of the lesson last seen in */
+	float freq;          /* column-weighted count in that lesson */
+	char head[TIER_HEAD]; /* the word's first bytes (all of a short one) */
+} tier_hot;
+
 typedef struct tier_map {
 	tier_word *slots;
-	uint32_t *tags;      /* of each slot, 0 when empty: probed before the slots */
+	tier_hot *hot;       /* of each slot */
 	size_t cap;          /* a power of two */
 	size_t n;
 } tier_map;
@@ -34,8 +46,10 @@ typedef struct tier_ids {
 } tier_ids;
 
 /* The map of words: add (a copy of the bytes; nothing when present), find
- * (NULL when absent), free. */
+ * (NULL when absent; tier_map_slot: its slot, or TIER_NONE), free. */
+#define TIER_NONE SIZE_MAX
 int tier_map_add(tier_map *map, const char *s, size_t len);
+size_t tier_map_slot(const tier_map *map, const char *s, size_t len);
 tier_word *tier_map_find(const tier_map *map, const char *s, size_t len);
 void tier_map_free(tier_map *map);
 

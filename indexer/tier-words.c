@@ -36,53 +36,64 @@ static inline bool same_bytes(const char *a, const char *b, size_t len)
 	return true;
 }
 
-tier_word *tier_map_find(const tier_map *map, const char *s, size_t len)
+size_t tier_map_slot(const tier_map *map, const char *s, size_t len)
 {
 	if (!map->cap)
-		return NULL;
+		return TIER_NONE;
 	uint64_t h = hash_bytes(s, len);
 	uint32_t tag = tag_of(h);
+	size_t head = len < TIER_HEAD ? len : TIER_HEAD;
 	for (size_t i = h & (map->cap - 1);; i = (i + 1) & (map->cap - 1)) {
-		if (!map->tags[i])
-			return NULL;
-		tier_word *w = &map->slots[i];
-		if (map->tags[i] == tag && w->len == len && same_bytes(w->term, s, len))
-			return w;
+		const tier_hot *k = &map->hot[i];
+		if (!k->tag)
+			return TIER_NONE;
+		if (k->tag == tag && k->len == len && same_bytes(k->head, s, head) &&
+		    (len <= TIER_HEAD || !memcmp(map->slots[i].term + TIER_HEAD, s + TIER_HEAD,
+			    len - TIER_HEAD)))
+			return i;
 	}
+}
+
+tier_word *tier_map_find(const tier_map *map, const char *s, size_t len)
+{
+	size_t i = tier_map_slot(map, s, len);
+	return i == TIER_NONE ? NULL : &map->slots[i];
 }
 
 /* The free slot for a word of hash `h` not in the map. */
 static size_t free_slot(const tier_map *map, uint64_t h)
 {
 	size_t i = h & (map->cap - 1);
-	while (map->tags[i])
+	while (map->hot[i].tag)
 		i = (i + 1) & (map->cap - 1);
 	return i;
 }
 
 int tier_map_add(tier_map *map, const char *s, size_t len)
 {
-	if (tier_map_find(map, s, len))
+	if (tier_map_slot(map, s, len) != TIER_NONE)
 		return KHO_OK;
+	if (len > UINT32_MAX)
+		return KHO_ENOMEM;
 	if (2 * (map->n + 1) > map->cap) {
 		tier_map grown = { .cap = map->cap ? 2 * map->cap : 1024, .n = map->n };
 		grown.slots = calloc(grown.cap, sizeof *grown.slots);
-		grown.tags = calloc(grown.cap, sizeof *grown.tags);
-		if (!grown.slots || !grown.tags) {
+		grown.hot = calloc(grown.cap, sizeof *grown.hot);
+		if (!grown.slots || !grown.hot) {
 			free(grown.slots);
-			free(grown.tags);
+			free(grown.hot);
 			return KHO_ENOMEM;
 		}
 		for (size_t i = 0; i < map->cap; i++) {
-			if (!map->tags[i])
+			if (!map->hot[i].tag)
 				continue;
 			uint64_t h = hash_bytes(map->slots[i].term, map->slots[i].len);
 			size_t j = free_slot(&grown, h);
 			grown.slots[j] = map->slots[i];
-			grown.tags[j] = map->tags[i];
+			grown.hot[j] = map->hot[i];
 		}
 		free(map->slots);
-		free(map->tags);
+		free(map->hot);
 		*map = grown;
 	}
 	char *term = malloc(len + 1);
@@ -93,7 +104,8 @@ int tier_map_add(tier_map *map, const char *s, size_t len)
 	uint64_t h = hash_bytes(s, len);
 	size_t i = free_slot(map, h);
 	map->slots[i] = (tier_word){ .term = term, .len = len };
-	map->tags[i] = tag_of(h);
+	map->hot[i] = (tier_hot){ .tag = tag_of(h), .len = (uint32_t)len };
+	memcpy(map->hot[i].head, s, len < TIER_HEAD ? len : TIER_HEAD);
 	map->n++;
 	return KHO_OK;
 }
@@ -105,7 +117,7 @@ void tier_map_free(tier_map *map)
 		free(map->slots[i].best);
 	}
 	free(map->slots);
-	free(map->tags);
+	free(map->hot);
 	*map = (tier_map){ 0 };
 }
 
@@ -231,9 +243,9 @@ typedef struct tier_pass {
 	bool folded_listed;  /* the folded form at this position is in the map */
 	tier_new_form *forms; /* this lesson's new exact forms */
 	size_t n_forms, cap_forms;
-	uint64_t seq;        /* this lesson's number in the pass */
+	uint32_t seq;        /* this lesson's number in the pass */
 	double weight;       /* of the column being read */
-	tier_word **touched; /* the words of this lesson */
+	size_t *touched;     /* the slots of this lesson's words */
 	size_t n_touched, cap_touched;
 	int64_t length;      /* tokens of this lesson */
 	int rc;
@@ -247,14 +259,14 @@ static int on_token(void *payload, int flags, const char *token, int len, int st
 	/* growing, the map holds an exact form only with its folded word */
 	if (p->grow && (flags & KHO_TOKEN_COLOCATED) && !p->folded_listed)
 		return 0;
-	tier_word *w = tier_map_find(p->map, token, (size_t)len);
+	size_t slot = tier_map_slot(p->map, token, (size_t)len);
 	if (!(flags & KHO_TOKEN_COLOCATED)) {
 		p->length++;
-		p->folded_listed = w != NULL;
+		p->folded_listed = slot != TIER_NONE;
 	}
 	/* an exact form is in no more lessons than its folded word: only those
 	 * of listed words can reach min_df */
-	if (!w && p->grow && (flags & KHO_TOKEN_COLOCATED) && p->folded_listed) {
+	if (slot == TIER_NONE && p->grow && (flags & KHO_TOKEN_COLOCATED) && p->folded_listed) {
 		for (size_t i = 0; i < p->n_forms; i++)
 			if (p->forms[i].len == (size_t)len && !memcmp(p->forms[i].term, token, (size_t)len)) {
 				p->forms[i].freq += (float)p->weight;
@@ -277,32 +289,34 @@ static int on_token(void *payload, int flags, const char *token, int len, int st
 		p->n_forms++;
 		return 0;
 	}
-	if (!w)
+	if (slot == TIER_NONE)
 		return 0;
-	if (w->seen != p->seq) {
+	tier_hot *k = &p->map->hot[slot];
+	if (k->seen != p->seq) {
 		if (p->n_touched == p->cap_touched) {
 			size_t cap = p->cap_touched ? 2 * p->cap_touched : 256;
-			tier_word **t = realloc(p->touched, cap * sizeof *t);
+			size_t *t = realloc(p->touched, cap * sizeof *t);
 			if (!t)
 				return p->rc = KHO_ENOMEM;
 			p->touched = t;
 			p->cap_touched = cap;
 		}
-		p->touched[p->n_touched++] = w;
-		w->seen = p->seq;
-		w->freq = 0;
+		p->touched[p->n_touched++] = slot;
+		k->seen = p->seq;
+		k->freq = 0;
 	}
-	w->freq += (float)p->weight;
+	k->freq += (float)p->weight;
 	return 0;
 }
 
-/* Counts word `w` in lesson `id` of `length` tokens. */
-static int count_word(tier_pass *p, tier_word *w, int sign, int64_t id, double avgdl)
+/* Counts the word in `slot`, `freq` times (column-weighted) in lesson `id`. */
+static int count_word(tier_pass *p, size_t slot, float freq, int sign, int64_t id, double avgdl)
 {
+	tier_word *w = &p->map->slots[slot];
 	w->df += sign;
 	if (sign < 0)
 		return KHO_OK;
-	float weight = (float)index_rank_term(w->freq, (double)p->length, avgdl);
+	float weight = (float)index_rank_term(freq, (double)p->length, avgdl);
 	tier_outs *out = p->out;
 	if (!out)
 		return tier_list_push(w, (index_tier_entry){ weight, (uint32_t)id });
@@ -324,13 +338,12 @@ static int add_forms(tier_pass *p, int sign, int64_t id, double avgdl)
 	int rc = KHO_OK;
 	for (size_t i = 0; i < p->n_forms; i++) {
 		tier_new_form *f = &p->forms[i];
-		tier_word *w = NULL;
+		size_t slot = TIER_NONE;
 		if (!rc && (rc = tier_map_add(p->map, f->term, f->len)))
 			rc = kho_error_set(rc, "out of memory keeping the word lists");
-		if (!rc && (w = tier_map_find(p->map, f->term, f->len))) {
-			w->seen = p->seq;
-			w->freq = f->freq;
-			rc = count_word(p, w, sign, id, avgdl);
+		if (!rc && (slot = tier_map_slot(p->map, f->term, f->len)) != TIER_NONE) {
+			p->map->hot[slot].seen = p->seq;
+			rc = count_word(p, slot, f->freq, sign, id, avgdl);
 		}
 		free(f->term);
 	}
@@ -355,7 +368,7 @@ static int count_lesson(tier_pass *p, int64_t id, const char *const *texts, cons
 	}
 	int rc = p->rc ? KHO_ENOMEM : KHO_OK;
 	for (size_t i = 0; i < p->n_touched && !rc; i++)
-		rc = count_word(p, p->touched[i], sign, id, avgdl);
+		rc = count_word(p, p->touched[i], p->map->hot[p->touched[i]].freq, sign, id, avgdl);
 	/* after the touched words: adding may move the map's slots */
 	int added = add_forms(p, sign, id, avgdl);
 	return rc ? rc : added;

@@ -216,6 +216,35 @@ static void keeps_the_best(void)
 	}
 }
 
+/* The word map finds every word it holds, short or longer than the bytes a
+ * slot keeps, and none that differ past those bytes, across its growth. */
+static void map_finds_words(void)
+{
+	tier_map map = { 0 };
+	char word[64];
+	enum { N = 3000 };
+	for (int i = 0; i < N; i++) {
+		/* lengths 1..40, all sharing their first bytes but the last */
+		int len = 1 + i % 40;
+		memset(word, 'a' + i % 7, (size_t)len);
+		snprintf(word + len - 1, sizeof word - (size_t)len + 1, "%d", i);
+		CHECK_OK(tier_map_add(&map, word, strlen(word)));
+	}
+	CHECK(map.n == N);
+	for (int i = 0; i < N; i++) {
+		int len = 1 + i % 40;
+		memset(word, 'a' + i % 7, (size_t)len);
+		snprintf(word + len - 1, sizeof word - (size_t)len + 1, "%d", i);
+		tier_word *w = tier_map_find(&map, word, strlen(word));
+		CHECK(w && w->len == strlen(word) && memcmp(w->term, word, w->len) == 0);
+		CHECK_OK(tier_map_add(&map, word, strlen(word))); /* present: nothing added */
+		word[strlen(word) - 1] ^= 0x40; /* differs in its last byte only */
+		CHECK(tier_map_find(&map, word, strlen(word)) == NULL);
+	}
+	CHECK(map.n == N);
+	tier_map_free(&map);
+}
+
 static const char *queries[] = {
 	"hoc", "học", "phân số", "phan so", "toan 6 phan so", "tim dien tich hinh chu nhat",
 	"diện tích hình tròn", "\"hinh tron\"", "hoc -toan", "lịch sử lớp 6", "tieengs vieejt",
@@ -244,6 +273,7 @@ static void total_is_counted(home *h, const char *text, const char *expr)
 int main(void)
 {
 	keeps_the_best();
+	map_finds_words();
 	open_home(&listed, "tier-listed", 3);
 	open_home(&plain, "tier-plain", 0);
 	if (!listed.index || !plain.index)
