@@ -7,9 +7,9 @@
  * files costs two filesystem syncs instead of one fsync per file:
  *   1. stage: stream the bytes into blobs/tmp/, hashing them on the way;
  *   2. commit: syncfs(), rename each staged file to its final name, syncfs().
- * Each staged file's writeback starts as soon as it is written
- * (sync_file_range), so that the first sync finds most of it on disk
- * already and the disk works while the install goes on.
+ * Step 2 can run in a thread of its own (kho_blobs_commit_begin / _end)
+ * while the install indexes, so that the disk works meanwhile; waiting for
+ * it costs the install no processor time.
  * The store commits its database transaction only after step 2, so the
  * database never names a blob that is not durable. A blob that already
  * exists is not written twice.
@@ -22,6 +22,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <pthread.h>
 
 #include "core-private.h"
 
@@ -37,6 +38,11 @@ struct kho_blobs {
 	size_t n_staged, cap_staged;
 	size_t *slots;        /* open-addressing set of staged indices + 1 */
 	size_t n_slots;
+	/* kho_blobs_commit_begin()'s thread, while it runs */
+	pthread_t committer;
+	bool committing;
+	int commit_rc;
+	char commit_error[1024];
 };
 
 /* Blobs up to this size stay in memory until they are finished. */
@@ -260,7 +266,6 @@ int kho_blob_writer_finish(kho_blob_writer *w, kho_hash *out, uint64_t *out_size
 			goto done;
 		int fd = w->fd;
 		w->fd = -1;
-		(void)sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE); /* a head start only */
 		if (close(fd) != 0) {
 			rc = io_error("cannot write", w->tmp);
 			goto done;
@@ -333,8 +338,36 @@ int kho_blobs_commit(kho_blobs *b)
 	return sync_dir(b->dir);
 }
 
+static void *commit_in_background(void *arg)
+{
+	kho_blobs *b = arg;
+	b->commit_rc = kho_blobs_commit(b);
+	if (b->commit_rc)
+		snprintf(b->commit_error, sizeof b->commit_error, "%s", kho_error_last());
+	return NULL;
+}
+
+void kho_blobs_commit_begin(kho_blobs *b)
+{
+	if (b->n_staged && !b->committing)
+		b->committing = pthread_create(&b->committer, NULL, commit_in_background, b) == 0;
+}
+
+int kho_blobs_commit_end(kho_blobs *b)
+{
+	if (!b->committing)
+		return kho_blobs_commit(b);
+	pthread_join(b->committer, NULL);
+	b->committing = false;
+	return b->commit_rc ? kho_error_set(b->commit_rc, "%s", b->commit_error) : KHO_OK;
+}
+
 void kho_blobs_abort(kho_blobs *b)
 {
+	if (b->committing) { /* what it renamed stays: unreferenced, for kho gc */
+		pthread_join(b->committer, NULL);
+		b->committing = false;
+	}
 	for (size_t i = 0; i < b->n_staged; i++) {
 		if (b->staged[i].tmp) {
 			unlink(b->staged[i].tmp);

@@ -220,7 +220,13 @@ int kho_blobs_put(kho_blobs *blobs, kho_hash *out, const void *data, size_t len)
 
 /* Makes every staged blob durable under its final name. */
 int kho_blobs_commit(kho_blobs *blobs);
-/* Drops every staged blob. */
+/* The same in a thread of its own: begin starts it (nothing may be staged
+ * until end), end waits for it and returns what kho_blobs_commit() would
+ * have (it commits right there when begin could not start a thread). */
+void kho_blobs_commit_begin(kho_blobs *blobs);
+int kho_blobs_commit_end(kho_blobs *blobs);
+/* Drops every staged blob (after waiting for a commit begun: the blobs it
+ * renamed stay, unreferenced, until kho gc). */
 void kho_blobs_abort(kho_blobs *blobs);
 
 /* The path of a committed blob (malloc'd); the file may not exist. */

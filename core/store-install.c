@@ -479,11 +479,13 @@ static int run_install(install *in, int64_t old_pv, bool is_new)
 		return rc;
 	if (!is_new && (rc = set_current(in, false)))
 		return rc;
+	/* the disk makes the blobs durable while the index is switched */
+	kho_blobs_commit_begin(kho_store_blobs(in->store));
 	if (in->hooks && in->hooks->switched
 		&& (rc = in->hooks->switched(in->hooks->payload, old_pv, in->pv)))
 		return rc;
 	double t2 = kho_log_clock();
-	rc = kho_blobs_commit(kho_store_blobs(in->store));
+	rc = kho_blobs_commit_end(kho_store_blobs(in->store));
 	kho_log_info("%s: files and rows %.2f s, switching versions %.2f s, making blobs durable "
 		"%.2f s", in->m->id, t1 - t0, t2 - t1, kho_log_clock() - t2);
 	return rc;
