@@ -120,6 +120,33 @@ int main(void)
 	CHECK_OK(kho_blobs_commit(b));
 	CHECK(count_files(tmp) == 0);
 
+	/* a commit in a thread of its own: the same result; its failure is
+	 * told with its message; abort waits for it */
+	kho_hash h5;
+	CHECK_OK(kho_blobs_put(b, &h5, "in the background", 17));
+	char *path5 = kho_blobs_path(b, &h5);
+	kho_blobs_commit_begin(b);
+	CHECK_OK(kho_blobs_commit_end(b));
+	CHECK(access(path5, F_OK) == 0 && count_files(tmp) == 0);
+	CHECK_OK(kho_blobs_commit_end(b)); /* nothing staged: nothing to do */
+	CHECK_OK(kho_blobs_put(b, &h5, "lost before commit", 18));
+	DIR *d = opendir(tmp);
+	struct dirent *de;
+	while (d && (de = readdir(d)))
+		if (de->d_name[0] != '.')
+			CHECK(unlinkat(dirfd(d), de->d_name, 0) == 0);
+	if (d)
+		closedir(d);
+	kho_blobs_commit_begin(b);
+	CHECK_RC(kho_blobs_commit_end(b), KHO_EIO);
+	CHECK(strstr(kho_error_last(), "cannot rename") != NULL);
+	kho_blobs_abort(b);
+	CHECK_OK(kho_blobs_put(b, &h5, "staged, then dropped", 20));
+	kho_blobs_commit_begin(b);
+	kho_blobs_abort(b);
+	CHECK(count_files(tmp) == 0);
+	free(path5);
+
 	free(path);
 	free(path4);
 	free(tmp);
