@@ -13,12 +13,40 @@
 
 /* ------------------------------------------------------------- the words */
 
+static inline uint64_t load32(const unsigned char *p)
+{
+	uint32_t v;
+	memcpy(&v, p, sizeof v);
+	return v;
+}
+
+static inline uint64_t load64(const unsigned char *p)
+{
+	uint64_t v;
+	memcpy(&v, p, sizeof v);
+	return v;
+}
+
+/* A word's hash: its bytes taken four or eight at a time (a word of up to
+ * eight bytes, most of them, in two loads that may overlap, which its
+ * length tells apart), then mixed by multiplying. */
 static uint64_t hash_bytes(const char *s, size_t len)
 {
-	uint64_t h = 1469598103934665603u; /* FNV-1a */
-	for (size_t i = 0; i < len; i++)
-		h = (h ^ (unsigned char)s[i]) * 1099511628211u;
-	return h;
+	const unsigned char *p = (const unsigned char *)s;
+	const uint64_t k = 0x9E3779B97F4A7C15u;
+	uint64_t h = len * k;
+	if (len > 8) {
+		for (; len > 8; p += 8, len -= 8)
+			h = (h ^ load64(p)) * k;
+		h = (h ^ load64(p + len - 8)) * k; /* the last eight, overlapping */
+	} else if (len >= 4) {
+		h = (h ^ (load32(p) | load32(p + len - 4) << 32)) * k;
+	} else if (len > 0) {
+		h = (h ^ (p[0] | (uint64_t)p[len / 2] << 8 | (uint64_t)p[len - 1] << 16)) * k;
+	}
+	h ^= h >> 29;
+	h *= 0xBF58476D1CE4E5B9u;
+	return h ^ (h >> 32);
 }
 
 /* A slot's tag: the hash's high half, never 0 (which marks an empty slot). */
