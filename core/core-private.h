@@ -90,6 +90,9 @@ typedef struct pack_entry {
 	char *name;      /* checked safe relative path */
 	uint64_t size;   /* declared uncompressed size */
 	uint64_t index;  /* container's own index (zip) */
+	uint64_t comp_size; /* zip: declared compressed size */
+	uint32_t crc;    /* zip: declared CRC-32 */
+	bool deflated;   /* zip: deflate, with its sizes and CRC known */
 } pack_entry;
 
 /* What a container (zip file or folder) provides to kho_pack. */

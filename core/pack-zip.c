@@ -8,16 +8,41 @@
  * entry count, entry size, total size and compression ratio stop zip bombs
  * before a byte is inflated. Entry contents are then checked again while
  * they stream (kho_pack_entry_read counts bytes; libzip checks the CRC).
+ *
+ * Small deflated entries — lesson pages, most of a pack — are inflated by
+ * libdeflate instead, whole, into a buffer of their declared size: about
+ * twice as fast as zlib's streaming inflate behind libzip. An entry that
+ * inflates to more or fewer bytes than declared, or to a different CRC-32,
+ * is refused as damaged, as libzip would.
  */
+#include <libdeflate.h>
 #include <sys/stat.h>
 #include <zip.h>
 
 #include "core-private.h"
 
+/* Deflated entries up to this size (declared) are inflated whole. */
+#define WHOLE_MAX (4u << 20)
+
 typedef struct zip_impl {
 	zip_t *za;
 	char *source;  /* the pack's path, for messages */
+	struct libdeflate_decompressor *inflater; /* NULL: libzip inflates */
+	unsigned char *in, *out; /* an entry's bytes, compressed and not */
+	size_t in_cap, out_cap;
 } zip_impl;
+
+static int grow(unsigned char **buf, size_t *cap, size_t need)
+{
+	if (need <= *cap)
+		return KHO_OK;
+	unsigned char *b = realloc(*buf, need);
+	if (!b)
+		return kho_error_set(KHO_ENOMEM, "out of memory");
+	*buf = b;
+	*cap = need;
+	return KHO_OK;
+}
 
 static int zip_error_code(int ze)
 {
@@ -32,10 +57,40 @@ static int zip_error_code(int ze)
 	}
 }
 
+/* Reads a small deflated entry whole and inflates it with libdeflate. */
+static int read_whole(zip_impl *z, const pack_entry *entry,
+	int (*sink)(void *payload, const void *data, size_t len), void *payload)
+{
+	int rc = grow(&z->in, &z->in_cap, entry->comp_size ? entry->comp_size : 1);
+	if (!rc)
+		rc = grow(&z->out, &z->out_cap, entry->size ? entry->size : 1);
+	if (rc)
+		return rc;
+	zip_file_t *f = zip_fopen_index(z->za, entry->index, ZIP_FL_COMPRESSED);
+	if (!f) {
+		zip_error_t *err = zip_get_error(z->za);
+		return kho_error_set(zip_error_code(zip_error_code_zip(err)),
+			"%s: cannot read '%s': %s", z->source, entry->name, zip_error_strerror(err));
+	}
+	zip_int64_t got = zip_fread(f, z->in, entry->comp_size);
+	zip_fclose(f);
+	size_t out_len = 0;
+	if (got < 0 || (uint64_t)got != entry->comp_size ||
+	    libdeflate_deflate_decompress(z->inflater, z->in, (size_t)got, z->out, entry->size,
+		    &out_len) != LIBDEFLATE_SUCCESS || out_len != entry->size ||
+	    libdeflate_crc32(0, z->out, out_len) != entry->crc)
+		return kho_error_set(KHO_ECORRUPT, "%s: cannot read '%s': the entry is damaged "
+			"(its data does not inflate to its size and checksum)", z->source, entry->name);
+	return sink(payload, z->out, out_len);
+}
+
 static int read_entry(void *impl, const pack_entry *entry,
 	int (*sink)(void *payload, const void *data, size_t len), void *payload)
 {
 	zip_impl *z = impl;
+	if (z->inflater && entry->deflated && entry->size <= WHOLE_MAX &&
+	    entry->comp_size <= WHOLE_MAX)
+		return read_whole(z, entry, sink, payload);
 	zip_file_t *f = zip_fopen_index(z->za, entry->index, 0);
 	if (!f) {
 		zip_error_t *err = zip_get_error(z->za);
@@ -66,6 +121,10 @@ static void close_zip(void *impl)
 {
 	zip_impl *z = impl;
 	zip_discard(z->za);
+	if (z->inflater)
+		libdeflate_free_decompressor(z->inflater);
+	free(z->in);
+	free(z->out);
 	free(z->source);
 	free(z);
 }
@@ -197,6 +256,11 @@ int pack_zip_open_checked(void **out_impl, const pack_ops **out_ops, pack_entry 
 		}
 		entries[count].size = st.size;
 		entries[count].index = i;
+		entries[count].comp_size = st.comp_size;
+		entries[count].crc = st.crc;
+		entries[count].deflated = (st.valid & ZIP_STAT_COMP_METHOD) &&
+			(st.valid & ZIP_STAT_COMP_SIZE) && (st.valid & ZIP_STAT_CRC) &&
+			st.comp_method == ZIP_CM_DEFLATE;
 		count++;
 		total += st.size;
 		total_compressed += st.comp_size;
@@ -210,13 +274,14 @@ int pack_zip_open_checked(void **out_impl, const pack_ops **out_ops, pack_entry 
 			(unsigned long long)total, (unsigned long long)total_compressed);
 		goto fail;
 	}
-	zip_impl *z = malloc(sizeof *z);
+	zip_impl *z = calloc(1, sizeof *z);
 	if (!z || !(z->source = strdup(path))) {
 		free(z);
 		rc = kho_error_set(KHO_ENOMEM, "out of memory");
 		goto fail;
 	}
 	z->za = za;
+	z->inflater = libdeflate_alloc_decompressor(); /* NULL: libzip does it all */
 	*out_impl = z;
 	*out_ops = &zip_ops;
 	*out_entries = entries;

@@ -10,7 +10,7 @@ packages=(
   # build
   gcc meson ninja-build pkg-config python3
   # libraries (docs/dependencies.md says why each one)
-  libsqlite3-dev libxml2-dev libzip-dev libzstd-dev libsodium-dev libutf8proc-dev
+  libsqlite3-dev libxml2-dev libzip-dev libdeflate-dev libzstd-dev libsodium-dev libutf8proc-dev
   libjansson-dev libmicrohttpd-dev zlib1g-dev libcurl4-openssl-dev
 )
 mode=${1:-}

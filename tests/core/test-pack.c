@@ -65,6 +65,121 @@ static char *write_file(const char *dir, const char *name, const void *data, siz
 	return path;
 }
 
+static uint32_t le32(const unsigned char *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static void put32(unsigned char *p, uint32_t v)
+{
+	for (int i = 0; i < 4; i++)
+		p[i] = (unsigned char)(v >> (8 * i));
+}
+
+/* The offsets in a zip of entry `name`'s local header and central record. */
+static void find_entry(const unsigned char *zip, size_t len, const char *name, size_t *local,
+	size_t *central)
+{
+	size_t n = strlen(name);
+	*local = *central = SIZE_MAX;
+	for (size_t i = 0; i + 46 + n <= len; i++) {
+		uint32_t sig = le32(zip + i);
+		if (sig == 0x04034b50 && zip[i + 26] == n && !memcmp(zip + i + 30, name, n))
+			*local = i;
+		if (sig == 0x02014b50 && zip[i + 28] == n && !memcmp(zip + i + 46, name, n))
+			*central = i;
+	}
+	CHECK(*local != SIZE_MAX && *central != SIZE_MAX);
+}
+
+/* Reading entry `name` of the zip in `zip` fails as damaged. */
+static void damaged_entry(const unsigned char *zip, size_t len, const char *name, int line)
+{
+	kho_archive *a = NULL;
+	int rc = kho_archive_open_buffer(&a, zip, len, "damaged.zip");
+	long i = rc ? -1 : kho_archive_entry_find(a, name);
+	size_t seen = 0;
+	if (i >= 0)
+		rc = kho_archive_entry_read(a, (size_t)i, sink_count, &seen);
+	if (rc != KHO_ECORRUPT) {
+		fprintf(stderr, "%s:%d: %s: expected %d, got %d: %s\n", __FILE__, line, name,
+			KHO_ECORRUPT, rc, kho_error_last());
+		kho_test_failures++;
+	}
+	kho_archive_free(a);
+}
+
+/* Small deflated entries are inflated whole (libdeflate), larger ones
+ * streamed (libzip): either way damage is found, never passed on. */
+static void inflating(const char *dir)
+{
+	static unsigned char big[6u << 20];
+	uint32_t seed = 7; /* letters at random: compressible, not a bomb */
+	for (size_t i = 0; i < sizeof big; i++) {
+		seed = seed * 1103515245u + 12345u;
+		big[i] = (unsigned char)('a' + (seed >> 16) % 26);
+	}
+	char *path = kho_path_join(dir, "inflate.zip");
+	int err = 0;
+	zip_t *za = zip_open(path, ZIP_CREATE | ZIP_TRUNCATE, &err);
+	char *src = kho_test_data("packs/mini/lessons/duong-tron.html");
+	zip_file_add(za, "small.html", zip_source_file(za, src, 0, -1), ZIP_FL_ENC_UTF_8);
+	zip_file_add(za, "big.txt", zip_source_buffer(za, big, sizeof big, 0), ZIP_FL_ENC_UTF_8);
+	CHECK(zip_close(za) == 0);
+	free(src);
+	FILE *f = fopen(path, "rb");
+	unsigned char *zip = malloc(sizeof big);
+	size_t len = f && zip ? fread(zip, 1, sizeof big, f) : 0;
+	if (f)
+		fclose(f);
+	CHECK(len > 0 && len < sizeof big);
+
+	/* whole both: the same bytes as the files */
+	kho_archive *a = NULL;
+	CHECK_OK(kho_archive_open_buffer(&a, zip, len, "inflate.zip"));
+	for (long i = 0; a && i < 2; i++) {
+		char *data = NULL;
+		size_t n = 0;
+		CHECK_OK(kho_archive_entry_read_all(&data, &n, a, (size_t)i, 8u << 20));
+		CHECK(n == kho_archive_entry_size(a, (size_t)i));
+		if (!strcmp(kho_archive_entry_name(a, (size_t)i), "big.txt"))
+			CHECK(n == sizeof big && !memcmp(data, big, n));
+		free(data);
+	}
+	kho_archive_free(a);
+
+	unsigned char *copy = malloc(len);
+	const char *names[] = { "small.html", "big.txt" };
+	for (int e = 0; e < 2; e++) {
+		size_t local = 0, central = 0;
+		find_entry(zip, len, names[e], &local, &central);
+		if (local == SIZE_MAX || central == SIZE_MAX)
+			continue;
+		size_t data = local + 30 + zip[local + 26] + (zip[local + 27] << 8) + zip[local + 28] +
+			(zip[local + 29] << 8);
+		uint32_t comp = le32(zip + central + 20), size = le32(zip + central + 24);
+		/* a byte of the compressed data changed */
+		memcpy(copy, zip, len);
+		copy[data + comp / 2] ^= 0x55;
+		damaged_entry(copy, len, names[e], __LINE__);
+		/* another checksum declared */
+		memcpy(copy, zip, len);
+		put32(copy + local + 14, le32(zip + local + 14) ^ 1);
+		put32(copy + central + 16, le32(zip + central + 16) ^ 1);
+		damaged_entry(copy, len, names[e], __LINE__);
+		/* a byte fewer or more declared than it inflates to */
+		for (int d = -1; d <= 1; d += 2) {
+			memcpy(copy, zip, len);
+			put32(copy + local + 22, size + (uint32_t)d);
+			put32(copy + central + 24, size + (uint32_t)d);
+			damaged_entry(copy, len, names[e], __LINE__);
+		}
+	}
+	free(copy);
+	free(zip);
+	free(path);
+}
+
 int main(void)
 {
 	char *dir = kho_test_tmpdir("pack");
@@ -163,6 +278,7 @@ int main(void)
 	free(z1); free(z2); free(z3); free(z4); free(z5);
 	free(missing); free(cut); free(text); free(empty);
 	free(zip);
+	inflating(dir);
 	free(folder);
 	free(dir);
 	return kho_test_done();
