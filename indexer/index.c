@@ -32,8 +32,11 @@ static const char create_sql[] =
 	"  content='lessons', content_rowid='id', tokenize='" KHO_TOKENIZER_NAME "');"
 	/* FTS5 writes a new segment each time this many bytes of terms are
 	 * pending; 4 MiB instead of 1 MiB makes fewer segments to merge when a
-	 * large pack installs (docs/benchmarks.md). */
+	 * large pack installs. Its leaves of about 16 KB fill the store's 16 KiB
+	 * pages (4 KB by default: four rows a page), for fewer rows to write
+	 * and read (docs/benchmarks.md). */
 	"INSERT INTO lesson_fts (lesson_fts, rank) VALUES ('hashsize', 4194304);"
+	"INSERT INTO lesson_fts (lesson_fts, rank) VALUES ('pgsz', 16000);"
 	"CREATE TABLE index_docs (lesson INTEGER PRIMARY KEY);"
 	"DROP TABLE IF EXISTS index_tier;"
 	/* a rowid table: a row of INDEX_TIER_K entries fits in one of its pages */
